@@ -1,0 +1,50 @@
+# One target per habit. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-sqlite test-postgres test-browser lint format bench install clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the portal with its test tools
+
+run: $(STAMP) ## migrate, load demo data on first run, serve http://127.0.0.1:8000 (PORT, HOST, DATABASE_URL honoured)
+	$(BIN)/portal migrate
+	$(BIN)/portal load-demo --if-empty
+	$(BIN)/portal serve
+
+chromium: ## make sure Debian's Chromium is there for the browser tests
+	@bash scripts/ensure-chromium.sh
+
+test: $(STAMP) chromium ## the whole suite on SQLite (and on PostgreSQL too when TEST_POSTGRES_URL is set)
+	$(BIN)/pytest
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+	  echo "== again on PostgreSQL =="; \
+	  TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest -m "not browser"; \
+	fi
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy on src/
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+
+format: $(STAMP) ## ruff format and autofix
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+bench: $(STAMP) ## benchmarks (ratios measured in one run; see bench/README)
+	$(BIN)/python -m bench
+
+clean: ## remove the virtual environment and local data under var/
+	rm -rf $(VENV) var

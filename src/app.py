@@ -1,0 +1,138 @@
+"""create_app(settings): the whole portal as one Litestar app, configured only from Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import HTTPException
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template import TemplateConfig
+
+from src import db
+from src.assets import STATIC, static_url
+from src.auth import AccountMiddleware
+from src.compression import PostSafeCompressionMiddleware
+from src.errors import http_exception_handler, internal_error_handler
+from src.mail import MailWorker
+from src.routes import all_route_handlers
+from src.security import SecurityMiddleware
+from src.sessions import RotatingSessionConfig
+from src.settings import Settings
+from src.tokens import Tokens
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MAX_BODY = 64 * 1024  # forms are small; anything bigger is refused with 413 before parsing
+log = logging.getLogger("portal")
+
+
+def _stores(settings: Settings) -> dict[str, Store]:
+    if settings.redis_url:
+        root = RedisStore.with_client(url=settings.redis_url, namespace="portal")
+        return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+    base = settings.var_dir / "store"
+    return {
+        "sessions": FileStore(base / "sessions", create_directories=True),
+        "throttle": FileStore(base / "throttle", create_directories=True),
+    }
+
+
+def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(
+        static_url=static_url,
+        org_name=settings.org_name,
+        support_email=settings.support_email,
+        development=settings.development,
+    )
+    environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
+    environment.filters["local_time"] = lambda t: (
+        t.astimezone(settings.tz).strftime("%-d %B %Y, %H:%M") if isinstance(t, datetime) else ""
+    )
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
+
+
+def create_app(settings: Settings) -> Litestar:
+    template_config = _template_config(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.open_pool()
+        worker = None
+        if settings.run_mail_worker:
+            worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)
+            worker.start()
+            app.state.mail_worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await db.close_pool()
+
+    session_config = RotatingSessionConfig(
+        key="portal_session",
+        max_age=settings.session_absolute_hours * 3600,
+        secure=settings.https,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_keys[-1],
+        cookie_name="portal_csrf",
+        cookie_secure=settings.https,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
+    static_router = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
+        include_in_schema=False,
+    )
+    app = Litestar(
+        route_handlers=[*all_route_handlers(settings), static_router],
+        lifespan=[lifespan],
+        middleware=[
+            SecurityMiddleware(settings),
+            session_config.middleware,
+            AccountMiddleware(settings),
+        ],
+        csrf_config=csrf,
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, middleware_class=PostSafeCompressionMiddleware
+        ),
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.host_names),
+        template_config=template_config,
+        plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
+        stores=_stores(settings),
+        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        request_max_body_size=MAX_BODY,
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.tokens = Tokens(settings.secret_keys)
+    app.state.mail_worker = None
+    return app

@@ -1,0 +1,82 @@
+"""Who is logged in: the session holds an account id, an epoch and two timestamps.
+
+The middleware loads the account for every request that carries a session and ends the session
+when it is idle too long, too old, or its epoch no longer matches the account's (a password change
+or reset bumps the epoch, which ends every other session of the account at once, in every process).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+
+from src.sessions import rotate_session
+from src.tables.accounts import Account
+
+if TYPE_CHECKING:
+    from litestar import Request
+    from litestar.types import ASGIApp, Receive, Scope, Send
+
+    from src.settings import Settings
+
+SEEN_REFRESH_SECONDS = 60
+
+
+async def load_account(account_id: int) -> Account | None:
+    return await Account.objects().where((Account.id == account_id) & (Account.deleted_at.is_null())).first()
+
+
+class AccountMiddleware(ASGIMiddleware):
+    """Puts the logged-in Account (or None) on scope["user"]; runs inside the session middleware."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = ("^/static/",)
+
+    def __init__(self, settings: Settings) -> None:
+        self.idle = settings.session_idle_minutes * 60
+        self.absolute = settings.session_absolute_hours * 3600
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope["user"] = None
+        session: dict[str, Any] | None = scope.get("session")  # type: ignore[assignment]
+        if session and "account_id" in session:
+            now = time.time()
+            account = None
+            fresh = (
+                now - session.get("seen", 0) <= self.idle and now - session.get("issued", 0) <= self.absolute
+            )
+            if fresh:
+                account = await load_account(session["account_id"])
+            if account is None or account.session_epoch != session.get("epoch"):
+                for key in ("account_id", "epoch", "issued", "seen"):
+                    session.pop(key, None)
+                session["ended"] = True  # lets the log-in page say why
+            else:
+                scope["user"] = account
+                if now - session.get("seen", 0) > SEEN_REFRESH_SECONDS:
+                    session["seen"] = now
+        await next_app(scope, receive, send)
+
+
+def start_session(request: Request[Any, Any, Any], account: Account) -> None:
+    """Log the account in: a fresh session id, and the epoch that a password change will bump."""
+    flashes = request.session.get("_messages", [])
+    request.clear_session()
+    now = time.time()
+    request.set_session(
+        {
+            "account_id": account.id,
+            "epoch": account.session_epoch,
+            "issued": now,
+            "seen": now,
+            "_messages": flashes,
+        }
+    )
+    rotate_session(request)
+
+
+def end_session(request: Request[Any, Any, Any]) -> None:
+    request.clear_session()

@@ -1,0 +1,66 @@
+"""The database engine, and the one way to open a write transaction on either engine.
+
+SQLite: WAL and a busy timeout on every connection, and BEGIN IMMEDIATE for transactions that read
+then write (a deferred one upgrades its lock too late and gets "database is locked").
+PostgreSQL: a pool opened and closed in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from piccolo.engine.base import Engine
+
+BUSY_TIMEOUT_SECONDS = 15
+
+
+def engine_from_url(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # sqlite3's own timeout is the busy timeout, applied on every new connection.
+        return SQLiteEngine(path=str(path), timeout=BUSY_TIMEOUT_SECONDS)
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url})
+    raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def engine() -> Engine:
+    from src.tables.accounts import Account
+
+    return Account._meta.db
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction for work that reads then writes: IMMEDIATE on SQLite, plain on PostgreSQL."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with db.transaction():
+            yield
+
+
+async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
+    """PostgreSQL: open the pool. SQLite: switch the file to WAL (persistent, so once is enough)."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        await db.run_ddl("PRAGMA journal_mode = WAL")
+    elif isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=min_size, max_size=max_size)
+
+
+async def close_pool() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()

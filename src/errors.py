@@ -1,0 +1,87 @@
+"""Error pages: a whole page for a normal request, the fragment alone for htmx; never a traceback.
+
+A request that needs a log-in is sent to the log-in page (htmx gets HX-Redirect, so the log-in page
+is never swapped into a fragment).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from src.htmx import VARY, wants_fragment
+
+log = logging.getLogger("portal.errors")
+
+TITLES = {
+    400: ("Bad request", "The request could not be understood. Go back and try again."),
+    403: (
+        "You cannot do that",
+        "This request was refused. If you followed a link from another site, "
+        "go to the portal directly and try again.",
+    ),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. "
+        "If you pasted the web address, check you copied the entire address.",
+    ),
+    405: ("Not allowed", "This page cannot be used that way."),
+    413: ("Too much data", "What you sent is too large. Shorten it and try again."),
+    422: ("Check what you entered", "Some of what you entered needs correcting."),
+    429: ("Too many attempts", "You have tried too many times. Wait a few minutes, then try again."),
+    500: ("Sorry, there is a problem with the service", "Try again later. Nothing you entered was saved."),
+    503: ("Sorry, the service is unavailable", "Try again in a few minutes."),
+}
+
+
+def error_response(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
+    title, text = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
+    context = {"status": status, "title": title, "text": detail or text}
+    headers = dict(VARY)
+    if status == 429:
+        headers["Retry-After"] = "60"
+    name = "partials/errors/_error.html" if wants_fragment(request) else "errors/error.html"
+    return Template(template_name=name, context=context, status_code=status, headers=headers)  # type: ignore[return-value]
+
+
+def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"/login?next={quote(target, safe='/')}"
+    if wants_fragment(request):
+        current = request.headers.get("HX-Current-URL")
+        if current:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(current)
+            location = (
+                f"/login?next={quote(parts.path + ('?' + parts.query if parts.query else ''), safe='/')}"
+            )
+        return Response(content="", status_code=204, headers={"HX-Redirect": location})
+    return Redirect(path=location, status_code=303)  # type: ignore[return-value]
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException):
+        return login_redirect(request)
+    detail = (
+        exc.detail
+        if exc.status_code in {403, 429}
+        and exc.detail
+        and exc.detail != TITLES.get(exc.status_code, ("",))[0]
+        else None
+    )
+    # Litestar's own messages (e.g. a missing CSRF token) are not written for people; ours are.
+    if detail and detail in {"CSRF token verification failed", "Forbidden", "Too Many Requests"}:
+        detail = None
+    return error_response(request, exc.status_code, detail)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)

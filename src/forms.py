@@ -1,0 +1,123 @@
+"""Reading and checking submitted forms, GOV.UK style: every error belongs to a field, and what the
+person typed is handed back to the page (passwords excepted)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from litestar import Request
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+MAX_FIELD = 500
+
+
+@dataclass
+class Form:
+    """Submitted values (trimmed) and the errors found, keyed by field name, in page order."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def required(self, name: str, message: str, max_length: int = 100) -> str:
+        value = self.get(name)
+        if not value:
+            self.error(name, message)
+        elif len(value) > max_length:
+            self.error(name, f"Enter no more than {max_length} characters")
+        return value
+
+    def optional(self, name: str, max_length: int = 200) -> str:
+        value = self.get(name)
+        if len(value) > max_length:
+            self.error(name, f"Enter no more than {max_length} characters")
+        return value
+
+    def email(self, name: str, required: bool = True) -> str:
+        value = self.get(name).lower()
+        if not value:
+            if required:
+                self.error(name, "Enter your email address")
+        elif len(value) > 254 or not EMAIL_RE.match(value):
+            self.error(name, "Enter an email address in the correct format, like name@example.com")
+        return value
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def kept(self, *secret: str) -> dict[str, str]:
+        """Values to show again on the page: everything except the named secret fields."""
+        return {k: v for k, v in self.values.items() if k not in secret and k != "_csrf_token"}
+
+
+async def read_form(request: Request[Any, Any, Any]) -> Form:
+    data = await request.form()
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, str):
+            # Passwords keep their spaces; everything else is trimmed.
+            values[key] = value if "password" in key else value.strip()
+    return Form(values=values)
+
+
+def parse_date(form: Form, prefix: str, label: str, *, required: bool = False) -> date | None:
+    """Three typed fields (day, month, year); month may be a number or a name ("3", "Mar", "March")."""
+    day, month, year = (form.get(f"{prefix}-{part}") for part in ("day", "month", "year"))
+    if not (day or month or year):
+        if required:
+            form.error(prefix, f"Enter {label}")
+        return None
+    missing = [part for part, value in (("day", day), ("month", month), ("year", year)) if not value]
+    if missing:
+        form.error(prefix, f"{label.capitalize()} must include a {' and a '.join(missing)}")
+        return None
+    month_number = int(month) if month.isdigit() else MONTHS.get(month.lower().rstrip("."))
+    if not (day.isdigit() and year.isdigit() and month_number and len(year) == 4):
+        form.error(prefix, f"{label.capitalize()} must be a real date, like 27 3 1990")
+        return None
+    try:
+        return date(int(year), month_number, int(day))
+    except ValueError:
+        form.error(prefix, f"{label.capitalize()} must be a real date, like 27 3 1990")
+        return None
+
+
+def date_parts(value: date | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    return {"day": str(value.day), "month": str(value.month), "year": str(value.year)}
+
+
+def flatten_date(prefix: str, value: date | None) -> dict[str, Any]:
+    return {f"{prefix}-{k}": v for k, v in date_parts(value).items()}

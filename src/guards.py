@@ -1,0 +1,32 @@
+"""Guards: small named checks on the logged-in account, applied per controller or handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+
+from src.tables.accounts import Role
+
+
+def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        raise NotAuthorizedException("Log in to continue.")
+
+
+def _requires_role(role: Role) -> Any:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        requires_login(connection, handler)
+        if connection.user.role != role.value:
+            # Pages of another role do not exist for this person.
+            raise NotFoundException()
+
+    guard.__name__ = f"requires_{role.value}"
+    return guard
+
+
+requires_staff = _requires_role(Role.staff)
+requires_learner = _requires_role(Role.learner)
+requires_third_party = _requires_role(Role.third_party)

@@ -1,0 +1,109 @@
+"""Manage: postal addresses (billing and/or delivery for printed copies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar_htmx import ClientRedirect
+
+from src import profile
+from src.forms import read_form
+from src.guards import requires_login
+from src.htmx import redirect, render, wants_fragment
+
+
+class AddressController(Controller):
+    path = "/profile/addresses"
+    guards = [requires_login]
+
+    @get("/new", name="new_address")
+    async def show_new_address(self, request: Request[Any, Any, Any]) -> Template:
+        """Page: the address form. htmx: the form alone."""
+        return render(
+            request,
+            "profile/address.html",
+            "partials/profile/_address_form.html",
+            values={"country": "United Kingdom"},
+            errors={},
+            action="/profile/addresses",
+            address=None,
+        )
+
+    @post("/")
+    async def add_address(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Add an address, then the profile page. Errors: 422, values kept."""
+        form = await read_form(request)
+        await profile.save_address(request.user, form)
+        if not form.ok:
+            return render(
+                request,
+                "profile/address.html",
+                "partials/profile/_address_form.html",
+                status_code=422,
+                values=form.kept(),
+                errors=form.errors,
+                action="/profile/addresses",
+                address=None,
+            )
+        flash(request, "Address added.", category="success")
+        return redirect(request, "/profile#addresses")
+
+    @get("/{address_id:int}/edit", name="edit_address")
+    async def show_edit_address(self, request: Request[Any, Any, Any], address_id: FromPath[int]) -> Template:
+        """Page: the address form filled in (someone else's address answers 404)."""
+        address = await profile.address_of(request.user, address_id)
+        if address is None:
+            raise NotFoundException()
+        return render(
+            request,
+            "profile/address.html",
+            "partials/profile/_address_form.html",
+            values=profile.address_values(address),
+            errors={},
+            action=f"/profile/addresses/{address_id}",
+            address=address,
+        )
+
+    @post("/{address_id:int}")
+    async def update_address(
+        self, request: Request[Any, Any, Any], address_id: FromPath[int]
+    ) -> Template | Redirect | ClientRedirect:
+        """Save the address, then the profile page. Errors: 422, values kept."""
+        address = await profile.address_of(request.user, address_id)
+        if address is None:
+            raise NotFoundException()
+        form = await read_form(request)
+        await profile.save_address(request.user, form, address)
+        if not form.ok:
+            return render(
+                request,
+                "profile/address.html",
+                "partials/profile/_address_form.html",
+                status_code=422,
+                values=form.kept(),
+                errors=form.errors,
+                action=f"/profile/addresses/{address_id}",
+                address=address,
+            )
+        flash(request, "Address saved.", category="success")
+        return redirect(request, "/profile#addresses")
+
+    @post("/{address_id:int}/delete")
+    async def remove_address(self, request: Request[Any, Any, Any], address_id: FromPath[int]) -> Template | Redirect:
+        """Remove an address. htmx: the addresses section; otherwise back to the profile page."""
+        if not await profile.remove_address(request.user, address_id):
+            raise NotFoundException()
+        if wants_fragment(request):
+            return render(
+                request,
+                "profile/index.html",
+                "partials/profile/_addresses.html",
+                addresses=await profile.addresses_of(request.user),
+            )
+        flash(request, "Address removed.", category="success")
+        return Redirect(path="/profile#addresses", status_code=303)

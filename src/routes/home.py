@@ -1,0 +1,30 @@
+"""The start page, the dashboard after log-in, and a health check for load balancers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, MediaType, Request, get
+from litestar.response import Redirect, Template
+
+from src.guards import requires_login
+from src.htmx import render
+
+
+class HomeController(Controller):
+    @get("/", name="home")
+    async def show_home(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        """Page: what the portal is, with log-in and register; logged-in people go to their dashboard."""
+        if request.user is not None:
+            return Redirect(path="/dashboard", status_code=303)
+        return render(request, "home/index.html")
+
+    @get("/dashboard", name="dashboard", guards=[requires_login])
+    async def show_dashboard(self, request: Request[Any, Any, Any]) -> Template:
+        """Page: the landing page after log-in, by role."""
+        return render(request, "home/dashboard.html", account=request.user)
+
+    @get("/healthz", media_type=MediaType.TEXT, name="health", opt={"skip_session": True})
+    async def check_health(self) -> str:
+        """Plain text: the process answers (the database is checked by its first query)."""
+        return "ok"

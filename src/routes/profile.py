@@ -1,0 +1,166 @@
+"""Manage: personal details, extra contact details, and deleting the account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar_htmx import ClientRedirect
+
+from src import accounts, profile
+from src.auth import end_session
+from src.forms import read_form
+from src.guards import requires_login
+from src.htmx import redirect, render, wants_fragment
+from src.outbox import poke_worker
+from src.passwords import verify_password
+from src.routes.common import tokens_of
+from src.tokens import TokenError
+
+
+async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
+    account = request.user
+    context: dict[str, Any] = {
+        "account": account,
+        "values": profile.details_values(account),
+        "errors": {},
+        "contacts": await profile.contacts_of(account),
+        "contact_values": {},
+        "contact_errors": {},
+        "addresses": await profile.addresses_of(account),
+        "saved": None,
+    }
+    context.update(overrides)
+    return Template(
+        template_name="profile/index.html",
+        context=context,
+        status_code=status,
+        headers={"Vary": "HX-Request"},
+    )
+
+
+class ProfileController(Controller):
+    path = "/profile"
+    guards = [requires_login]
+
+    @get("/", name="profile")
+    async def show_profile(self, request: Request[Any, Any, Any]) -> Template:
+        """Page: every part of the profile, each section a partial that htmx updates alone."""
+        return await _manage_page(request)
+
+    @post("/details")
+    async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Save personal details. htmx: the details form again with 'saved'. Errors: 422, values kept."""
+        form = await read_form(request)
+        pending = await profile.update_details(tokens_of(request), request.user, form)
+        if not form.ok:
+            if wants_fragment(request):
+                return render(
+                    request,
+                    "profile/index.html",
+                    "partials/profile/_details_form.html",
+                    status_code=422,
+                    values=form.kept(),
+                    errors=form.errors,
+                    saved=None,
+                )
+            return await _manage_page(request, 422, values=form.kept(), errors=form.errors)
+        poke_worker(request.app)
+        message = "Your details have been saved."
+        if pending:
+            message += f" We have sent a link to {pending}: your email address changes when you open it."
+        if wants_fragment(request):
+            account = await accounts.find_by_login(form.get("username"))
+            values = profile.details_values(account) if account else form.kept()
+            return render(
+                request,
+                "profile/index.html",
+                "partials/profile/_details_form.html",
+                values=values,
+                errors={},
+                saved=message,
+            )
+        flash(request, message, category="success")
+        return Redirect(path="/profile", status_code=303)
+
+    @get("/email/{token:str}", name="confirm_email_change")
+    async def confirm_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template | Redirect:
+        """The link sent to a new address: makes it the account's email address."""
+        try:
+            await profile.confirm_email_change(tokens_of(request), token)
+        except TokenError as exc:
+            return render(
+                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="verify"
+            )
+        poke_worker(request.app)
+        flash(request, "Your new email address is confirmed.", category="success")
+        return Redirect(path="/profile", status_code=303)
+
+    @post("/contacts")
+    async def add_contact(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Add a phone number or email. htmx: the contacts section. Errors: 422, values kept."""
+        form = await read_form(request)
+        await profile.add_contact(request.user, form)
+        status = 200 if form.ok else 422
+        if wants_fragment(request):
+            return render(
+                request,
+                "profile/index.html",
+                "partials/profile/_contacts.html",
+                status_code=status,
+                contacts=await profile.contacts_of(request.user),
+                contact_values={} if form.ok else form.kept(),
+                contact_errors=form.errors,
+            )
+        if not form.ok:
+            return await _manage_page(request, 422, contact_values=form.kept(), contact_errors=form.errors)
+        flash(request, "Contact detail added.", category="success")
+        return Redirect(path="/profile#contacts", status_code=303)
+
+    @post("/contacts/{contact_id:int}/delete")
+    async def remove_contact(self, request: Request[Any, Any, Any], contact_id: FromPath[int]) -> Template | Redirect:
+        """Remove one of your contact details (someone else's answers 404). htmx: the contacts section."""
+        if not await profile.remove_contact(request.user, contact_id):
+            raise NotFoundException()
+        if wants_fragment(request):
+            return render(
+                request,
+                "profile/index.html",
+                "partials/profile/_contacts.html",
+                contacts=await profile.contacts_of(request.user),
+                contact_values={},
+                contact_errors={},
+            )
+        flash(request, "Contact detail removed.", category="success")
+        return Redirect(path="/profile#contacts", status_code=303)
+
+    @get("/delete", name="delete_account")
+    async def show_delete(self, request: Request[Any, Any, Any]) -> Template:
+        """Page: what deleting removes and what is kept, and a password to confirm."""
+        return render(request, "profile/delete.html", "partials/profile/_delete_form.html", errors={})
+
+    @post("/delete")
+    async def delete_account(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Delete the account after the password is confirmed; logs out everywhere."""
+        form = await read_form(request)
+        if not form.get("password"):
+            form.error("password", "Enter your password to confirm")
+        elif not await verify_password(request.user.password_hash, form.get("password")):
+            form.error("password", "Your password is not right")
+        if not form.ok:
+            return render(
+                request,
+                "profile/delete.html",
+                "partials/profile/_delete_form.html",
+                status_code=422,
+                errors=form.errors,
+            )
+        await accounts.delete_account(request.user)
+        poke_worker(request.app)
+        end_session(request)
+        flash(request, "Your account has been deleted.", category="success")
+        return redirect(request, "/")

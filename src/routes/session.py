@@ -1,0 +1,100 @@
+"""Logging in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromQuery
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar_htmx import ClientRedirect
+
+from src import accounts, throttle
+from src.auth import end_session, start_session
+from src.forms import read_form
+from src.htmx import redirect, render
+from src.routes.common import client_ip, safe_next
+
+IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accounts
+IP_WINDOW = 15 * 60
+
+
+class SessionController(Controller):
+    @get("/login", name="login")
+    async def show_login(
+        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+    ) -> Template | Redirect:
+        """Page: the log-in form (and why a session ended, if it did). htmx: the form alone."""
+        if request.user is not None:
+            return Redirect(path=safe_next(next), status_code=303)
+        ended = request.session.pop("ended", False) if request.session else False
+        return render(
+            request,
+            "account/login.html",
+            "partials/account/_login_form.html",
+            values={},
+            errors={},
+            next=safe_next(next, ""),
+            ended=ended,
+        )
+
+    @post("/login")
+    async def log_in(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Log in with user name or email and password; a new session id, then `next` or the dashboard."""
+        form = await read_form(request)
+        next_path = safe_next(form.get("next"), "")
+        identifier = form.required("login", "Enter your user name or email address", 254)
+        if not form.get("password"):
+            form.error("password", "Enter your password")
+        store = request.app.stores.get("throttle")
+        ip_key = f"login-failures:{client_ip(request)}"
+        if await throttle.count(store, ip_key) >= IP_FAILURES_LIMIT:
+            form.error("login", "Too many failed log-ins from your network. Wait 15 minutes, then try again.")
+            return self._form(request, form, next_path, 429)
+        if not form.ok:
+            return self._form(request, form, next_path, 422)
+        result = await accounts.check_login(identifier, form.get("password"))
+        if result.problem == "locked":
+            form.error(
+                "login",
+                f"Too many failed log-ins for this account. Try again in {result.retry_minutes} "
+                "minutes, or reset your password.",
+            )
+            return self._form(request, form, next_path, 429)
+        if result.problem == "unverified":
+            form.error(
+                "login",
+                "You need to verify your email address before you can log in. "
+                "Use the link we emailed you, or ask for a new one.",
+            )
+            return self._form(request, form, next_path, 422, unverified=True)
+        if result.account is None:
+            await throttle.hit(store, ip_key, IP_WINDOW)
+            form.error("login", "The user name, email address or password is not right")
+            return self._form(request, form, next_path, 422)
+        start_session(request, result.account)
+        return redirect(request, next_path or "/dashboard")
+
+    @staticmethod
+    def _form(
+        request: Request[Any, Any, Any], form: Any, next_path: str, status: int, **extra: Any
+    ) -> Template:
+        return render(
+            request,
+            "account/login.html",
+            "partials/account/_login_form.html",
+            status_code=status,
+            values=form.kept("password"),
+            errors=form.errors,
+            next=next_path,
+            ended=False,
+            **extra,
+        )
+
+    @post("/logout", name="logout")
+    async def log_out(self, request: Request[Any, Any, Any]) -> Redirect | ClientRedirect:
+        """End the session, then the log-in page."""
+        end_session(request)
+        flash(request, "You have logged out.", category="success")
+        return redirect(request, "/login")

@@ -1,0 +1,151 @@
+"""Settings, read from the environment in one place and frozen.
+
+Development secrets are generated once into var/ so that a newcomer needs no configuration;
+production mode refuses to start without real secrets and BASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+DEFAULT_SQLITE = f"sqlite:///{VAR / 'portal.sqlite3'}"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a runnable portal; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "development"
+    database_url: str = DEFAULT_SQLITE
+    redis_url: str | None = None
+    secret_keys: tuple[str, ...] = ()
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str = "none"  # none | starttls | tls
+    smtp_timeout: float = 10.0
+    mail_from: str = "Achievement Portal <no-reply@portal.invalid>"
+    org_name: str = "Achievement Portal"
+    support_email: str = "support@portal.invalid"
+    time_zone: str = "Europe/London"
+    var_dir: Path = VAR
+    run_mail_worker: bool = True
+    mail_poll_seconds: float = 2.0
+    mail_delivery: str = "smtp"  # smtp | mailbox (development only: keep mail for the mailbox page)
+    allowed_hosts: tuple[str, ...] = ()
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def host_names(self) -> list[str]:
+        """Hosts the app answers to: BASE_URL's host (with and without port) plus ALLOWED_HOSTS."""
+        parts = urlsplit(self.base_url)
+        hosts = {parts.hostname or "localhost", parts.netloc}
+        if self.development:
+            hosts |= {"localhost", "127.0.0.1", "testserver.local", "testserver"}
+            hosts |= {f"{h}:{p}" for h in ("localhost", "127.0.0.1") for p in range(8000, 8010)}
+        hosts |= set(self.allowed_hosts)
+        return sorted(h for h in hosts if h)
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """One random development key, made on first run and kept under var/ (never committed)."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build the settings from the environment (or the given mapping) and check them."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("PORTAL_MODE", "development").strip().lower()
+    if mode not in {"development", "production"}:
+        raise SettingsError(f"PORTAL_MODE must be 'development' or 'production', not {mode!r}.")
+    var_dir = Path(env.get("VAR_DIR") or VAR)
+    missing = []
+    keys = tuple(k.strip() for k in env.get("SECRET_KEYS", "").split(",") if k.strip())
+    if not keys:
+        if mode == "production":
+            missing.append("SECRET_KEYS (comma-separated, newest last, each at least 32 characters)")
+        else:
+            keys = (_dev_secret(var_dir),)
+    if mode == "production" and any(len(k) < 32 for k in keys):
+        missing.append("SECRET_KEYS with every key at least 32 characters long")
+    base_url = env.get("BASE_URL", "").rstrip("/")
+    if not base_url:
+        if mode == "production":
+            missing.append("BASE_URL (the public address, e.g. https://portal.example.org)")
+        base_url = f"http://127.0.0.1:{env.get('PORT', '8000')}"
+    if missing:
+        raise SettingsError("Cannot start in production mode. Set: " + "; ".join(missing) + ".")
+    time_zone = env.get("TIME_ZONE", "Europe/London")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"TIME_ZONE {time_zone!r} is not a known time zone.") from exc
+    smtp_tls = env.get("SMTP_TLS", "none").lower()
+    if smtp_tls not in {"none", "starttls", "tls"}:
+        raise SettingsError("SMTP_TLS must be none, starttls or tls.")
+    delivery = env.get("MAIL_DELIVERY", "mailbox" if mode == "development" else "smtp").lower()
+    if delivery not in {"smtp", "mailbox"} or (delivery == "mailbox" and mode == "production"):
+        raise SettingsError("MAIL_DELIVERY must be smtp (or mailbox in development mode).")
+    return Settings(
+        mode=mode,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite3'}",
+        redis_url=env.get("REDIS_URL") or None,
+        secret_keys=keys,
+        base_url=base_url,
+        smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(env.get("SMTP_PORT", "1025")),
+        smtp_user=env.get("SMTP_USER") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_tls=smtp_tls,
+        smtp_timeout=float(env.get("SMTP_TIMEOUT", "10")),
+        mail_from=env.get("MAIL_FROM", Settings.mail_from),
+        org_name=env.get("ORG_NAME", Settings.org_name),
+        support_email=env.get("SUPPORT_EMAIL", Settings.support_email),
+        time_zone=time_zone,
+        var_dir=var_dir,
+        run_mail_worker=_bool(env.get("RUN_MAIL_WORKER"), True),
+        mail_poll_seconds=float(env.get("MAIL_POLL_SECONDS", "2")),
+        mail_delivery=delivery,
+        allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
+        session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
+        session_absolute_hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12")),
+    )

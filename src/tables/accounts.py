@@ -1,0 +1,72 @@
+"""The Account aggregate: a person who logs in, with extra contact details and postal addresses."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Role(str, Enum):
+    learner = "learner"
+    third_party = "third_party"
+    staff = "staff"
+
+
+class Account(Table):
+    role = Varchar(length=20, choices=Role, index=True)
+    username = Varchar(length=40)
+    # Case-insensitive uniqueness: the lower-cased copies carry the unique indexes.
+    username_key = Varchar(length=40, unique=True)
+    email = Varchar(length=254, unique=True)
+    password_hash = Varchar(length=255, null=True, default=None)
+    email_verified_at = Timestamptz(null=True, default=None)
+    first_name = Varchar(length=100)
+    middle_name = Varchar(length=100, default="")
+    last_name = Varchar(length=100)
+    phone = Varchar(length=40, default="")
+    company_name = Varchar(length=200, default="")
+    job_title = Varchar(length=200, default="")
+    date_of_birth = Date(null=True, default=None)
+    failed_logins = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    # Bumped when every session of the account must end (password change, reset, deletion).
+    session_epoch = Integer(default=0)
+    password_changed_at = Timestamptz(null=True, default=None)
+    last_login_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    deleted_at = Timestamptz(null=True, default=None)
+
+
+class ContactKind(str, Enum):
+    phone = "phone"
+    email = "email"
+
+
+class ContactDetail(Table):
+    account = ForeignKey(references=Account, index=True)
+    kind = Varchar(length=20, choices=ContactKind)
+    value = Varchar(length=254)
+    label = Varchar(length=60, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Address(Table):
+    account = ForeignKey(references=Account, index=True)
+    line1 = Varchar(length=200)
+    line2 = Varchar(length=200, default="")
+    town = Varchar(length=100)
+    postcode = Varchar(length=20)
+    country = Varchar(length=100, default="United Kingdom")
+    is_billing = Boolean(default=False)
+    is_delivery = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())

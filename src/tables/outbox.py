@@ -1,0 +1,22 @@
+"""OutboxEmail: an email written in the same transaction as the change that causes it."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class OutboxEmail(Table):
+    recipient = Varchar(length=254)
+    template = Varchar(length=100)
+    context = JSON(default="{}")
+    # Re-processing the same event never adds a second email: the key is unique.
+    idempotency_key = Varchar(length=200, unique=True)
+    state = Varchar(length=12, default="pending", index=True)  # pending | sending | sent | failed
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    lease_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)

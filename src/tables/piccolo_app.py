@@ -1,0 +1,16 @@
+"""Piccolo app for the portal's tables; migrations live in piccolo_migrations/."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from src.tables.accounts import Account, Address, ContactDetail
+from src.tables.outbox import OutboxEmail
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"),
+    table_classes=[Account, ContactDetail, Address, OutboxEmail],
+    migration_dependencies=[],
+    commands=[],
+)
