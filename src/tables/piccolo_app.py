@@ -5,12 +5,24 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from src.tables.accounts import Account, Address, ContactDetail
+from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
+from src.tables.documents import Document
 from src.tables.outbox import OutboxEmail
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"),
-    table_classes=[Account, ContactDetail, Address, OutboxEmail],
+    table_classes=[
+        Account,
+        ContactDetail,
+        Address,
+        OutboxEmail,
+        Document,
+        Connection,
+        SharedDocument,
+        ExtensionRequest,
+        AccessEvent,
+    ],
     migration_dependencies=[],
     commands=[],
 )
