@@ -29,6 +29,7 @@ from src.assets import STATIC, static_url
 from src.auth import AccountMiddleware
 from src.compression import PostSafeCompressionMiddleware
 from src.errors import http_exception_handler, internal_error_handler
+from src.jobs import ReminderJob
 from src.mail import MailWorker
 from src.routes import all_route_handlers
 from src.security import SecurityMiddleware
@@ -78,14 +79,18 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.open_pool()
-        worker = None
+        worker = jobs = None
         if settings.run_mail_worker:
             worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)
             worker.start()
             app.state.mail_worker = worker
+            jobs = ReminderJob(settings)
+            jobs.start()
         try:
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             if worker is not None:
                 await worker.stop()
             await db.close_pool()

@@ -19,18 +19,21 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
 
 def render(
     request: Request[Any, Any, Any],
-    page: str,
+    page_template: str,
     fragment: str | None = None,
+    /,
     status_code: int = 200,
     **context: Any,
 ) -> Template:
     """The full page, or for htmx the fragment that the page includes."""
-    name = fragment if fragment and wants_fragment(request) else page
+    name = fragment if fragment and wants_fragment(request) else page_template
     return Template(template_name=name, context=context, status_code=status_code, headers=VARY)
 
 
 def redirect(request: Request[Any, Any, Any], path: str) -> Redirect | ClientRedirect:
     """After a POST: a 303 for a plain form, HX-Redirect for htmx so the browser loads the page."""
     if wants_fragment(request):
-        return ClientRedirect(redirect_to=path)
+        response = ClientRedirect(redirect_to=path)
+        response.status_code = 200  # not the POST handler's default 201: nothing was created here
+        return response
     return Redirect(path=path, status_code=303)

@@ -10,11 +10,15 @@ from src.settings import Settings
 def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.account import AccountController
     from src.routes.addresses import AddressController
+    from src.routes.connections import ConnectionController
+    from src.routes.documents import DocumentController
+    from src.routes.extensions import ExtensionController
     from src.routes.home import HomeController
     from src.routes.mailbox import MailboxController
     from src.routes.password import PasswordController
     from src.routes.profile import ProfileController
     from src.routes.session import SessionController
+    from src.routes.sharing import SharingController
     from src.routes.staff import StaffController
 
     handlers: list[Any] = [
@@ -25,6 +29,10 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         ProfileController,
         AddressController,
         StaffController,
+        SharingController,
+        ConnectionController,
+        ExtensionController,
+        DocumentController,
     ]
     if settings.development:
         handlers.append(MailboxController)  # absent in production mode

@@ -7,8 +7,11 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.response import Redirect, Template
 
+from src import connection_views
 from src.guards import requires_login
 from src.htmx import render
+from src.routes.connection_common import today
+from src.tables.accounts import Role
 
 
 class HomeController(Controller):
@@ -22,7 +25,12 @@ class HomeController(Controller):
     @get("/dashboard", name="dashboard", guards=[requires_login])
     async def show_dashboard(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the landing page after log-in, by role."""
-        return render(request, "home/dashboard.html", account=request.user)
+        account = request.user
+        counts = None
+        if account.role in (Role.learner.value, Role.third_party.value):
+            counts = await connection_views.counts_for(account, today(request))
+        return render(request, "home/dashboard.html", account=account, counts=counts, role=account.role,
+                      today=today(request))
 
     @get("/healthz", media_type=MediaType.TEXT, name="health", opt={"skip_session": True})
     async def check_health(self) -> str:

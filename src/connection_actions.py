@@ -1,0 +1,178 @@
+"""What learners and third parties do to connections: start, accept, decline, cancel, extend,
+change the shared documents. Each is one write transaction: compare-and-set, emails, AccessEvent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from src import outbox
+from src.connections import (
+    ACTIVE,
+    WAITING_LEARNER,
+    WAITING_TP,
+    Conflict,
+    Refused,
+    _account,
+    _cas,
+    _date_text,
+    _duplicate,
+    _notify,
+    _set_documents,
+    check_end_date,
+    display_name,
+    log_event,
+    own_documents,
+    verified_account,
+)
+from src.db import write_transaction
+from src.tables.accounts import Account, Role
+from src.tables.connections import Connection, ConnectionState, ExtensionRequest, ExtensionState
+
+__all__ = ["Conflict", "Refused"]
+
+
+async def share(learner: Account, email: str, document_ids: list[int], expires_on: date, today: date) -> Connection:
+    """A learner shares documents with a third party by email, until a date; the third party accepts."""
+    email = email.lower()
+    if email == learner.email:
+        raise Refused("Enter the email address of the person you want to share with, not your own")
+    problem = check_end_date(expires_on, today)
+    if problem:
+        raise Refused(problem)
+    async with write_transaction():
+        documents = await own_documents(learner, document_ids)
+        if not documents or len(documents) != len(set(document_ids)):
+            raise Refused("Choose at least one of your documents")
+        third_party = await verified_account(email, Role.third_party)
+        if await _duplicate(learner.id, learner.email, third_party.id if third_party else None, email, today):
+            raise Refused("You already share with this person, or a request between you is waiting")
+        connection = Connection(learner=learner.id, learner_email=learner.email,
+                                third_party=third_party.id if third_party else None, third_party_email=email,
+                                started_by="learner", state=WAITING_TP, expires_on=expires_on)
+        await connection.save()
+        await _set_documents(connection.id, documents)
+        context = {"learner_name": display_name(learner), "expires_on": _date_text(expires_on),
+                   "documents": len(documents)}
+        if third_party is not None:
+            await _notify(connection, third_party, "learner_asked", "asked", **context)
+        else:
+            # Nobody has this address yet: invite them; the connection attaches when they verify it.
+            await outbox.enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
+        await log_event(learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}")
+    return connection
+
+
+async def add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
+    """A third party asks a learner to connect. The answer never says whether the learner exists."""
+    learner_email = learner_email.lower()
+    async with write_transaction():
+        learner = await verified_account(learner_email, Role.learner)
+        if await _duplicate(learner.id if learner else None, learner_email, third_party.id, third_party.email,
+                            today):
+            raise Refused("You already have a request waiting or an active connection with this learner")
+        connection = Connection(learner=learner.id if learner else None, learner_email=learner_email,
+                                third_party=third_party.id, third_party_email=third_party.email,
+                                started_by="third_party", state=WAITING_LEARNER, message=message)
+        await connection.save()
+        if learner is not None:
+            await _notify(connection, learner, "third_party_asked", "asked",
+                          third_party_name=display_name(third_party), company=third_party.company_name,
+                          message=message)
+        await log_event(third_party, "requested", connection.id, detail=f"asked {learner_email}")
+    return connection
+
+
+async def accept_as_third_party(third_party: Account, connection: Connection, today: date) -> None:
+    if connection.state != WAITING_TP:
+        raise Conflict()
+    if connection.expires_on is None or connection.expires_on < today:
+        raise Refused("The learner's offer ended before you accepted it. Ask them to share again")
+    async with write_transaction():
+        await _cas(connection, ACTIVE)
+        await _notify(connection, await _account(connection.learner), "connection_accepted", f"v{connection.version}",
+                      other_name=display_name(third_party), expires_on=_date_text(connection.expires_on))
+        await log_event(third_party, "accepted", connection.id)
+
+
+async def accept_as_learner(learner: Account, connection: Connection, document_ids: list[int], expires_on: date,
+                            today: date) -> None:
+    if connection.state != WAITING_LEARNER:
+        raise Conflict()
+    problem = check_end_date(expires_on, today)
+    if problem:
+        raise Refused(problem)
+    async with write_transaction():
+        documents = await own_documents(learner, document_ids)
+        if not documents or len(documents) != len(set(document_ids)):
+            raise Refused("Choose at least one of your documents")
+        await _cas(connection, ACTIVE, expires_on=expires_on)
+        await _set_documents(connection.id, documents)
+        await _notify(connection, await _account(connection.third_party), "connection_accepted",
+                      f"v{connection.version}", other_name=display_name(learner), expires_on=_date_text(expires_on))
+        await log_event(learner, "accepted", connection.id, detail=f"until {expires_on.isoformat()}")
+
+
+async def decline(actor: Account, connection: Connection) -> None:
+    """The side that was asked says no."""
+    asked = WAITING_TP if actor.role == Role.third_party.value else WAITING_LEARNER
+    if connection.state != asked:
+        raise Conflict()
+    other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
+    async with write_transaction():
+        await _cas(connection, ConnectionState.declined.value)
+        await _notify(connection, await _account(other_id), "connection_declined", f"v{connection.version}",
+                      other_name=display_name(actor))
+        await log_event(actor, "declined", connection.id)
+
+
+async def cancel(actor: Account, connection: Connection) -> None:
+    """Either side ends a connection (or withdraws a request) at once; the other side is told."""
+    if connection.state not in (WAITING_TP, WAITING_LEARNER, ACTIVE):
+        raise Conflict()
+    other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
+    async with write_transaction():
+        await _cas(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
+        await ExtensionRequest.update({ExtensionRequest.state: ExtensionState.withdrawn.value}).where(
+            (ExtensionRequest.connection == connection.id) & (ExtensionRequest.state == ExtensionState.pending.value)
+        )
+        await _notify(connection, await _account(other_id), "connection_cancelled", f"v{connection.version}",
+                      other_name=display_name(actor))
+        await log_event(actor, "cancelled", connection.id)
+
+
+async def extend(learner: Account, connection: Connection, expires_on: date, today: date) -> None:
+    """The learner moves the end date later on their own; the third party is told the new date."""
+    if connection.state != ACTIVE:
+        raise Conflict()
+    problem = check_end_date(expires_on, today, current=connection.expires_on)
+    if problem:
+        raise Refused(problem)
+    async with write_transaction():
+        await _cas(connection, ACTIVE, expires_on=expires_on)
+        await _notify(connection, await _account(connection.third_party), "connection_extended",
+                      f"v{connection.version}", other_name=display_name(learner), expires_on=_date_text(expires_on))
+        await log_event(learner, "extended", connection.id, detail=f"until {expires_on.isoformat()}")
+
+
+async def change_documents(learner: Account, connection: Connection, document_ids: list[int]) -> None:
+    if connection.state not in (ACTIVE, WAITING_TP):
+        raise Conflict()
+    async with write_transaction():
+        documents = await own_documents(learner, document_ids)
+        if not documents or len(documents) != len(set(document_ids)):
+            raise Refused("Choose at least one of your documents")
+        await _cas(connection, connection.state)
+        await _set_documents(connection.id, documents)
+        await log_event(learner, "changed_documents", connection.id, detail=f"{len(documents)} documents")
+
+
+async def attach_pending(account: Account) -> None:
+    """When someone verifies an address, connections waiting for that address become theirs."""
+    if account.role == Role.learner.value:
+        await Connection.update({Connection.learner: account.id}).where(
+            Connection.learner.is_null() & (Connection.learner_email == account.email)
+        )
+    elif account.role == Role.third_party.value:
+        await Connection.update({Connection.third_party: account.id}).where(
+            Connection.third_party.is_null() & (Connection.third_party_email == account.email)
+        )

@@ -1,0 +1,137 @@
+"""Reading connections for pages: the filtered, searched, paginated list and the dashboard counts.
+
+Both are indexed queries limited to one page, so a third party with 10,000 connections gets
+their page as fast as one with 10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count
+
+from src.connections import ACTIVE, WAITING_LEARNER, WAITING_TP, mine, usable_where
+from src.tables.accounts import Account, Role
+from src.tables.connections import Connection, ConnectionState, ExtensionRequest, SharedDocument
+
+PAGE_SIZE = 25
+FILTERS = {
+    "all": "All",
+    "waiting": "Waiting",
+    "active": "Active",
+    "ended": "Ended",
+}
+
+
+def filter_where(name: str, today: date) -> Any:
+    if name == "waiting":
+        return Connection.state.is_in([WAITING_TP, WAITING_LEARNER])
+    if name == "active":
+        return usable_where(today)
+    if name == "ended":
+        return Connection.state.is_in([ConnectionState.declined.value, ConnectionState.cancelled.value]) | (
+            (Connection.state == ACTIVE) & (Connection.expires_on < today)
+        )
+    return None
+
+
+def _columns() -> list[Any]:
+    return [
+        Connection.id, Connection.state, Connection.expires_on, Connection.started_by, Connection.created_at,
+        Connection.learner_email, Connection.third_party_email, Connection.version,
+        Connection.learner.first_name.as_alias("learner_first"),
+        Connection.learner.last_name.as_alias("learner_last"),
+        Connection.third_party.first_name.as_alias("tp_first"),
+        Connection.third_party.last_name.as_alias("tp_last"),
+        Connection.third_party.company_name.as_alias("tp_company"),
+    ]
+
+
+def _search_where(account: Account, q: str) -> Any:
+    like = f"%{q}%"
+    if account.role == Role.third_party.value:
+        return (Connection.learner.first_name.ilike(like) | Connection.learner.last_name.ilike(like)
+                | Connection.learner_email.ilike(like))
+    return (Connection.third_party.first_name.ilike(like) | Connection.third_party.last_name.ilike(like)
+            | Connection.third_party.company_name.ilike(like) | Connection.third_party_email.ilike(like))
+
+
+@dataclass
+class ConnectionPage:
+    rows: list[dict[str, Any]]
+    page: int
+    has_next: bool
+    state: str
+    q: str
+
+
+async def list_page(account: Account, today: date, state: str = "all", q: str = "", page: int = 1) -> ConnectionPage:
+    state = state if state in FILTERS else "all"
+    page = max(1, min(page, 100_000))
+    q = q.strip()[:100]
+    query = Connection.select(*_columns()).where(mine(account))
+    condition = filter_where(state, today)
+    if condition is not None:
+        query = query.where(condition)
+    if q:
+        query = query.where(_search_where(account, q))
+    rows = await query.order_by(Connection.id, ascending=False).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    has_next = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    await annotate(rows)
+    return ConnectionPage(rows=rows, page=page, has_next=has_next, state=state, q=q)
+
+
+async def annotate(rows: list[dict[str, Any]]) -> None:
+    """Add each row's number of shared documents and whether an extension request is pending (two queries)."""
+    ids = [row["id"] for row in rows]
+    counts: dict[int, int] = {}
+    pending: set[int] = set()
+    if ids:
+        for item in await SharedDocument.select(SharedDocument.connection, Count(SharedDocument.id, alias="n")).where(
+            SharedDocument.connection.is_in(ids)
+        ).group_by(SharedDocument.connection):
+            counts[item["connection"]] = item["n"]
+        for item in await ExtensionRequest.select(ExtensionRequest.connection).where(
+            ExtensionRequest.connection.is_in(ids) & (ExtensionRequest.state == "pending")
+        ):
+            pending.add(item["connection"])
+    for row in rows:
+        row["documents"] = counts.get(row["id"], 0)
+        row["extension_pending"] = row["id"] in pending
+
+
+async def one_row(account: Account, connection_id: int) -> dict[str, Any] | None:
+    rows = await Connection.select(*_columns()).where((Connection.id == connection_id) & mine(account))
+    await annotate(rows)
+    return rows[0] if rows else None
+
+
+@dataclass
+class Counts:
+    waiting_for_me: int
+    waiting_for_them: int
+    active: int
+    ending_soon: list[dict[str, Any]]
+    extensions_waiting: int = 0
+
+
+async def counts_for(account: Account, today: date) -> Counts:
+    """What the dashboard shows: requests that wait for this person, active connections, and those ending
+    within 30 days."""
+    asked_me = WAITING_TP if account.role == Role.third_party.value else WAITING_LEARNER
+    asked_them = WAITING_LEARNER if account.role == Role.third_party.value else WAITING_TP
+    waiting_for_me = await Connection.count().where(mine(account) & (Connection.state == asked_me))
+    waiting_for_them = await Connection.count().where(mine(account) & (Connection.state == asked_them))
+    active = await Connection.count().where(mine(account) & usable_where(today))
+    ending = await Connection.select(*_columns()).where(
+        mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30))
+    ).order_by(Connection.expires_on).limit(10)
+    extensions = 0
+    if account.role == Role.learner.value:
+        extensions = await ExtensionRequest.count().where(
+            (ExtensionRequest.connection.learner == account.id) & (ExtensionRequest.state == "pending")
+        )
+    return Counts(waiting_for_me, waiting_for_them, active, ending, extensions)

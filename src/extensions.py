@@ -1,0 +1,89 @@
+"""Extension requests: a third party asks for more time; the learner approves (choosing the date)
+or declines. One pending request per connection."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from src.clock import utcnow
+from src.connections import (
+    ACTIVE,
+    Conflict,
+    Refused,
+    _account,
+    _cas,
+    _date_text,
+    _notify,
+    check_end_date,
+    display_name,
+    log_event,
+)
+from src.db import write_transaction
+from src.tables.accounts import Account
+from src.tables.connections import Connection, ExtensionRequest, ExtensionState
+
+PENDING = ExtensionState.pending.value
+
+
+async def pending_for(connection_id: int) -> ExtensionRequest | None:
+    return await ExtensionRequest.objects().where(
+        (ExtensionRequest.connection == connection_id) & (ExtensionRequest.state == PENDING)
+    ).first()
+
+
+async def request_extension(third_party: Account, connection: Connection, wanted_until: date, message: str,
+                            today: date) -> ExtensionRequest:
+    if connection.state != ACTIVE:
+        raise Conflict()
+    problem = check_end_date(wanted_until, today, current=connection.expires_on)
+    if problem:
+        raise Refused(problem)
+    async with write_transaction():
+        if await pending_for(connection.id) is not None:
+            raise Refused("You have already asked for more time on this connection. Wait for the learner's answer")
+        # Bumping the version serialises racing requests: only one of two double submits wins.
+        await _cas(connection, ACTIVE)
+        request = ExtensionRequest(connection=connection.id, requested_by=third_party.id,
+                                   wanted_until=wanted_until, message=message)
+        await request.save()
+        await _notify(connection, await _account(connection.learner), "extension_requested", f"ext{request.id}",
+                      other_name=display_name(third_party), wanted_until=_date_text(wanted_until),
+                      current=_date_text(connection.expires_on), message=message)
+        await log_event(third_party, "requested_extension", connection.id, detail=f"to {wanted_until.isoformat()}")
+    return request
+
+
+async def _decide(request: ExtensionRequest, new_state: str, **values: Any) -> None:
+    won = await ExtensionRequest.update(
+        {ExtensionRequest.state: new_state, ExtensionRequest.decided_at: utcnow(),
+         **{getattr(ExtensionRequest, k): v for k, v in values.items()}}
+    ).where((ExtensionRequest.id == request.id) & (ExtensionRequest.state == PENDING)).returning(ExtensionRequest.id)
+    if not won:
+        raise Conflict()
+
+
+async def approve(learner: Account, connection: Connection, request: ExtensionRequest, new_expiry: date,
+                  today: date) -> None:
+    if connection.state != ACTIVE or request.state != PENDING:
+        raise Conflict()
+    problem = check_end_date(new_expiry, today, current=connection.expires_on)
+    if problem:
+        raise Refused(problem)
+    async with write_transaction():
+        await _decide(request, ExtensionState.approved.value, new_expiry=new_expiry)
+        await _cas(connection, ACTIVE, expires_on=new_expiry)
+        await _notify(connection, await _account(request.requested_by), "extension_approved", f"ext{request.id}",
+                      other_name=display_name(learner), expires_on=_date_text(new_expiry))
+        await log_event(learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}")
+
+
+async def decline(learner: Account, connection: Connection, request: ExtensionRequest) -> None:
+    if request.state != PENDING:
+        raise Conflict()
+    async with write_transaction():
+        await _decide(request, ExtensionState.declined.value)
+        await _cas(connection, connection.state)
+        await _notify(connection, await _account(request.requested_by), "extension_declined", f"ext{request.id}",
+                      other_name=display_name(learner), expires_on=_date_text(connection.expires_on))
+        await log_event(learner, "declined_extension", connection.id)

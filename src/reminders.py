@@ -1,0 +1,48 @@
+"""The periodic job: "access ends in 7 days" and "access has ended" emails.
+
+Safe to run late or twice: each email's idempotency key names the connection and its end date, so
+a second run queues nothing new, and an extension (a new end date) earns a new reminder. Access
+itself never depends on this job having run.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from src.connections import ACTIVE, _account, _date_text, _notify, display_name
+from src.db import write_transaction
+from src.tables.connections import Connection
+
+REMIND_DAYS = 7
+ENDED_LOOKBACK_DAYS = 30  # a job that was down for weeks does not email about ancient history
+
+
+async def send_reminders(today: date) -> int:
+    """Queue the due reminder emails; returns how many connections were looked at."""
+    soon = await Connection.objects().where(
+        (Connection.state == ACTIVE)
+        & (Connection.expires_on >= today)
+        & (Connection.expires_on <= today + timedelta(days=REMIND_DAYS))
+    )
+    ended = await Connection.objects().where(
+        (Connection.state == ACTIVE)
+        & (Connection.expires_on < today)
+        & (Connection.expires_on >= today - timedelta(days=ENDED_LOOKBACK_DAYS))
+    )
+    for connection in soon:
+        async with write_transaction():
+            learner = await _account(connection.learner)
+            await _notify(connection, await _account(connection.third_party), "access_ending",
+                          f"ending:{connection.expires_on}", other_name=display_name(learner, connection.learner_email),
+                          expires_on=_date_text(connection.expires_on))
+    for connection in ended:
+        async with write_transaction():
+            learner = await _account(connection.learner)
+            third_party = await _account(connection.third_party)
+            await _notify(connection, third_party, "access_ended", f"ended:{connection.expires_on}",
+                          other_name=display_name(learner, connection.learner_email),
+                          expires_on=_date_text(connection.expires_on))
+            await _notify(connection, learner, "access_ended", f"ended:{connection.expires_on}",
+                          other_name=display_name(third_party, connection.third_party_email),
+                          expires_on=_date_text(connection.expires_on))
+    return len(soon) + len(ended)

@@ -1,0 +1,127 @@
+"""More time: a third party asks, the learner approves or declines; the learner extends on their own
+or changes which documents are shared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from src import connection_actions, connection_views, extensions
+from src.connections import Conflict, Refused, is_usable, own_documents, shared_documents
+from src.forms import parse_date, read_form
+from src.guards import requires_learner, requires_third_party
+from src.htmx import render
+from src.routes.connection_common import after_action, conflict, load, parse_ids, today
+
+
+class ExtensionController(Controller):
+    path = "/connections/{connection_id:int}"
+
+    @get("/extension", name="request_extension", guards=[requires_third_party])
+    async def show_request_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
+        """Page: ask the learner for a later end date, with an optional message. htmx: the form alone."""
+        connection = await load(request, connection_id)
+        return render(request, "connections/extension.html", "partials/connections/_extension_form.html",
+                      c=await connection_views.one_row(request.user, connection.id), values={}, errors={},
+                      pending=await extensions.pending_for(connection.id))
+
+    @post("/extension", guards=[requires_third_party])
+    async def request_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Send the request (one pending per connection); the learner gets an email."""
+        connection = await load(request, connection_id)
+        form = await read_form(request)
+        wanted = parse_date(form, "wanted_until", "the date you want access until", required=True)
+        message = form.optional("message", 500)
+        if form.ok and wanted is not None:
+            try:
+                await extensions.request_extension(request.user, connection, wanted, message, today(request))
+            except Conflict:
+                return await conflict(request, connection_id)
+            except Refused as exc:
+                form.error("wanted_until", str(exc))
+        if not form.ok:
+            return render(request, "connections/extension.html", "partials/connections/_extension_form.html",  # type: ignore[return-value]
+                          status_code=422, c=await connection_views.one_row(request.user, connection.id),
+                          values=form.kept(), errors=form.errors, pending=None)
+        return await after_action(request, connection_id, "Request for more time sent.")
+
+    @post("/extension/approve", guards=[requires_learner])
+    async def approve_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Approve the pending request, with the wanted date or another; the third party gets an email."""
+        connection = await load(request, connection_id)
+        pending = await extensions.pending_for(connection.id)
+        if pending is None:
+            return await conflict(request, connection_id)
+        form = await read_form(request)
+        new_expiry = parse_date(form, "new_expiry", "the new end date", required=True)
+        if form.ok and new_expiry is not None:
+            try:
+                await extensions.approve(request.user, connection, pending, new_expiry, today(request))
+            except Conflict:
+                return await conflict(request, connection_id)
+            except Refused as exc:
+                form.error("new_expiry", str(exc))
+        if not form.ok:
+            return await _detail_with_errors(request, connection, form, "approve")
+        return await after_action(request, connection_id, "Extension approved.")
+
+    @post("/extension/decline", guards=[requires_learner])
+    async def decline_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Decline the pending request; the third party gets an email and keeps the current date."""
+        connection = await load(request, connection_id)
+        pending = await extensions.pending_for(connection.id)
+        if pending is None:
+            return await conflict(request, connection_id)
+        try:
+            await extensions.decline(request.user, connection, pending)
+        except Conflict:
+            return await conflict(request, connection_id)
+        return await after_action(request, connection_id, "Extension declined.")
+
+    @post("/extend", guards=[requires_learner])
+    async def extend_connection(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Move the end date later; the third party gets an email with the new date."""
+        connection = await load(request, connection_id)
+        form = await read_form(request)
+        new_expiry = parse_date(form, "extend_to", "the new end date", required=True)
+        if form.ok and new_expiry is not None:
+            try:
+                await connection_actions.extend(request.user, connection, new_expiry, today(request))
+            except Conflict:
+                return await conflict(request, connection_id)
+            except Refused as exc:
+                form.error("extend_to", str(exc))
+        if not form.ok:
+            return await _detail_with_errors(request, connection, form, "extend")
+        return await after_action(request, connection_id, "Access extended.")
+
+    @post("/documents", guards=[requires_learner])
+    async def change_documents(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Change which documents the connection shares."""
+        connection = await load(request, connection_id)
+        form = await read_form(request)
+        data = await request.form()
+        try:
+            await connection_actions.change_documents(request.user, connection, parse_ids(data.getall("documents", [])))
+        except Conflict:
+            return await conflict(request, connection_id)
+        except Refused as exc:
+            form.error("documents", str(exc))
+            return await _detail_with_errors(request, connection, form, "documents")
+        return await after_action(request, connection_id, "Shared documents changed.")
+
+
+async def _detail_with_errors(request: Request[Any, Any, Any], connection: Any, form: Any, section: str) -> Response[Any]:
+    day = today(request)
+    return render(request, "connections/detail.html", status_code=422,  # type: ignore[return-value]
+                  c=await connection_views.one_row(request.user, connection.id), connection=connection,
+                  documents=await shared_documents(connection.id, request.user, day),
+                  usable=is_usable(connection, day), today=day,
+                  role=request.user.role, pending=await extensions.pending_for(connection.id),
+                  own_documents=await own_documents(request.user),
+                  shared_ids={d["id"] for d in await shared_documents(connection.id, request.user, day)},
+                  values=form.kept(), errors=form.errors, section=section)
+
