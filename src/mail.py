@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 import aiosmtplib
+from jinja2 import Environment, Undefined
 
 from src.tables.outbox import OutboxEmail
 
@@ -35,6 +39,30 @@ LEASE = timedelta(minutes=2)
 BATCH = 20
 
 
+class _PrintingMissingIsAnError(Undefined):
+    """Printing a variable the row's context lacks (say, the link's path) is an error, recorded on
+    the row, never an email with an empty link; testing one (`{% if message %}`) is allowed."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        self._fail_with_undefined_error()
+        return ""  # not reached
+
+
+# One overlay of the app's own environment (same loader, filters, globals) per app.
+_email_environments: WeakKeyDictionary[Environment, Environment] = WeakKeyDictionary()
+
+
+def _email_environment(engine: TemplateEngineProtocol[Any, Any]) -> Environment:
+    environment: Environment = engine.engine  # type: ignore[attr-defined]
+    strict = _email_environments.get(environment)
+    if strict is None:
+        strict = environment.overlay(undefined=_PrintingMissingIsAnError, cache_size=100)
+        _email_environments[environment] = strict
+    return strict
+
+
 @dataclass(frozen=True)
 class RenderedEmail:
     subject: str
@@ -46,16 +74,19 @@ def render_email(
     engine: TemplateEngineProtocol[Any, Any], row: OutboxEmail, settings: Settings
 ) -> RenderedEmail:
     """Render emails/<template>.{subject.txt,txt,html} with the row's context and site facts."""
+    # Piccolo hands a JSON column back as text unless asked to load it.
+    saved = json.loads(row.context) if isinstance(row.context, str) else row.context
     context = {
-        **(row.context if isinstance(row.context, dict) else {}),
+        **(saved if isinstance(saved, dict) else {}),
         "org_name": settings.org_name,
         "support_email": settings.support_email,
         "base_url": settings.base_url,
     }
     name = f"emails/{row.template}"
-    subject = engine.get_template(f"{name}.subject.txt").render(**context).strip()
-    text = engine.get_template(f"{name}.txt").render(**context)
-    html = engine.get_template(f"{name}.html").render(**context)
+    environment = _email_environment(engine)
+    subject = environment.get_template(f"{name}.subject.txt").render(**context).strip()
+    text = environment.get_template(f"{name}.txt").render(**context)
+    html = environment.get_template(f"{name}.html").render(**context)
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
 
@@ -66,7 +97,7 @@ def build_message(row: OutboxEmail, rendered: RenderedEmail, settings: Settings)
     message["Subject"] = rendered.subject
     message["Date"] = formatdate(localtime=False)
     digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:32]
-    message["Message-ID"] = f"<{digest}@{settings.base_url.split('//')[-1].split(':')[0].split('/')[0]}>"
+    message["Message-ID"] = f"<{digest}@{urlsplit(settings.base_url).hostname or 'portal.invalid'}>"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message
@@ -78,25 +109,25 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not secrecy
 
 
+def _due(now: datetime) -> Any:
+    """Pending rows whose time has come, and rows whose sender's lease ran out (it died mid-send)."""
+    return ((OutboxEmail.state == "pending") & (OutboxEmail.next_attempt_at <= now)) | (
+        (OutboxEmail.state == "sending") & (OutboxEmail.lease_until < now)
+    )
+
+
 async def _claim(now: datetime) -> list[OutboxEmail]:
     candidates = (
-        await OutboxEmail.objects()
-        .where(
-            ((OutboxEmail.state == "pending") & (OutboxEmail.next_attempt_at <= now))
-            | ((OutboxEmail.state == "sending") & (OutboxEmail.lease_until < now))
-        )
-        .order_by(OutboxEmail.next_attempt_at)
-        .limit(BATCH)
+        await OutboxEmail.objects().where(_due(now)).order_by(OutboxEmail.next_attempt_at).limit(BATCH)
     )
     claimed = []
     for row in candidates:
+        # Compare-and-set: the row must still be due when we take it. Checking the state alone is
+        # not enough for an expired lease: the first claimer leaves it "sending", so a second one
+        # would win too; the new lease (in the future) is what makes the second one lose.
         won = (
             await OutboxEmail.update({OutboxEmail.state: "sending", OutboxEmail.lease_until: now + LEASE})
-            .where(
-                (OutboxEmail.id == row.id)
-                & (OutboxEmail.state == row.state)
-                & (OutboxEmail.attempts == row.attempts)
-            )
+            .where((OutboxEmail.id == row.id) & (OutboxEmail.attempts == row.attempts) & _due(now))
             .returning(OutboxEmail.id)
         )
         if won:
@@ -118,10 +149,14 @@ async def _send(message: EmailMessage, settings: Settings) -> None:
 
 
 def _permanent(exc: Exception) -> bool:
+    """Any 5xx answer is permanent (RFC 5321: do not repeat the same command), including 552
+    "mailbox full", which some servers use for a lasting refusal: the row is parked as "failed",
+    where it can be looked at, rather than retried for hours. 4xx, timeouts and refused
+    connections are transient and retried with backoff."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return all(500 <= e.code < 600 for e in exc.recipients)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return 500 <= exc.code < 600 and exc.code not in {550, 552} | set()  # mailbox full etc. retry
+        return 500 <= exc.code < 600
     return False
 
 

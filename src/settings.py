@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,9 +81,33 @@ def _dev_secret(var_dir: Path) -> str:
     var_dir.mkdir(parents=True, exist_ok=True)
     path = var_dir / "dev-secret-key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        # Written readable by its owner only, then linked into place whole and never overwritten:
+        # processes starting at once all end up with the key of whichever linked first.
+        draft = var_dir / f".dev-secret-key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise SettingsError(f"{path} holds no usable key: delete it and a new one will be made.")
+    return key
+
+
+def _number(env: dict[str, str], name: str, default: str, kind: type[int] | type[float]) -> Any:
+    value = env.get(name) or default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}.") from None
+    if number <= 0:
+        raise SettingsError(f"{name} must be more than 0, not {value!r}.")
+    return number
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -132,20 +157,20 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         secret_keys=keys,
         base_url=base_url,
         smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
-        smtp_port=int(env.get("SMTP_PORT", "1025")),
+        smtp_port=_number(env, "SMTP_PORT", "1025", int),
         smtp_user=env.get("SMTP_USER") or None,
         smtp_password=env.get("SMTP_PASSWORD") or None,
         smtp_tls=smtp_tls,
-        smtp_timeout=float(env.get("SMTP_TIMEOUT", "10")),
+        smtp_timeout=_number(env, "SMTP_TIMEOUT", "10", float),
         mail_from=env.get("MAIL_FROM", Settings.mail_from),
         org_name=env.get("ORG_NAME", Settings.org_name),
         support_email=env.get("SUPPORT_EMAIL", Settings.support_email),
         time_zone=time_zone,
         var_dir=var_dir,
         run_mail_worker=_bool(env.get("RUN_MAIL_WORKER"), True),
-        mail_poll_seconds=float(env.get("MAIL_POLL_SECONDS", "2")),
+        mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "2", float),
         mail_delivery=delivery,
         allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
-        session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
-        session_absolute_hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12")),
+        session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", "30", int),
+        session_absolute_hours=_number(env, "SESSION_ABSOLUTE_HOURS", "12", int),
     )

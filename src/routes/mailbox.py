@@ -18,6 +18,14 @@ from src.routes.common import settings_of
 from src.tables.outbox import OutboxEmail
 
 
+def _subject(engine: Any, row: OutboxEmail, settings: Any) -> str:
+    # One email that cannot be rendered (its error is on the row) must not hide all the others.
+    try:
+        return render_email(engine, row, settings).subject
+    except Exception:
+        return f"({row.template}: cannot be rendered; see its last error)"
+
+
 class MailboxController(Controller):
     path = "/dev/mailbox"
 
@@ -27,7 +35,7 @@ class MailboxController(Controller):
         rows = await OutboxEmail.objects().order_by(OutboxEmail.id, ascending=False).limit(100)
         engine = request.app.template_engine
         settings = settings_of(request)
-        mails = [(row, render_email(engine, row, settings).subject) for row in rows]
+        mails = [(row, _subject(engine, row, settings)) for row in rows]
         return render(request, "dev/mailbox.html", mails=mails)
 
     @get("/{mail_id:int}", name="mailbox_mail")
@@ -36,7 +44,8 @@ class MailboxController(Controller):
         row = await OutboxEmail.objects().where(OutboxEmail.id == mail_id).first()
         if row is None:
             raise NotFoundException()
-        rendered = render_email(request.app.template_engine, row, settings_of(request))
+        engine: Any = request.app.template_engine
+        rendered = render_email(engine, row, settings_of(request))
         return render(
             request, "dev/mail.html", mail=row, rendered=rendered, base_url=settings_of(request).base_url
         )

@@ -1,0 +1,162 @@
+"""The `portal` command, run as a newcomer or an operator would: as its own process, on a fresh
+SQLite file under a temporary VAR_DIR (so these tests never touch the suite's shared database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTAL = str(ROOT / ".venv" / "bin" / "portal")
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+STRONG = "quiet-orchard-lantern-river"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh installation: development mode, an empty SQLite file."""
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEYS", "BASE_URL", "REDIS_URL"}}
+    env.update(
+        PORTAL_MODE="development",
+        VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+    )
+    env.pop("PORTAL_STAFF_PASSWORD", None)
+    return env
+
+
+def portal(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PORTAL, *args], env=env, cwd=env["VAR_DIR"], capture_output=True, text=True, timeout=120
+    )
+
+
+def query(env: dict[str, str], sql: str) -> list[tuple]:
+    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///")) as db:
+        return db.execute(sql).fetchall()
+
+
+def migrated(env: dict[str, str]) -> dict[str, str]:
+    result = portal(env, "migrate")
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+def printed_logins(output: str) -> dict[str, tuple[str, str]]:
+    """{user name: (role, password)} from the demo log-ins the command printed."""
+    found = {}
+    for role, username, password in re.findall(
+        r"^\s+(staff|learner|third_party)\s+(\S+)\s+(\S+)$", output, re.M
+    ):
+        found[username] = (role, password)
+    return found
+
+
+def test_migrate_creates_the_tables_on_a_fresh_file(fresh):
+    result = portal(fresh, "migrate")
+
+    assert result.returncode == 0, result.stderr
+    tables = {name for (name,) in query(fresh, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"account", "contact_detail", "address", "outbox_email"} <= tables
+    assert query(fresh, "PRAGMA journal_mode") == [("wal",)]
+    again = portal(fresh, "migrate")  # running it twice is harmless
+    assert again.returncode == 0, again.stderr
+
+
+def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh):
+    migrated(fresh)
+
+    first = portal(fresh, "load-demo", "--if-empty")
+
+    assert first.returncode == 0, first.stderr
+    logins = printed_logins(first.stdout)
+    roles = sorted(role for role, _ in logins.values())
+    assert roles == ["learner", "learner", "staff", "third_party", "third_party"]
+    rows = query(fresh, "SELECT username, role, email_verified_at IS NOT NULL FROM account ORDER BY username")
+    assert {(u, r) for u, r, _ in rows} == {(u, role) for u, (role, _) in logins.items()}
+    assert all(verified for _, _, verified in rows)
+    passwords = [password for _, password in logins.values()]
+    assert len(set(passwords)) == 5 and all(len(p) >= 15 for p in passwords)  # no default passwords
+
+    second = portal(fresh, "load-demo", "--if-empty")
+
+    assert second.returncode == 0, second.stderr
+    assert query(fresh, "SELECT COUNT(*) FROM account") == [(5,)]
+    assert printed_logins(second.stdout) == logins  # the saved log-ins, printed again
+
+
+def test_printed_demo_password_logs_in(fresh):
+    migrated(fresh)
+    logins = printed_logins(portal(fresh, "load-demo", "--if-empty").stdout)
+    role, password = logins["tara"]
+    assert role == "third_party"
+
+    check = (
+        "import asyncio, json, sys\n"
+        "from src.accounts import check_login\n"
+        "async def main():\n"
+        "    good = await check_login('tara', sys.argv[1])\n"
+        "    bad = await check_login('tara', sys.argv[1] + 'x')\n"
+        "    print(json.dumps([good.account is not None, good.problem, bad.account is not None, bad.problem]))\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", check, password], env=fresh, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, None, False, "wrong"]
+
+
+def test_create_staff_makes_a_verified_staff_account(fresh):
+    migrated(fresh)
+    env = {**fresh, "PORTAL_STAFF_PASSWORD": STRONG}
+
+    result = portal(env, "create-staff", "sam.staff", "Sam.Staff@Example.com", "--first-name", "Sam")
+
+    assert result.returncode == 0, result.stderr
+    assert "sam.staff" in result.stdout
+    rows = query(
+        env, "SELECT role, email, first_name, email_verified_at IS NOT NULL, password_hash FROM account"
+    )
+    assert len(rows) == 1
+    role, email, first_name, verified, password_hash = rows[0]
+    assert (role, email, first_name, verified) == ("staff", "sam.staff@example.com", "Sam", 1)
+    assert password_hash.startswith("$argon2id$") and STRONG not in password_hash
+
+    taken = portal(env, "create-staff", "sam.staff", "other@example.com")
+    assert taken.returncode != 0 and "already in use" in taken.stderr
+    assert query(env, "SELECT COUNT(*) FROM account") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("weak", "reason"),
+    [
+        ("short-one", "at least 15 characters"),
+        ("password1234567890", "too common"),
+        ("sam.staff@example.com", "user name or email"),
+    ],
+)
+def test_create_staff_refuses_a_weak_password(fresh, weak, reason):
+    migrated(fresh)
+    env = {**fresh, "PORTAL_STAFF_PASSWORD": weak}
+
+    result = portal(env, "create-staff", "sam.staff", "sam.staff@example.com")
+
+    assert result.returncode != 0
+    assert reason in result.stderr
+    assert "Traceback" not in result.stderr
+    assert query(env, "SELECT COUNT(*) FROM account") == [(0,)]
+
+
+def test_unknown_command_is_refused(fresh):
+    result = portal(fresh, "launch-rockets")
+
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr

@@ -1,0 +1,420 @@
+"""The mail worker: claims due rows once, sends them over real SMTP, retries with backoff after an
+outage, parks permanent refusals, and runs as its own `portal worker` process."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from aiosmtpd.controller import Controller
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from src import mail, outbox
+from src.app import TEMPLATES, create_app
+from src.mail import MAX_ATTEMPTS, backoff, render_email, send_due
+from src.tables.outbox import OutboxEmail
+from tests.conftest import (
+    BASE_URL,
+    Mailbox,
+    _free_port,
+    csrf_token,
+    link_in,
+    make_account,
+    make_settings,
+    run,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_parts(smtp_port: int, **overrides: Any) -> tuple[Any, Any]:
+    """The app's own template engine and settings, without the in-app worker running."""
+    settings = make_settings(smtp_port, run_mail_worker="false", **overrides)
+    return create_app(settings).template_engine, settings
+
+
+def queue(recipient: str, key: str | None = None, template: str = "password_changed", **context: Any) -> None:
+    context = context or {"first_name": "Tess"}
+    run(outbox.enqueue(recipient, template, context, key or f"test:{recipient}"))
+
+
+def row_for(recipient: str) -> OutboxEmail:
+    row = run(OutboxEmail.objects().where(OutboxEmail.recipient == recipient).first().run())
+    assert row is not None, f"no outbox row for {recipient}"
+    return row
+
+
+def set_row(recipient: str, **values: Any) -> None:
+    changes = {getattr(OutboxEmail, name): value for name, value in values.items()}
+    run(OutboxEmail.update(changes).where(OutboxEmail.recipient == recipient).run())
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
+    """Poll the database until check() gives something truthy; fail after the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        time.sleep(0.05)
+
+
+def assert_no_more_mail(mailbox: Mailbox, to: str, within: float = 0.5) -> None:
+    with pytest.raises(AssertionError, match="no email"):
+        mailbox.wait_for(to=to, timeout=within)
+
+
+def past(seconds: int = 1) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+# --- send_due -------------------------------------------------------------------------------------
+
+
+def test_send_due_sends_due_rows_and_marks_them_sent(smtp_server, mailbox):
+    engine, settings = worker_parts(smtp_server.port)
+    queue("ann@example.com")
+    queue("bob@example.com")
+
+    assert run(send_due(engine, settings)) == 2
+
+    mailbox.wait_for(to="ann@example.com", subject="Your password has been changed")
+    mailbox.wait_for(to="bob@example.com", subject="Your password has been changed")
+    for recipient in ("ann@example.com", "bob@example.com"):
+        row = row_for(recipient)
+        assert (row.state, row.attempts, row.last_error, row.lease_until) == ("sent", 1, "", None)
+        assert row.sent_at is not None
+    assert run(send_due(engine, settings)) == 0  # nothing is sent twice
+    assert_no_more_mail(mailbox, "ann@example.com")
+
+
+def test_rows_not_yet_due_are_left_alone(smtp_server, mailbox):
+    engine, settings = worker_parts(smtp_server.port)
+    queue("later@example.com")
+    set_row("later@example.com", next_attempt_at=datetime.now(UTC) + timedelta(minutes=5))
+
+    assert run(send_due(engine, settings)) == 0
+
+    assert row_for("later@example.com").state == "pending"
+    assert_no_more_mail(mailbox, "later@example.com")
+
+
+async def _two_workers(engine: Any, settings: Any) -> list[int]:
+    return list(await asyncio.gather(send_due(engine, settings), send_due(engine, settings)))
+
+
+def test_two_workers_at_once_send_each_row_once(smtp_server, mailbox):
+    engine, settings = worker_parts(smtp_server.port)
+    recipients = [f"person{i}@example.com" for i in range(6)]
+    for recipient in recipients:
+        queue(recipient)
+
+    assert sum(run(_two_workers(engine, settings))) == len(recipients)
+
+    for recipient in recipients:
+        mailbox.wait_for(to=recipient)
+    assert_no_more_mail(mailbox, "@example.com")
+    assert {row_for(r).attempts for r in recipients} == {1}
+
+
+def test_row_whose_lease_expired_is_claimed_again(smtp_server, mailbox):
+    engine, settings = worker_parts(smtp_server.port)
+    queue("crashed@example.com")
+    queue("busy@example.com")
+    # A worker died mid-send on the first; another worker is still sending the second.
+    set_row("crashed@example.com", state="sending", lease_until=past(5))
+    set_row("busy@example.com", state="sending", lease_until=datetime.now(UTC) + timedelta(minutes=1))
+
+    assert run(send_due(engine, settings)) == 1
+
+    mailbox.wait_for(to="crashed@example.com")
+    assert row_for("crashed@example.com").state == "sent"
+    assert row_for("busy@example.com").state == "sending"
+    assert_no_more_mail(mailbox, "busy@example.com")
+
+
+def test_expired_lease_is_taken_by_only_one_of_two_workers(smtp_server, mailbox):
+    engine, settings = worker_parts(smtp_server.port)
+    recipients = [f"orphan{i}@example.com" for i in range(5)]
+    for recipient in recipients:
+        queue(recipient)
+        set_row(recipient, state="sending", lease_until=past(5))
+
+    assert sum(run(_two_workers(engine, settings))) == len(recipients)
+
+    for recipient in recipients:
+        mailbox.wait_for(to=recipient)
+    assert_no_more_mail(mailbox, "orphan")
+
+
+# --- failures and retries -------------------------------------------------------------------------
+
+
+def test_smtp_outage_delays_mail_which_then_arrives_once(smtp_server, mailbox):
+    engine, settings = worker_parts(smtp_server.port)
+    smtp_server.stop()
+    try:
+        queue("patient@example.com")
+        assert run(send_due(engine, settings)) == 0
+
+        row = row_for("patient@example.com")
+        assert (row.state, row.attempts) == ("pending", 1)
+        assert row.last_error
+        assert row.next_attempt_at > datetime.now(UTC)  # backoff: not retried at once
+        assert row.lease_until is None
+    finally:
+        smtp_server.start()
+
+    assert run(send_due(engine, settings)) == 0  # still backing off
+    set_row("patient@example.com", next_attempt_at=past())
+    assert run(send_due(engine, settings)) == 1
+
+    mailbox.wait_for(to="patient@example.com")
+    assert_no_more_mail(mailbox, "patient@example.com")
+    row = row_for("patient@example.com")
+    assert (row.state, row.attempts, row.last_error) == ("sent", 2, "")
+
+
+def test_smtp_outage_through_the_running_app_delays_mail_once(client, smtp_server, mailbox):
+    run(make_account(username="pat", email_address="pat@example.com"))
+    smtp_server.stop()
+    try:
+        token = csrf_token(client, "/forgot-password")
+        response = client.post(
+            "/forgot-password", data={"_csrf_token": token, "login": "pat"}, follow_redirects=False
+        )
+        assert response.status_code == 303
+        row = wait_until(
+            lambda: (r := row_for("pat@example.com")).attempts == 1 and r,
+            what="the app's worker trying once",
+        )
+        assert row.state == "pending" and row.last_error
+        assert row.next_attempt_at > datetime.now(UTC)
+    finally:
+        smtp_server.start()
+
+    set_row("pat@example.com", next_attempt_at=past())
+    client.app.state.mail_worker.poke()
+
+    message = mailbox.wait_for(to="pat@example.com", subject="Reset your password")
+    assert link_in(message, "/reset-password/")
+    assert_no_more_mail(mailbox, "pat@example.com")
+    row = wait_until(lambda: (r := row_for("pat@example.com")).state == "sent" and r, what="row sent")
+    assert row.attempts == 2
+
+
+class _Refusing:
+    """An SMTP server that refuses some recipients: 550 (no such user) or 451 (try later)."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 No such user here"
+        if address.startswith("later@"):
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.mailbox.received.put(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def refusing_smtp() -> Iterator[tuple[int, Mailbox]]:
+    received = Mailbox()
+    port = _free_port()
+    controller = Controller(_Refusing(received), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()
+
+
+def test_permanent_refusal_is_parked_and_temporary_one_retried(refusing_smtp):
+    port, received = refusing_smtp
+    engine, settings = worker_parts(port)
+    queue("gone@example.com")
+    queue("later@example.com")
+    queue("fine@example.com")
+
+    assert run(send_due(engine, settings)) == 1
+
+    received.wait_for(to="fine@example.com")
+    gone = row_for("gone@example.com")
+    assert (gone.state, gone.attempts) == ("failed", 1)
+    assert "550" in gone.last_error
+    later = row_for("later@example.com")
+    assert (later.state, later.attempts) == ("pending", 1)
+    assert "451" in later.last_error
+
+    # Even when due again, a parked row is never retried; the temporary one is.
+    set_row("gone@example.com", next_attempt_at=past())
+    set_row("later@example.com", next_attempt_at=past())
+    assert run(send_due(engine, settings)) == 0
+    assert (row_for("gone@example.com").state, row_for("gone@example.com").attempts) == ("failed", 1)
+    assert (row_for("later@example.com").state, row_for("later@example.com").attempts) == ("pending", 2)
+    assert_no_more_mail(received, "gone@example.com")
+
+
+def test_gives_up_after_max_attempts_of_transient_failure():
+    engine, settings = worker_parts(_free_port())  # nothing listens there: connection refused
+    queue("last-try@example.com")
+    queue("second-last@example.com")
+    set_row("last-try@example.com", attempts=MAX_ATTEMPTS - 1)
+    set_row("second-last@example.com", attempts=MAX_ATTEMPTS - 2)
+
+    assert run(send_due(engine, settings)) == 0
+
+    last = row_for("last-try@example.com")
+    assert (last.state, last.attempts) == ("failed", MAX_ATTEMPTS)
+    assert last.last_error
+    second = row_for("second-last@example.com")
+    assert (second.state, second.attempts) == ("pending", MAX_ATTEMPTS - 1)
+
+
+def test_backoff_grows_and_is_capped(monkeypatch):
+    monkeypatch.setattr(mail.random, "uniform", lambda low, high: high)
+    longest = [backoff(n).total_seconds() for n in range(1, 16)]
+    assert longest[:4] == [15, 30, 60, 120]
+    assert longest == sorted(longest)
+    assert max(longest) == 3600 and longest[-1] == 3600
+
+    monkeypatch.setattr(mail.random, "uniform", lambda low, high: low)
+    shortest = [backoff(n).total_seconds() for n in range(1, 16)]
+    assert shortest[0] == 7.5 and shortest[-1] == 1800  # jitter spreads retries by up to half
+
+
+def test_backoff_jitter_stays_within_bounds():
+    for attempts in (1, 3, 8, 30):
+        top = min(15 * 2 ** (attempts - 1), 3600)
+        delay = backoff(attempts).total_seconds()
+        assert top / 2 <= delay <= top
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+REALISTIC = {
+    "first_name": "Tess",
+    "username": "tess.tester",
+    "new_email": "tess.new@example.com",
+    "path": "/some-link/eyJhIjoxfQ.abc.def",
+    "hours": 48,
+    "minutes": 60,
+    "days": 14,
+    "connection_id": 42,
+    "other_name": "Lena Okafor",
+    "learner_name": "Lena Okafor",
+    "third_party_name": "Tara Patel",
+    "company": "Northwind Training",
+    "expires_on": "31 March 2027",
+    "wanted_until": "30 June 2027",
+    "current": "31 March 2027",
+    "documents": 2,
+    "message": "We need a little longer to finish our checks.",
+}
+EMAILS = sorted(
+    path.name.removesuffix(".subject.txt") for path in (TEMPLATES / "emails").glob("*.subject.txt")
+)
+
+
+def test_every_email_template_has_three_parts():
+    names = {path.name for path in (TEMPLATES / "emails").iterdir() if not path.name.startswith("_")}
+    stems = {name.split(".")[0] for name in names}
+    assert len(EMAILS) >= 8
+    for stem in stems:
+        assert {f"{stem}.subject.txt", f"{stem}.txt", f"{stem}.html"} <= names, stem
+
+
+@pytest.mark.parametrize("template", EMAILS)
+def test_every_email_renders_without_gaps(template):
+    settings = make_settings(_free_port(), run_mail_worker="false")
+    engine = create_app(settings).template_engine
+    row = OutboxEmail(recipient="tess@example.com", template=template, context=REALISTIC, idempotency_key="k")
+
+    rendered = render_email(engine, row, settings)
+
+    assert rendered.subject and "\n" not in rendered.subject
+    for part in (rendered.subject, rendered.text, rendered.html):
+        assert "None" not in part
+        assert "{{" not in part and "{%" not in part
+    links = [a.attributes.get("href") or "" for a in HTMLParser(rendered.html).css("a")]
+    assert all(link for link in links)
+    for link in links:
+        if not link.startswith("mailto:"):
+            assert link.startswith(BASE_URL + "/") and link != BASE_URL + "/", link
+            assert link in rendered.text, f"text part lacks {link}"
+
+
+def test_a_missing_variable_is_an_error_not_an_empty_link(smtp_server, mailbox):
+    settings = make_settings(smtp_server.port, run_mail_worker="false")
+    engine = create_app(settings).template_engine
+    row = OutboxEmail(recipient="t@example.com", template="reset_password", context={"first_name": "T"})
+    with pytest.raises(jinja2.UndefinedError, match="path"):
+        render_email(engine, row, settings)
+
+    run(outbox.enqueue("broken@example.com", "reset_password", {"first_name": "T"}, "broken"))
+    assert run(send_due(engine, settings)) == 0
+    row = row_for("broken@example.com")
+    assert row.state == "pending" and "UndefinedError" in row.last_error
+    assert_no_more_mail(mailbox, "broken@example.com")
+
+
+# --- `portal worker` as its own process -----------------------------------------------------------
+
+
+def test_portal_worker_process_sends_mail_and_stops_cleanly_on_sigterm(smtp_server, mailbox):
+    env = {
+        **os.environ,
+        "PORTAL_MODE": "development",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "VAR_DIR": os.environ["VAR_DIR"],
+        "BASE_URL": BASE_URL,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_server.port),
+        "MAIL_DELIVERY": "smtp",
+        "MAIL_POLL_SECONDS": "0.1",
+    }
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "portal"), "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    arrived = None
+    try:
+        queue("separate@example.com", first_name="Sep")
+        arrived = mailbox.wait_for(to="separate@example.com", timeout=20)
+        wait_until(lambda: row_for("separate@example.com").state == "sent", what="row marked sent")
+    except AssertionError:
+        arrived = None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            out, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            pytest.fail(f"worker did not stop within 10 s of SIGTERM; stderr: {err}")
+    assert arrived is not None, f"the worker sent nothing; its stderr: {err}"
+    assert arrived["Subject"] == "Your password has been changed"
+    assert row_for("separate@example.com").attempts == 1
+    assert process.returncode == 0, err
+    assert "Mail worker running" in out
+    assert_no_more_mail(mailbox, "separate@example.com")
