@@ -167,11 +167,24 @@ async def change_documents(learner: Account, connection: Connection, document_id
 
 
 async def attach_pending(account: Account) -> None:
-    """When someone verifies an address, connections waiting for that address become theirs."""
+    """When someone verifies an address, connections waiting for that address become theirs.
+
+    A learner is then told of each request that waits for them (the third party asked before the
+    address had a verified account, so no email went out); the invitation already told a third party."""
     if account.role == Role.learner.value:
+        waiting = await Connection.objects().where(
+            Connection.learner.is_null() & (Connection.learner_email == account.email)
+            & (Connection.state == WAITING_LEARNER)
+        )
         await Connection.update({Connection.learner: account.id}).where(
             Connection.learner.is_null() & (Connection.learner_email == account.email)
         )
+        for connection in waiting:
+            third_party = await _account(connection.third_party)
+            if third_party is not None:
+                await _notify(connection, account, "third_party_asked", "asked",
+                              third_party_name=display_name(third_party), company=third_party.company_name,
+                              message=connection.message)
     elif account.role == Role.third_party.value:
         await Connection.update({Connection.third_party: account.id}).where(
             Connection.third_party.is_null() & (Connection.third_party_email == account.email)

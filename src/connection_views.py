@@ -52,8 +52,11 @@ def _columns() -> list[Any]:
 def _search_where(account: Account, q: str) -> Any:
     like = f"%{q}%"
     if account.role == Role.third_party.value:
-        return (Connection.learner.first_name.ilike(like) | Connection.learner.last_name.ilike(like)
-                | Connection.learner_email.ilike(like))
+        # Names only where the page shows them (see other_name): the learner has acted on the connection.
+        learner_acted = ((Connection.started_by == "learner") | Connection.expires_on.is_not_null()
+                         | (Connection.state == ConnectionState.declined.value))
+        named = (Connection.learner.first_name.ilike(like) | Connection.learner.last_name.ilike(like)) & learner_acted
+        return named | Connection.learner_email.ilike(like)
     return (Connection.third_party.first_name.ilike(like) | Connection.third_party.last_name.ilike(like)
             | Connection.third_party.company_name.ilike(like) | Connection.third_party_email.ilike(like))
 
