@@ -50,15 +50,20 @@ def _columns() -> list[Any]:
 
 
 def _search_where(account: Account, q: str) -> Any:
+    """Search the other side by name or email. Names are matched in a sub-select on accounts, so the
+    database can answer it from an index (trigram indexes on PostgreSQL) instead of joining every one
+    of the account's connections to their learner first."""
     like = f"%{q}%"
     if account.role == Role.third_party.value:
         # Names only where the page shows them (see other_name): the learner has acted on the connection.
         learner_acted = ((Connection.started_by == "learner") | Connection.expires_on.is_not_null()
                          | (Connection.state == ConnectionState.declined.value))
-        named = (Connection.learner.first_name.ilike(like) | Connection.learner.last_name.ilike(like)) & learner_acted
-        return named | Connection.learner_email.ilike(like)
-    return (Connection.third_party.first_name.ilike(like) | Connection.third_party.last_name.ilike(like)
-            | Connection.third_party.company_name.ilike(like) | Connection.third_party_email.ilike(like))
+        by_name = Account.select(Account.id).where(Account.first_name.ilike(like) | Account.last_name.ilike(like))
+        return (Connection.learner.is_in(by_name) & learner_acted) | Connection.learner_email.ilike(like)
+    by_name = Account.select(Account.id).where(
+        Account.first_name.ilike(like) | Account.last_name.ilike(like) | Account.company_name.ilike(like)
+    )
+    return Connection.third_party.is_in(by_name) | Connection.third_party_email.ilike(like)
 
 
 @dataclass
