@@ -1,0 +1,263 @@
+"""Browser tests: Debian's Chromium (driven by Playwright) against the real `portal serve` process.
+
+The server gets its own VAR_DIR and SQLite file, whatever database the rest of the suite uses, and
+keeps every email for the development mailbox page (/dev/mailbox), where the journeys read them.
+Each test runs twice: with JavaScript on (htmx at work) and off (plain forms, POST then redirect).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, sync_playwright
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 360, "height": 740}
+SERVER_START_SECONDS = 30
+# Settings a developer's shell may carry that must not reach the test server (it gets its own below).
+INHERITED_SETTINGS_DROPPED = {
+    "REDIS_URL",
+    "SECRET_KEYS",
+    "PORT",
+    "HOST",
+    "WEB_CONCURRENCY",
+    "RUN_MAIL_WORKER",
+    "ALLOWED_HOSTS",
+    "TEST_DATABASE_URL",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_TLS",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so `-m "not browser"` leaves these out
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def clean_db() -> None:
+    """The parent's clean_db empties the in-process test database; these tests use the server's own."""
+
+
+# --- the real server ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _portal_command() -> str:
+    venv_portal = ROOT / ".venv" / "bin" / "portal"
+    found = str(venv_portal) if venv_portal.exists() else shutil.which("portal")
+    if not found:
+        pytest.fail("the `portal` command is not installed (pip install -e '.[test]')")
+    return found
+
+
+def _server_env(var_dir: Path, base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_SETTINGS_DROPPED}
+    env.update(
+        PORTAL_MODE="development",
+        VAR_DIR=str(var_dir),
+        DATABASE_URL=f"sqlite:///{var_dir / 'browser.sqlite3'}",
+        MAIL_DELIVERY="mailbox",
+        BASE_URL=base_url,
+        MAIL_POLL_SECONDS="0.2",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"portal serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"portal serve did not answer {url} within {SERVER_START_SECONDS}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    """`portal migrate` then `portal serve` on a free port; the address it answers on."""
+    var_dir = Path(tempfile.mkdtemp(prefix="portal-browser-"))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _server_env(var_dir, url)
+    portal = _portal_command()
+    migrated = subprocess.run(
+        [portal, "migrate"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert migrated.returncode == 0, f"portal migrate failed:\n{migrated.stdout}\n{migrated.stderr}"
+    log = var_dir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [portal, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_healthy(f"{url}/healthz", process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=[True, False], ids=["js", "no-js"])
+def javascript_enabled(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@dataclass
+class Console:
+    """Errors the page reported: console errors (CSP violations among them) and uncaught exceptions."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def listen(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        # Validation answers are 422 by design (htmx swaps them); Chromium logs any 4xx as an error.
+        if message.type == "error" and "status of 422" not in message.text:
+            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str, javascript_enabled: bool) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(
+        base_url=base_url, viewport=VIEWPORT, java_script_enabled=javascript_enabled, locale="en-GB"
+    )
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(context: BrowserContext, console: Console) -> Page:
+    new_page = context.new_page()
+    console.listen(new_page)
+    return new_page
+
+
+# --- checks every visited page gets --------------------------------------------------------------
+
+
+class Auditor:
+    """axe-core and the 360 px no-horizontal-scroll check, for pages with or without JavaScript.
+
+    axe runs inside the page, which needs script execution: with JavaScript off, the exact HTML the
+    browser shows is served again, scripts blocked, to a JavaScript-enabled page of the same origin
+    (so the real stylesheet applies) and audited there.
+    """
+
+    def __init__(self, browser: Browser, base_url: str, javascript_enabled: bool) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.javascript_enabled = javascript_enabled
+        self.axe = Axe()
+        self._mirror: Page | None = None
+        self.audited: list[str] = []
+
+    def check(self, page: Page) -> None:
+        path = page.url.removeprefix(self.base_url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= VIEWPORT["width"], f"{path} scrolls sideways at 360px: scrollWidth {width}"
+        target = page if self.javascript_enabled else self._mirror_of(page)
+        results = self.axe.run(target)
+        assert results.violations_count == 0, f"axe on {path}:\n{results.generate_report()}"
+        self.audited.append(path)
+
+    def _mirror_of(self, page: Page) -> Page:
+        if self._mirror is None:
+            ctx = self.browser.new_context(base_url=self.base_url, viewport=VIEWPORT, locale="en-GB")
+            self._mirror = ctx.new_page()
+        html = page.content()
+        url = page.url.split("#")[0]
+
+        def serve(route: Route) -> None:
+            if route.request.resource_type == "script":
+                route.abort()
+            elif route.request.url == url and route.request.resource_type == "document":
+                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+            else:
+                route.continue_()
+
+        self._mirror.unroute("**/*")
+        self._mirror.route("**/*", serve)
+        self._mirror.goto(url)
+        return self._mirror
+
+    def close(self) -> None:
+        if self._mirror is not None:
+            self._mirror.context.close()
+
+
+@pytest.fixture
+def audit(browser: Browser, base_url: str, javascript_enabled: bool) -> Iterator[Auditor]:
+    auditor = Auditor(browser, base_url, javascript_enabled)
+    yield auditor
+    auditor.close()
