@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from src import outbox
+from src.connection_actions import attach_pending
 from src.db import write_transaction
 from src.passwords import hash_password, verify_password
 from src.tables.accounts import Account, Address, ContactDetail, Role
@@ -67,14 +68,17 @@ async def find_by_login(identifier: str) -> Account | None:
     return await Account.objects().where((column == key) & (Account.deleted_at.is_null())).first()
 
 
-async def create_account(new: NewAccount) -> Account:
-    """Insert an account (inside the caller's transaction when there is one)."""
+async def create_account(new: NewAccount, password_hash: str | None = None) -> Account:
+    """Insert an account (inside the caller's transaction when there is one). Pass `password_hash`
+    when it was computed beforehand, to keep the slow hash out of a write transaction."""
+    if password_hash is None and new.password:
+        password_hash = await hash_password(new.password)
     account = Account(
         role=new.role.value,
         username=new.username,
         username_key=new.username.lower(),
         email=new.email.lower(),
-        password_hash=await hash_password(new.password) if new.password else None,
+        password_hash=password_hash,
         password_changed_at=now() if new.password else None,
         email_verified_at=now() if new.verified else None,
         first_name=new.first_name,
@@ -100,7 +104,11 @@ def _verify_link(tokens: Tokens, account: Account) -> dict[str, Any]:
 
 async def register(tokens: Tokens, new: NewAccount) -> None:
     """Register a third party. An email already in use gets a notice instead of a second account,
-    so the page answers the same whether or not the address is known."""
+    so the page answers the same whether or not the address is known.
+
+    The password is hashed first on both paths: the answer takes as long either way, and the slow
+    hash never runs while the write transaction holds the database."""
+    password_hash = await hash_password(new.password or "")
     async with write_transaction():
         existing = await Account.objects().where(Account.email == new.email.lower()).first()
         if existing is not None:
@@ -111,7 +119,7 @@ async def register(tokens: Tokens, new: NewAccount) -> None:
                 f"already-registered:{existing.id}:{minute_key()}",
             )
             return
-        account = await create_account(new)
+        account = await create_account(new, password_hash)
         await outbox.enqueue(
             account.email, "verify_email", _verify_link(tokens, account), f"verify:{account.id}:first"
         )
@@ -155,6 +163,7 @@ async def verify_email(tokens: Tokens, token: str) -> Account:
         if account.email_verified_at is not None:
             raise TokenError("used")
         await Account.update({Account.email_verified_at: now()}).where(Account.id == account.id)
+        await attach_pending(account)  # connections waiting for this address become theirs
     return account
 
 
@@ -215,6 +224,8 @@ async def set_password(account: Account, password: str, *, verify_email_too: boo
         if verify_email_too and fresh.email_verified_at is None:
             values[Account.email_verified_at] = now()
         await Account.update(values).where(Account.id == account.id)
+        if verify_email_too:
+            await attach_pending(fresh)
         await outbox.enqueue(
             fresh.email,
             "password_changed",

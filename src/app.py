@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await db.open_pool()
+        await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         worker = jobs = None
         if settings.run_mail_worker:
             worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)

@@ -7,6 +7,7 @@ PostgreSQL: a pool opened and closed in the app's lifespan.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,15 +53,22 @@ async def write_transaction() -> AsyncIterator[None]:
 
 
 async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
-    """PostgreSQL: open the pool. SQLite: switch the file to WAL (persistent, so once is enough)."""
+    """PostgreSQL: open the pool (max_size 0: no pool, a connection per query). SQLite: switch the
+    file to WAL (persistent, so once is enough)."""
     db = engine()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode = WAL")
-    elif isinstance(db, PostgresEngine):
-        await db.start_connection_pool(min_size=min_size, max_size=max_size)
+    elif isinstance(db, PostgresEngine) and max_size > 0 and db.pool is None:
+        await db.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size)
 
 
-async def close_pool() -> None:
+async def close_pool(timeout: float = 10.0) -> None:
+    """Close the pool, waiting at most `timeout` for queries in flight, then terminate it: shutting
+    down must never hang on a connection that a cancelled task did not give back."""
     db = engine()
-    if isinstance(db, PostgresEngine):
-        await db.close_connection_pool()
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        pool, db.pool = db.pool, None
+        try:
+            await asyncio.wait_for(pool.close(), timeout=timeout)
+        except TimeoutError:
+            pool.terminate()

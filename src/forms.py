@@ -102,8 +102,9 @@ def parse_date(form: Form, prefix: str, label: str, *, required: bool = False) -
     if missing:
         form.error(prefix, f"{label.capitalize()} must include a {' and a '.join(missing)}")
         return None
-    month_number = int(month) if month.isdigit() else MONTHS.get(month.lower().rstrip("."))
-    if not (day.isdigit() and year.isdigit() and month_number and len(year) == 4):
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and short enough for date().
+    month_number = int(month) if re.fullmatch("[0-9]{1,2}", month) else MONTHS.get(month.lower().rstrip("."))
+    if not (re.fullmatch("[0-9]{1,2}", day) and re.fullmatch("[0-9]{4}", year) and month_number):
         form.error(prefix, f"{label.capitalize()} must be a real date, like 27 3 1990")
         return None
     try:

@@ -43,6 +43,8 @@ class Settings:
     var_dir: Path = VAR
     run_mail_worker: bool = True
     mail_poll_seconds: float = 2.0
+    db_pool_min: int = 2
+    db_pool_max: int = 10  # PostgreSQL connections per process; 0: no pool (a connection per query)
     mail_delivery: str = "smtp"  # smtp | mailbox (development only: keep mail for the mailbox page)
     allowed_hosts: tuple[str, ...] = ()
     session_idle_minutes: int = 30
@@ -97,6 +99,13 @@ def _dev_secret(var_dir: Path) -> str:
     if len(key) < 32:
         raise SettingsError(f"{path} holds no usable key: delete it and a new one will be made.")
     return key
+
+
+def _pool_max(env: dict[str, str]) -> int:
+    value = env.get("DATABASE_POOL_MAX") or "10"
+    if not value.isdigit():
+        raise SettingsError(f"DATABASE_POOL_MAX must be a whole number (0 for no pool), not {value!r}.")
+    return int(value)
 
 
 def _number(env: dict[str, str], name: str, default: str, kind: type[int] | type[float]) -> Any:
@@ -169,6 +178,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         run_mail_worker=_bool(env.get("RUN_MAIL_WORKER"), True),
         mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "2", float),
+        db_pool_min=_number(env, "DATABASE_POOL_MIN", "2", int),
+        db_pool_max=_pool_max(env),
         mail_delivery=delivery,
         allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
         session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", "30", int),

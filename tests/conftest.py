@@ -13,6 +13,7 @@ import email.policy
 import os
 import queue
 import re
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -173,6 +174,9 @@ async def _empty_tables() -> None:
 @pytest.fixture(autouse=True)
 def clean_db() -> None:
     asyncio.run(_empty_tables())
+    # Sessions and throttle counters live in file stores under VAR_DIR; one test's failed log-ins
+    # or sent forms must not count against the next test.
+    shutil.rmtree(_TMP / "store", ignore_errors=True)
 
 
 def make_settings(smtp_port: int, **overrides: Any) -> Settings:
@@ -185,6 +189,10 @@ def make_settings(smtp_port: int, **overrides: Any) -> Settings:
         "SMTP_PORT": str(smtp_port),
         "MAIL_DELIVERY": "smtp",
         "MAIL_POLL_SECONDS": "0.05",
+        # No PostgreSQL pool in the in-process tests: Litestar's test client runs each app on its own
+        # event loop (and `other_client` on another), and an asyncpg pool belongs to one loop. Every
+        # query opens its own connection instead; tests/test_db_pool.py checks the pool itself.
+        "DATABASE_POOL_MAX": "0",
         "SMTP_TIMEOUT": "3",
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
@@ -201,21 +209,40 @@ def app(settings: Settings) -> Litestar:
     return create_app(settings)
 
 
+# Blocking portals of the open `client`s: their event loop owns the app's PostgreSQL pool.
+_APP_LOOPS: list[Any] = []
+
+
 @pytest.fixture
 def client(app: Litestar, mailbox: Mailbox) -> Iterator[TestClient[Litestar]]:
     with TestClient(app, base_url=BASE_URL) as test_client:
-        yield test_client
+        _APP_LOOPS.append(test_client.blocking_portal)
+        try:
+            yield test_client
+        finally:
+            _APP_LOOPS.remove(test_client.blocking_portal)
 
 
 @pytest.fixture
-def other_client(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    """A second browser against the same app (another person, or the same person elsewhere)."""
-    with TestClient(app, base_url=BASE_URL) as test_client:
-        yield test_client
+def other_client(app: Litestar, client: TestClient[Litestar]) -> Iterator[TestClient[Litestar]]:
+    """A second browser against the same app (another person, or the same person elsewhere).
+
+    It shares `client`'s event loop and runs no lifespan of its own: a second loop would open a
+    second PostgreSQL pool in the one engine and use connections across loops."""
+    test_client = TestClient(app, base_url=BASE_URL)
+    test_client.blocking_portal = client.blocking_portal
+    yield test_client
+
+
+async def _awaited(coro: Any) -> Any:
+    return await coro
 
 
 def run(coro: Any) -> Any:
-    """Run a database helper from a synchronous test (the app runs on the client's own loop)."""
+    """Run a database helper from a synchronous test. While a `client` is open it runs on the app's
+    own loop: the PostgreSQL pool opened in the app's lifespan cannot be used from another loop."""
+    if _APP_LOOPS:
+        return _APP_LOOPS[0].call(_awaited, coro)
     return asyncio.run(coro)
 
 

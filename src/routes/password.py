@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts
-from src.auth import start_session
+from src.auth import end_session, start_session
 from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render
@@ -98,7 +98,7 @@ class PasswordController(Controller):
             )
         await accounts.set_password(account, form.get("password"))
         poke_worker(request.app)
-        request.clear_session()
+        end_session(request)  # whoever opened the link is not logged in by it
         flash(request, "Your password has been changed. Log in with your new password.", category="success")
         return redirect(request, "/login")
 
