@@ -27,19 +27,24 @@ async def migrate() -> None:
 async def run_worker() -> None:
     from src import db
     from src.app import create_app
+    from src.jobs import ReminderJob
     from src.mail import MailWorker
 
     settings = load_settings()
     app = create_app(settings)
     await db.open_pool()
+    assert app.template_engine is not None  # create_app always configures Jinja
     worker = MailWorker(app.template_engine, settings, poll=settings.mail_poll_seconds)
     worker.start()
+    reminders = ReminderJob(settings)
+    reminders.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(f"Mail worker running ({settings.mail_delivery} delivery). Ctrl+C stops it.", flush=True)
     await stop.wait()
+    await reminders.stop()
     await worker.stop()
     await db.close_pool()
 

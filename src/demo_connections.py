@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, timedelta
+from typing import Any
 
 from src import connection_actions as actions
 from src import extensions
@@ -17,7 +18,7 @@ def new_verify_code() -> str:
     return secrets.token_urlsafe(24)  # 192 random bits
 
 
-async def issue(owner: Account, title: str, number: str, awarded: date, **extra: object) -> Document:
+async def issue(owner: Account, title: str, number: str, awarded: date, **extra: Any) -> Document:
     document = Document(owner=owner.id, title=title, certificate_number=number, verify_code=new_verify_code(),
                         awarded_on=awarded, **extra)
     await document.save()

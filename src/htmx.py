@@ -14,7 +14,9 @@ VARY = {"Vary": "HX-Request"}
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     """htmx asked for a piece of a page (boosted and history-restore requests want the whole page)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    if not htmx:
+        return False
+    return not htmx.boosted and not htmx.history_restore_request
 
 
 def render(

@@ -219,8 +219,11 @@ class MailWorker:
                 await send_due(self.engine, self.settings)
             except Exception:
                 log.exception("mail worker pass failed; retrying at the next poll")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that arrives as
+            # the event is set (a poke racing shutdown), and stop() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
             self._wake.clear()
 
     def start(self) -> None:

@@ -27,7 +27,7 @@ def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 class RotatingSessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         new_id = connection.scope.get(_NEW_ID)  # type: ignore[misc]
-        return new_id or super().get_session_id(connection)
+        return str(new_id) if new_id else super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]

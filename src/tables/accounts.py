@@ -9,6 +9,7 @@ from piccolo.columns import (
     Date,
     ForeignKey,
     Integer,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -23,6 +24,7 @@ class Role(str, Enum):
 
 
 class Account(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     role = Varchar(length=20, choices=Role, index=True)
     username = Varchar(length=40)
     # Case-insensitive uniqueness: the lower-cased copies carry the unique indexes.
@@ -53,6 +55,7 @@ class ContactKind(str, Enum):
 
 
 class ContactDetail(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     account = ForeignKey(references=Account, index=True)
     kind = Varchar(length=20, choices=ContactKind)
     value = Varchar(length=254)
@@ -61,6 +64,7 @@ class ContactDetail(Table):
 
 
 class Address(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     account = ForeignKey(references=Account, index=True)
     line1 = Varchar(length=200)
     line2 = Varchar(length=200, default="")

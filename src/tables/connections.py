@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -22,6 +22,7 @@ class ConnectionState(str, Enum):
 
 
 class Connection(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     # Either side may not have an account yet: then only its email is known, and the account is
     # attached when someone verifies that address.
     learner = ForeignKey(references=Account, null=True, default=None, index=True)
@@ -39,6 +40,7 @@ class Connection(Table):
 
 
 class SharedDocument(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     connection = ForeignKey(references=Connection, index=True)
     document = ForeignKey(references=Document, index=True)
 
@@ -51,6 +53,7 @@ class ExtensionState(str, Enum):
 
 
 class ExtensionRequest(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     connection = ForeignKey(references=Connection, index=True)
     requested_by = ForeignKey(references=Account)
     wanted_until = Date()
@@ -62,6 +65,7 @@ class ExtensionRequest(Table):
 
 
 class AccessEvent(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     account = ForeignKey(references=Account, null=True, default=None, index=True)  # who did it
     action = Varchar(length=40)  # viewed_document, requested, accepted, declined, extended, cancelled …
     connection = ForeignKey(references=Connection, null=True, default=None, index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -18,6 +18,7 @@ class DocumentStatus(str, Enum):
 
 
 class Document(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     owner = ForeignKey(references=Account, index=True)
     kind = Varchar(length=40, default="certificate")  # certificate | qualification record | accreditation
     title = Varchar(length=200)
@@ -31,7 +32,7 @@ class Document(Table):
     status = Varchar(length=12, choices=DocumentStatus, default=DocumentStatus.valid.value)
     revoked_reason = Text(default="")
     revoked_at = Timestamptz(null=True, default=None)
-    superseded_by = ForeignKey(references="self", null=True, default=None)
+    superseded_by: ForeignKey[Document] = ForeignKey(references="self", null=True, default=None)
     show_on_verify = Boolean(default=False)
     content = JSON(default="{}")  # structured content: units, grades
     created_at = Timestamptz(default=TimestamptzNow())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
 class OutboxEmail(Table):
+    id: Serial  # added by Piccolo; declared for type checkers
     recipient = Varchar(length=254)
     template = Varchar(length=100)
     context = JSON(default="{}")
