@@ -7,14 +7,16 @@ Each test runs twice: with JavaScript on (htmx at work) and off (plain forms, PO
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -113,9 +115,15 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -
     pytest.fail(f"portal serve did not answer {url} within {SERVER_START_SECONDS}s:\n{log.read_text()}")
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    env: dict[str, str]  # what the server runs with: its DATABASE_URL, VAR_DIR and the rest
+
+
 @pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
-    """`portal migrate` then `portal serve` on a free port; the address it answers on."""
+def server() -> Iterator[Server]:
+    """`portal migrate` then `portal serve` on a free port."""
     var_dir = Path(tempfile.mkdtemp(prefix="portal-browser-"))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -136,7 +144,7 @@ def base_url() -> Iterator[str]:
         )
     try:
         _wait_until_healthy(f"{url}/healthz", process, log)
-        yield url
+        yield Server(url, env)
     finally:
         process.terminate()
         try:
@@ -145,6 +153,66 @@ def base_url() -> Iterator[str]:
             process.kill()
             process.wait(timeout=5)
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def base_url(server: Server) -> str:
+    return server.url
+
+
+@dataclass(frozen=True)
+class SeedAccount:
+    """A verified account with a password, put straight into the server's database."""
+
+    role: str  # learner, third_party or staff
+    username: str
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    company_name: str = ""
+    documents: tuple[str, ...] = ()  # titles of documents issued to a learner, awarded today
+
+
+# Run with the server's environment, so it writes to the server's database through the portal's own rules.
+SEED_SCRIPT = """
+import asyncio, json, secrets, sys
+from datetime import date
+from src import accounts, db
+from src.demo_connections import issue
+from src.tables.accounts import Role
+
+async def main(people):
+    await db.open_pool()
+    for person in people:
+        titles = person.pop("documents")
+        person["role"] = Role(person["role"])
+        account = await accounts.create_account(accounts.NewAccount(**person, verified=True))
+        for title in titles:
+            await issue(account, title, f"APC-{secrets.token_hex(5).upper()}", date.today())
+    await db.close_pool()
+
+asyncio.run(main(json.loads(sys.argv[1])))
+"""
+
+
+@pytest.fixture
+def create_accounts(server: Server) -> Callable[..., None]:
+    """Make accounts (and a learner's documents) in the server's database, for pages with no UI to do so."""
+
+    def create(*people: SeedAccount) -> None:
+        arguments = json.dumps([asdict(person) for person in people])
+        done = subprocess.run(
+            [sys.executable, "-c", SEED_SCRIPT, arguments],
+            env=server.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, f"creating accounts failed:\n{done.stdout}\n{done.stderr}"
+
+    return create
 
 
 # --- the browser --------------------------------------------------------------------------------
@@ -181,14 +249,37 @@ class Console:
             self.errors.append(f"{message.text} ({message.location.get('url', '')})")
 
 
-@pytest.fixture
-def context(browser: Browser, base_url: str, javascript_enabled: bool) -> Iterator[BrowserContext]:
+def _new_context(browser: Browser, base_url: str, javascript_enabled: bool) -> BrowserContext:
     ctx = browser.new_context(
         base_url=base_url, viewport=VIEWPORT, java_script_enabled=javascript_enabled, locale="en-GB"
     )
     ctx.set_default_timeout(10_000)
+    return ctx
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str, javascript_enabled: bool) -> Iterator[BrowserContext]:
+    ctx = _new_context(browser, base_url, javascript_enabled)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def new_person_page(
+    browser: Browser, base_url: str, javascript_enabled: bool, console: Console
+) -> Iterator[Callable[[], Page]]:
+    """For journeys with two people: each call opens a page in a context of its own (its own session)."""
+    contexts: list[BrowserContext] = []
+
+    def open_page() -> Page:
+        contexts.append(_new_context(browser, base_url, javascript_enabled))
+        opened = contexts[-1].new_page()
+        console.listen(opened)
+        return opened
+
+    yield open_page
+    for ctx in contexts:
+        ctx.close()
 
 
 @pytest.fixture
