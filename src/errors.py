@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from src.htmx import VARY, wants_fragment
+from src.security import security_headers
 
 log = logging.getLogger("portal.errors")
 
@@ -43,7 +44,11 @@ TITLES = {
 def error_response(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
     title, text = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
     context = {"status": status, "title": title, "text": detail or text}
-    headers = dict(VARY)
+    # Errors raised before the session and account middleware ran (unknown path, refused CSRF
+    # token, cross-site request) have neither in scope; the page then shows the logged-out menu.
+    request.scope.setdefault("user", None)
+    request.scope.setdefault("session", {})
+    headers = {**security_headers(request.app.state.settings), "Cache-Control": "no-store", **VARY}
     if status == 429:
         headers["Retry-After"] = "60"
     name = "partials/errors/_error.html" if wants_fragment(request) else "errors/error.html"

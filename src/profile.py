@@ -7,6 +7,7 @@ from typing import Any
 
 from src import outbox
 from src.accounts import email_taken, minute_key, now
+from src.connection_actions import attach_pending
 from src.db import write_transaction
 from src.forms import USERNAME_RE, Form, parse_date
 from src.tables.accounts import Account, Address, ContactDetail
@@ -28,15 +29,10 @@ def details_values(account: Account) -> dict[str, str]:
 
 async def update_details(tokens: Tokens, account: Account, form: Form) -> str | None:
     """Save personal details. Returns the new email address if one now waits for verification."""
-    changes: dict[Any, Any] = {
-        Account.first_name: form.required("first_name", "Enter your first name"),
-        Account.middle_name: form.optional("middle_name", 100),
-        Account.last_name: form.required("last_name", "Enter your last name"),
-        Account.phone: form.optional("phone", 40),
-        Account.company_name: form.optional("company_name"),
-        Account.job_title: form.optional("job_title"),
-        Account.date_of_birth: parse_date(form, "dob", "your date of birth"),
-    }
+    # Checked in page order, so the error summary lists problems in the order of the fields.
+    first_name = form.required("first_name", "Enter your first name")
+    middle_name = form.optional("middle_name", 100)
+    last_name = form.required("last_name", "Enter your last name")
     username = form.required("username", "Enter a user name", 40)
     if username and not USERNAME_RE.match(username):
         form.error("username", "User name must be 3 to 40 letters, numbers, dots, dashes or underscores")
@@ -47,6 +43,15 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
     ):
         form.error("username", "This user name is taken. Choose another")
     email = form.email("email")
+    changes: dict[Any, Any] = {
+        Account.first_name: first_name,
+        Account.middle_name: middle_name,
+        Account.last_name: last_name,
+        Account.date_of_birth: parse_date(form, "dob", "your date of birth"),
+        Account.phone: form.optional("phone", 40),
+        Account.company_name: form.optional("company_name"),
+        Account.job_title: form.optional("job_title"),
+    }
     if not form.ok:
         return None
     changes[Account.username] = username
@@ -64,7 +69,7 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
                     "path": f"/profile/email/{token}",
                     "hours": VERIFY_EMAIL_MAX_AGE // 3600,
                 },
-                f"email-change:{account.id}:{minute_key()}",
+                f"email-change:{account.id}:{pending}:{minute_key()}",
             )
     return pending
 
@@ -86,8 +91,10 @@ async def confirm_email_change(tokens: Tokens, token: str) -> Account:
         await Account.update({Account.email: data["e"], Account.email_verified_at: now()}).where(
             Account.id == account.id
         )
+        account.email = data["e"]
+        await attach_pending(account)
         await outbox.enqueue(
-            account.email,
+            data["old"],  # the notice goes to the address that was just replaced
             "email_changed",
             {"first_name": account.first_name, "new_email": data["e"]},
             f"email-changed:{account.id}:{data['e']}",

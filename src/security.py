@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
-from litestar.response import Response
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,29 +54,38 @@ class SecurityMiddleware(ASGIMiddleware):
         return origin.lower() not in own
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["method"] in UNSAFE_METHODS and self._cross_site(scope):
-            response = Response("Cross-site request refused.", status_code=403, media_type="text/plain")
-            await response.to_asgi_response(scope["app"], None)(scope, receive, self._wrap(send))  # type: ignore[arg-type]
-            return
+        if scope.get("method") in UNSAFE_METHODS and self._cross_site(scope):
+            # The app's error handler answers: the friendly 403 page (or fragment), with these headers.
+            raise PermissionDeniedException()
         await next_app(scope, receive, self._wrap(send))
 
     def _wrap(self, send: Send) -> Send:
-        https = self.settings.https
+        extra = security_headers(self.settings)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                headers["Content-Security-Policy"] = CSP
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-                if https:
-                    headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+                for name, value in extra.items():
+                    headers[name] = value
                 if "cache-control" not in headers:
                     # Private by default; public pages and static files set their own.
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
         return send_with_headers
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The headers every response carries. Error answers raised outside a route (unknown path,
+    refused CSRF token) never pass through the middleware, so the error handler adds these too."""
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+    if settings.https:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return headers
