@@ -62,6 +62,10 @@ async def email_taken(email: str) -> bool:
     return bool(await Account.exists().where(Account.email == email.lower()))
 
 
+async def account_with_email(email: str) -> Account | None:
+    return await Account.objects().where(Account.email == email.lower()).first()
+
+
 async def find_by_login(identifier: str) -> Account | None:
     key = identifier.strip().lower()
     column = Account.email if "@" in key else Account.username_key
@@ -110,7 +114,7 @@ async def register(tokens: Tokens, new: NewAccount) -> None:
     hash never runs while the write transaction holds the database."""
     password_hash = await hash_password(new.password or "")
     async with write_transaction():
-        existing = await Account.objects().where(Account.email == new.email.lower()).first()
+        existing = await account_with_email(new.email)
         if existing is not None:
             await outbox.enqueue(
                 existing.email,

@@ -62,13 +62,33 @@ async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
         await db.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size)
 
 
-async def close_pool(timeout: float = 10.0) -> None:
-    """Close the pool, waiting at most `timeout` for queries in flight, then terminate it: shutting
+async def close_pool(grace_seconds: float = 10.0) -> None:
+    """Close the pool, waiting at most `grace_seconds` for queries in flight, then terminate it: shutting
     down must never hang on a connection that a cancelled task did not give back."""
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
         pool, db.pool = db.pool, None
         try:
-            await asyncio.wait_for(pool.close(), timeout=timeout)
+            async with asyncio.timeout(grace_seconds):
+                await pool.close()
         except TimeoutError:
             pool.terminate()
+
+
+def unique_violation(exc: BaseException) -> str | None:
+    """The column whose unique index refused a write (e.g. "username_key"), or None for any other error.
+
+    A check-then-insert can lose a race to another request; the unique index is the last word."""
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc):
+        return str(exc).rsplit(".", 1)[-1].strip()
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        name = exc.constraint_name or ""
+        for column in ("username_key", "email", "idempotency_key", "certificate_number", "verify_code"):
+            if column in name:
+                return column
+        return name
+    return None

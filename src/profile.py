@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from src import outbox
+from src import accounts, outbox
 from src.accounts import email_taken, minute_key, now
 from src.connection_actions import attach_pending
-from src.db import write_transaction
+from src.db import unique_violation, write_transaction
 from src.forms import USERNAME_RE, Form, parse_date
 from src.tables.accounts import Account, Address, ContactDetail
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError, Tokens
@@ -36,11 +36,7 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
     username = form.required("username", "Enter a user name", 40)
     if username and not USERNAME_RE.match(username):
         form.error("username", "User name must be 3 to 40 letters, numbers, dots, dashes or underscores")
-    elif (
-        username
-        and username.lower() != account.username_key
-        and await Account.exists().where(Account.username_key == username.lower())
-    ):
+    elif username and username.lower() != account.username_key and await accounts.username_taken(username):
         form.error("username", "This user name is taken. Choose another")
     email = form.email("email")
     changes: dict[Any, Any] = {
@@ -57,20 +53,26 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
     changes[Account.username] = username
     changes[Account.username_key] = username.lower()
     pending = email if email != account.email else None
-    async with write_transaction():
-        await Account.update(changes).where(Account.id == account.id)
-        if pending and not await email_taken(pending):
-            token = tokens.sign("change-email", {"a": account.id, "old": account.email, "e": pending})
-            await outbox.enqueue(
-                pending,
-                "confirm_email_change",
-                {
-                    "first_name": form.get("first_name"),
-                    "path": f"/profile/email/{token}",
-                    "hours": VERIFY_EMAIL_MAX_AGE // 3600,
-                },
-                f"email-change:{account.id}:{pending}:{minute_key()}",
-            )
+    try:
+        async with write_transaction():
+            await Account.update(changes).where(Account.id == account.id)
+            if pending and not await email_taken(pending):
+                token = tokens.sign("change-email", {"a": account.id, "old": account.email, "e": pending})
+                await outbox.enqueue(
+                    pending,
+                    "confirm_email_change",
+                    {
+                        "first_name": form.get("first_name"),
+                        "path": f"/profile/email/{token}",
+                        "hours": VERIFY_EMAIL_MAX_AGE // 3600,
+                    },
+                    f"email-change:{account.id}:{pending}:{minute_key()}",
+                )
+    except Exception as exc:
+        if unique_violation(exc) != "username_key":
+            raise
+        form.error("username", "This user name is taken. Choose another")
+        return None
     return pending
 
 

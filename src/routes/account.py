@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
+from src.db import unique_violation
 from src.forms import USERNAME_RE, Form, parse_date, read_form
 from src.htmx import redirect, render
 from src.outbox import poke_worker
@@ -21,6 +22,7 @@ from src.routes.common import client_ip, tokens_of
 from src.tables.accounts import Role
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError
 
+USERNAME_TAKEN = "This user name is taken. Choose another"
 EMAIL_FORM_LIMIT = 10  # per IP per hour, for forms that send email
 
 
@@ -77,8 +79,21 @@ class AccountController(Controller):
         form = await read_form(request)
         new = check_registration(form)
         if new is not None and await accounts.username_taken(new.username):
-            form.error("username", "This user name is taken. Choose another")
             new = None
+            form.error("username", USERNAME_TAKEN)
+        if new is not None:
+            await limit_email_forms(request, "register")
+            try:
+                await accounts.register(tokens_of(request), new)
+            except Exception as exc:
+                # Lost a race to another registration: the unique index decides. A taken email
+                # answers like any other registration (no enumeration); a taken user name says so.
+                column = unique_violation(exc)
+                if column not in {"username_key", "email"}:
+                    raise
+                if column == "username_key":
+                    new = None
+                    form.error("username", USERNAME_TAKEN)
         if new is None:
             return render(
                 request,
@@ -88,8 +103,6 @@ class AccountController(Controller):
                 values=form.kept("password"),
                 errors=form.errors,
             )
-        await limit_email_forms(request, "register")
-        await accounts.register(tokens_of(request), new)
         poke_worker(request.app)
         request.session["check_email"] = new.email
         return redirect(request, "/register/check-email")
