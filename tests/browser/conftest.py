@@ -60,9 +60,15 @@ INHERITED_SETTINGS_DROPPED = {
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so `-m "not browser"` leaves these out
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    browser = []
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.browser)
+            browser.append(item)
+    # Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
+    # for the rest of the session, and the in-process tests need asyncio.run() there.
+    others = [item for item in items if item not in browser]
+    items[:] = others + browser
 
 
 @pytest.fixture(autouse=True)
