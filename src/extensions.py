@@ -71,8 +71,10 @@ async def approve(learner: Account, connection: Connection, request: ExtensionRe
     if problem:
         raise Refused(problem)
     async with write_transaction():
-        await _decide(request, ExtensionState.approved.value, new_expiry=new_expiry)
+        # The connection first, as cancel does: the same lock order on PostgreSQL, so approve racing
+        # cancel gives one winner and a Conflict, never a deadlock.
         await _cas(connection, ACTIVE, expires_on=new_expiry)
+        await _decide(request, ExtensionState.approved.value, new_expiry=new_expiry)
         await _notify(connection, await _account(request.requested_by), "extension_approved", f"ext{request.id}",
                       other_name=display_name(learner), expires_on=_date_text(new_expiry))
         await log_event(learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}")
@@ -82,8 +84,8 @@ async def decline(learner: Account, connection: Connection, request: ExtensionRe
     if request.state != PENDING:
         raise Conflict()
     async with write_transaction():
+        await _cas(connection, connection.state)  # connection first: see approve
         await _decide(request, ExtensionState.declined.value)
-        await _cas(connection, connection.state)
         await _notify(connection, await _account(request.requested_by), "extension_declined", f"ext{request.id}",
                       other_name=display_name(learner), expires_on=_date_text(connection.expires_on))
         await log_event(learner, "declined_extension", connection.id)

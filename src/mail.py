@@ -208,13 +208,16 @@ class MailWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def poke(self) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run_forever(self) -> None:
-        while True:
+        # A flag as well as the cancel: a library awaited inside a pass (wait_for on Python 3.11) can
+        # swallow the cancel, and stop() would then wait forever.
+        while not self._stopping:
             try:
                 await send_due(self.engine, self.settings)
             except Exception:
@@ -232,6 +235,8 @@ class MailWorker:
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

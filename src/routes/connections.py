@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from src import connection_actions, connection_views, extensions
-from src.connections import Conflict, Refused, is_usable, own_documents, shared_documents
+from src.connections import OPEN_STATES, Conflict, Refused, is_usable, own_documents, shared_documents
 from src.connections import log_event as record
 from src.forms import parse_date, read_form
 from src.guards import requires_login
@@ -113,11 +113,14 @@ class ConnectionController(Controller):
         return await after_action(request, connection_id, "Request declined.", form.get("return_to"))
 
     @get("/{connection_id:int}/cancel", name="confirm_cancel")
-    async def confirm_cancel(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
-        """Page: are you sure? Cancelling ends access at once and tells the other side."""
+    async def confirm_cancel(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Page: are you sure? Cancelling ends access at once and tells the other side. A connection that
+        has already ended gets the "this has changed" answer, not a form that can only fail."""
         connection = await load(request, connection_id)
+        if connection.state not in OPEN_STATES:
+            return await conflict(request, connection_id)
         row = await connection_views.one_row(request.user, connection.id)
-        return render(request, "connections/cancel.html", "partials/connections/_cancel_confirm.html",
+        return render(request, "connections/cancel.html", "partials/connections/_cancel_confirm.html",  # type: ignore[return-value]
                       c=row, role=request.user.role, today=today(request))
 
     @post("/{connection_id:int}/cancel")

@@ -7,10 +7,9 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Template
 
 from src import connection_actions, connection_views, extensions
-from src.connections import Conflict, Refused, is_usable, own_documents, shared_documents
+from src.connections import ACTIVE, Conflict, Refused, is_usable, own_documents, shared_documents
 from src.forms import parse_date, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import render
@@ -21,10 +20,13 @@ class ExtensionController(Controller):
     path = "/connections/{connection_id:int}"
 
     @get("/extension", name="request_extension", guards=[requires_third_party])
-    async def show_request_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
-        """Page: ask the learner for a later end date, with an optional message. htmx: the form alone."""
+    async def show_request_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+        """Page: ask the learner for a later end date, with an optional message. htmx: the form alone.
+        Only an active connection (access open or ended) can get more time; otherwise "this has changed"."""
         connection = await load(request, connection_id)
-        return render(request, "connections/extension.html", "partials/connections/_extension_form.html",
+        if connection.state != ACTIVE:
+            return await conflict(request, connection_id)
+        return render(request, "connections/extension.html", "partials/connections/_extension_form.html",  # type: ignore[return-value]
                       c=await connection_views.one_row(request.user, connection.id), values={}, errors={},
                       pending=await extensions.pending_for(connection.id))
 

@@ -1,0 +1,122 @@
+"""Builders for connection tests: people, documents, and a connection in any state, made through the
+same rules the pages use (so every state is one the app itself can reach).
+
+Accounts get one precomputed, cheap Argon2id hash of STRONG_PASSWORD: logging in still verifies a
+real hash, but the tests do not spend ~50 ms hashing per account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from argon2 import PasswordHasher
+
+from src import connection_actions as actions
+from src import extensions
+from src.clock import today_in
+from src.demo_connections import issue
+from src.settings import Settings
+from src.tables.accounts import Account
+from src.tables.connections import Connection, ExtensionRequest
+from src.tables.documents import Document
+from tests.conftest import STRONG_PASSWORD, make_account
+
+# Low cost on purpose (test accounts only); verify_password reads the cost from the hash itself.
+FAST_HASH = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(STRONG_PASSWORD)
+
+STATES = ("awaiting_third_party", "awaiting_learner", "active", "expired", "declined", "cancelled")
+
+
+def today() -> date:
+    """Today where the portal is, as the rules see it (the tests run with the default TIME_ZONE)."""
+    return today_in(Settings().tz)
+
+
+@dataclass
+class People:
+    learner: Account
+    third_party: Account
+    other_learner: Account
+    other_third_party: Account
+    staff: Account
+
+    def by_role(self, role: str) -> Account:
+        return {"learner": self.learner, "third_party": self.third_party, "staff": self.staff}[role]
+
+
+async def prepare_people() -> People:
+    """Two learners, two third parties and a member of staff, all verified, password STRONG_PASSWORD."""
+    people = [
+        await make_account("learner", "lena", password=None, first_name="Lena", last_name="Learner"),
+        await make_account(
+            "third_party",
+            "tara",
+            password=None,
+            first_name="Tara",
+            last_name="Thirdparty",
+            company_name="Tara Care Ltd",
+        ),
+        await make_account("learner", "olga", password=None, first_name="Olga", last_name="Otherlearner"),
+        await make_account("third_party", "otto", password=None, first_name="Otto", last_name="Otherparty"),
+        await make_account("staff", "sam", password=None, first_name="Sam", last_name="Staff"),
+    ]
+    await Account.update({Account.password_hash: FAST_HASH}).where(Account.id.is_in([p.id for p in people]))
+    for person in people:
+        person.password_hash = FAST_HASH
+    return People(*people)
+
+
+async def make_document(owner: Account, n: int) -> Document:
+    """The owner's n-th certificate, with a title and number unique to owner and n."""
+    return await issue(
+        owner, f"Certificate {n} of {owner.username}", f"T-{owner.id}-{n}", today() - timedelta(days=30 * n)
+    )
+
+
+async def reload(connection_id: int) -> Connection:
+    connection = await Connection.objects().where(Connection.id == connection_id).first()
+    assert connection is not None
+    return connection
+
+
+async def build_connection(
+    state: str,
+    learner: Account,
+    third_party: Account,
+    documents: list[Document],
+    *,
+    pending_extension: bool = False,
+) -> Connection:
+    """A connection between the two in `state` (one of STATES; "expired" is active with an end day in the
+    past), sharing `documents` when the state has shared documents. With pending_extension, an active
+    (or expired) connection also has a request for more time waiting."""
+    day = today()
+    ids = [d.id for d in documents]
+    if state == "awaiting_learner":
+        connection = await actions.add_connection(third_party, learner.email, "Please connect.", day)
+    else:
+        connection = await actions.share(learner, third_party.email, ids, day + timedelta(days=30), day)
+        if state in ("active", "expired", "cancelled"):
+            await actions.accept_as_third_party(third_party, connection, day)
+        if state == "declined":
+            await actions.decline(third_party, connection)
+        if state == "cancelled":
+            await actions.cancel(learner, connection)
+    if pending_extension and state in ("active", "expired"):
+        await extensions.request_extension(
+            third_party, connection, day + timedelta(days=60), "More time, please.", day
+        )
+    if state == "expired":
+        await Connection.update({Connection.expires_on: day - timedelta(days=3)}).where(
+            Connection.id == connection.id
+        )
+    if state not in STATES:
+        raise ValueError(f"unknown state {state!r}")
+    return await reload(connection.id)
+
+
+async def pending_requests(connection_id: int) -> int:
+    return await ExtensionRequest.count().where(
+        (ExtensionRequest.connection == connection_id) & (ExtensionRequest.state == "pending")
+    )
