@@ -31,7 +31,9 @@ from src.tables.connections import Connection, ConnectionState, ExtensionRequest
 __all__ = ["Conflict", "Refused"]
 
 
-async def share(learner: Account, email: str, document_ids: list[int], expires_on: date, today: date) -> Connection:
+async def share(
+    learner: Account, email: str, document_ids: list[int], expires_on: date, today: date
+) -> Connection:
     """A learner shares documents with a third party by email, until a date; the third party accepts."""
     email = email.lower()
     if email == learner.email:
@@ -46,19 +48,30 @@ async def share(learner: Account, email: str, document_ids: list[int], expires_o
         third_party = await verified_account(email, Role.third_party)
         if await _duplicate(learner.id, learner.email, third_party.id if third_party else None, email, today):
             raise Refused("You already share with this person, or a request between you is waiting")
-        connection = Connection(learner=learner.id, learner_email=learner.email,
-                                third_party=third_party.id if third_party else None, third_party_email=email,
-                                started_by="learner", state=WAITING_TP, expires_on=expires_on)
+        connection = Connection(
+            learner=learner.id,
+            learner_email=learner.email,
+            third_party=third_party.id if third_party else None,
+            third_party_email=email,
+            started_by="learner",
+            state=WAITING_TP,
+            expires_on=expires_on,
+        )
         await connection.save()
         await _set_documents(connection.id, documents)
-        context = {"learner_name": display_name(learner), "expires_on": _date_text(expires_on),
-                   "documents": len(documents)}
+        context = {
+            "learner_name": display_name(learner),
+            "expires_on": _date_text(expires_on),
+            "documents": len(documents),
+        }
         if third_party is not None:
             await _notify(connection, third_party, "learner_asked", "asked", **context)
         else:
             # Nobody has this address yet: invite them; the connection attaches when they verify it.
             await outbox.enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
-        await log_event(learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}")
+        await log_event(
+            learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}"
+        )
     return connection
 
 
@@ -67,17 +80,30 @@ async def add_connection(third_party: Account, learner_email: str, message: str,
     learner_email = learner_email.lower()
     async with write_transaction():
         learner = await verified_account(learner_email, Role.learner)
-        if await _duplicate(learner.id if learner else None, learner_email, third_party.id, third_party.email,
-                            today):
+        if await _duplicate(
+            learner.id if learner else None, learner_email, third_party.id, third_party.email, today
+        ):
             raise Refused("You already have a request waiting or an active connection with this learner")
-        connection = Connection(learner=learner.id if learner else None, learner_email=learner_email,
-                                third_party=third_party.id, third_party_email=third_party.email,
-                                started_by="third_party", state=WAITING_LEARNER, message=message)
+        connection = Connection(
+            learner=learner.id if learner else None,
+            learner_email=learner_email,
+            third_party=third_party.id,
+            third_party_email=third_party.email,
+            started_by="third_party",
+            state=WAITING_LEARNER,
+            message=message,
+        )
         await connection.save()
         if learner is not None:
-            await _notify(connection, learner, "third_party_asked", "asked",
-                          third_party_name=display_name(third_party), company=third_party.company_name,
-                          message=message)
+            await _notify(
+                connection,
+                learner,
+                "third_party_asked",
+                "asked",
+                third_party_name=display_name(third_party),
+                company=third_party.company_name,
+                message=message,
+            )
         await log_event(third_party, "requested", connection.id, detail=f"asked {learner_email}")
     return connection
 
@@ -89,13 +115,20 @@ async def accept_as_third_party(third_party: Account, connection: Connection, to
         raise Refused("The learner's offer ended before you accepted it. Ask them to share again")
     async with write_transaction():
         await _cas(connection, ACTIVE)
-        await _notify(connection, await _account(connection.learner), "connection_accepted", f"v{connection.version}",
-                      other_name=display_name(third_party), expires_on=_date_text(connection.expires_on))
+        await _notify(
+            connection,
+            await _account(connection.learner),
+            "connection_accepted",
+            f"v{connection.version}",
+            other_name=display_name(third_party),
+            expires_on=_date_text(connection.expires_on),
+        )
         await log_event(third_party, "accepted", connection.id)
 
 
-async def accept_as_learner(learner: Account, connection: Connection, document_ids: list[int], expires_on: date,
-                            today: date) -> None:
+async def accept_as_learner(
+    learner: Account, connection: Connection, document_ids: list[int], expires_on: date, today: date
+) -> None:
     if connection.state != WAITING_LEARNER:
         raise Conflict()
     problem = check_end_date(expires_on, today)
@@ -107,8 +140,14 @@ async def accept_as_learner(learner: Account, connection: Connection, document_i
             raise Refused("Choose at least one of your documents")
         await _cas(connection, ACTIVE, expires_on=expires_on)
         await _set_documents(connection.id, documents)
-        await _notify(connection, await _account(connection.third_party), "connection_accepted",
-                      f"v{connection.version}", other_name=display_name(learner), expires_on=_date_text(expires_on))
+        await _notify(
+            connection,
+            await _account(connection.third_party),
+            "connection_accepted",
+            f"v{connection.version}",
+            other_name=display_name(learner),
+            expires_on=_date_text(expires_on),
+        )
         await log_event(learner, "accepted", connection.id, detail=f"until {expires_on.isoformat()}")
 
 
@@ -120,8 +159,13 @@ async def decline(actor: Account, connection: Connection) -> None:
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
         await _cas(connection, ConnectionState.declined.value)
-        await _notify(connection, await _account(other_id), "connection_declined", f"v{connection.version}",
-                      other_name=display_name(actor))
+        await _notify(
+            connection,
+            await _account(other_id),
+            "connection_declined",
+            f"v{connection.version}",
+            other_name=display_name(actor),
+        )
         await log_event(actor, "declined", connection.id)
 
 
@@ -133,10 +177,16 @@ async def cancel(actor: Account, connection: Connection) -> None:
     async with write_transaction():
         await _cas(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
         await ExtensionRequest.update({ExtensionRequest.state: ExtensionState.withdrawn.value}).where(
-            (ExtensionRequest.connection == connection.id) & (ExtensionRequest.state == ExtensionState.pending.value)
+            (ExtensionRequest.connection == connection.id)
+            & (ExtensionRequest.state == ExtensionState.pending.value)
         )
-        await _notify(connection, await _account(other_id), "connection_cancelled", f"v{connection.version}",
-                      other_name=display_name(actor))
+        await _notify(
+            connection,
+            await _account(other_id),
+            "connection_cancelled",
+            f"v{connection.version}",
+            other_name=display_name(actor),
+        )
         await log_event(actor, "cancelled", connection.id)
 
 
@@ -149,8 +199,14 @@ async def extend(learner: Account, connection: Connection, expires_on: date, tod
         raise Refused(problem)
     async with write_transaction():
         await _cas(connection, ACTIVE, expires_on=expires_on)
-        await _notify(connection, await _account(connection.third_party), "connection_extended",
-                      f"v{connection.version}", other_name=display_name(learner), expires_on=_date_text(expires_on))
+        await _notify(
+            connection,
+            await _account(connection.third_party),
+            "connection_extended",
+            f"v{connection.version}",
+            other_name=display_name(learner),
+            expires_on=_date_text(expires_on),
+        )
         await log_event(learner, "extended", connection.id, detail=f"until {expires_on.isoformat()}")
 
 
@@ -173,7 +229,8 @@ async def attach_pending(account: Account) -> None:
     address had a verified account, so no email went out); the invitation already told a third party."""
     if account.role == Role.learner.value:
         waiting = await Connection.objects().where(
-            Connection.learner.is_null() & (Connection.learner_email == account.email)
+            Connection.learner.is_null()
+            & (Connection.learner_email == account.email)
             & (Connection.state == WAITING_LEARNER)
         )
         await Connection.update({Connection.learner: account.id}).where(
@@ -182,9 +239,15 @@ async def attach_pending(account: Account) -> None:
         for connection in waiting:
             third_party = await _account(connection.third_party)
             if third_party is not None:
-                await _notify(connection, account, "third_party_asked", "asked",
-                              third_party_name=display_name(third_party), company=third_party.company_name,
-                              message=connection.message)
+                await _notify(
+                    connection,
+                    account,
+                    "third_party_asked",
+                    "asked",
+                    third_party_name=display_name(third_party),
+                    company=third_party.company_name,
+                    message=connection.message,
+                )
     elif account.role == Role.third_party.value:
         await Connection.update({Connection.third_party: account.id}).where(
             Connection.third_party.is_null() & (Connection.third_party_email == account.email)

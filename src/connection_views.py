@@ -39,8 +39,14 @@ def filter_where(name: str, today: date) -> Any:
 
 def _columns() -> list[Any]:
     return [
-        Connection.id, Connection.state, Connection.expires_on, Connection.started_by, Connection.created_at,
-        Connection.learner_email, Connection.third_party_email, Connection.version,
+        Connection.id,
+        Connection.state,
+        Connection.expires_on,
+        Connection.started_by,
+        Connection.created_at,
+        Connection.learner_email,
+        Connection.third_party_email,
+        Connection.version,
         Connection.learner.first_name.as_alias("learner_first"),
         Connection.learner.last_name.as_alias("learner_last"),
         Connection.third_party.first_name.as_alias("tp_first"),
@@ -56,9 +62,14 @@ def _search_where(account: Account, q: str) -> Any:
     like = f"%{q}%"
     if account.role == Role.third_party.value:
         # Names only where the page shows them (see other_name): the learner has acted on the connection.
-        learner_acted = ((Connection.started_by == "learner") | Connection.expires_on.is_not_null()
-                         | (Connection.state == ConnectionState.declined.value))
-        by_name = Account.select(Account.id).where(Account.first_name.ilike(like) | Account.last_name.ilike(like))
+        learner_acted = (
+            (Connection.started_by == "learner")
+            | Connection.expires_on.is_not_null()
+            | (Connection.state == ConnectionState.declined.value)
+        )
+        by_name = Account.select(Account.id).where(
+            Account.first_name.ilike(like) | Account.last_name.ilike(like)
+        )
         return (Connection.learner.is_in(by_name) & learner_acted) | Connection.learner_email.ilike(like)
     by_name = Account.select(Account.id).where(
         Account.first_name.ilike(like) | Account.last_name.ilike(like) | Account.company_name.ilike(like)
@@ -75,7 +86,9 @@ class ConnectionPage:
     q: str
 
 
-async def list_page(account: Account, today: date, state: str = "all", q: str = "", page: int = 1) -> ConnectionPage:
+async def list_page(
+    account: Account, today: date, state: str = "all", q: str = "", page: int = 1
+) -> ConnectionPage:
     state = state if state in FILTERS else "all"
     page = max(1, min(page, 100_000))
     q = q.strip()[:100]
@@ -85,7 +98,11 @@ async def list_page(account: Account, today: date, state: str = "all", q: str = 
         query = query.where(condition)
     if q:
         query = query.where(_search_where(account, q))
-    rows = await query.order_by(Connection.id, ascending=False).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    rows = (
+        await query.order_by(Connection.id, ascending=False)
+        .limit(PAGE_SIZE + 1)
+        .offset((page - 1) * PAGE_SIZE)
+    )
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     await annotate(rows)
@@ -98,9 +115,11 @@ async def annotate(rows: list[dict[str, Any]]) -> None:
     counts: dict[int, int] = {}
     pending: set[int] = set()
     if ids:
-        for item in await SharedDocument.select(SharedDocument.connection, Count(SharedDocument.id, alias="n")).where(
-            SharedDocument.connection.is_in(ids)
-        ).group_by(SharedDocument.connection):
+        for item in (
+            await SharedDocument.select(SharedDocument.connection, Count(SharedDocument.id, alias="n"))
+            .where(SharedDocument.connection.is_in(ids))
+            .group_by(SharedDocument.connection)
+        ):
             counts[item["connection"]] = item["n"]
         for item in await ExtensionRequest.select(ExtensionRequest.connection).where(
             ExtensionRequest.connection.is_in(ids) & (ExtensionRequest.state == "pending")
@@ -134,9 +153,12 @@ async def counts_for(account: Account, today: date) -> Counts:
     waiting_for_me = await Connection.count().where(mine(account) & (Connection.state == asked_me))
     waiting_for_them = await Connection.count().where(mine(account) & (Connection.state == asked_them))
     active = await Connection.count().where(mine(account) & usable_where(today))
-    ending = await Connection.select(*_columns()).where(
-        mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30))
-    ).order_by(Connection.expires_on).limit(10)
+    ending = (
+        await Connection.select(*_columns())
+        .where(mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30)))
+        .order_by(Connection.expires_on)
+        .limit(10)
+    )
     extensions = 0
     if account.role == Role.learner.value:
         extensions = await ExtensionRequest.count().where(

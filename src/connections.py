@@ -85,15 +85,19 @@ async def shared_documents(connection_id: int, account: Account, today: date) ->
         & (SharedDocument.connection.state == ACTIVE)
         & (SharedDocument.connection.expires_on >= today)
     )
-    return await SharedDocument.select(
-        SharedDocument.document.id.as_alias("id"),
-        SharedDocument.document.title.as_alias("title"),
-        SharedDocument.document.kind.as_alias("kind"),
-        SharedDocument.document.awarded_on.as_alias("awarded_on"),
-        SharedDocument.document.valid_until.as_alias("valid_until"),
-        SharedDocument.document.status.as_alias("status"),
-        SharedDocument.document.certificate_number.as_alias("certificate_number"),
-    ).where(where).order_by(SharedDocument.document.awarded_on, ascending=False)
+    return (
+        await SharedDocument.select(
+            SharedDocument.document.id.as_alias("id"),
+            SharedDocument.document.title.as_alias("title"),
+            SharedDocument.document.kind.as_alias("kind"),
+            SharedDocument.document.awarded_on.as_alias("awarded_on"),
+            SharedDocument.document.valid_until.as_alias("valid_until"),
+            SharedDocument.document.status.as_alias("status"),
+            SharedDocument.document.certificate_number.as_alias("certificate_number"),
+        )
+        .where(where)
+        .order_by(SharedDocument.document.awarded_on, ascending=False)
+    )
 
 
 async def own_documents(learner: Account, ids: list[int] | None = None) -> list[Document]:
@@ -109,14 +113,21 @@ async def own_documents(learner: Account, ids: list[int] | None = None) -> list[
 async def _cas(connection: Connection, new_state: str, **values: Any) -> int:
     """Move the connection from the state and version we read; raises Conflict if someone else did first."""
     new_version = connection.version + 1
-    changes: dict[Any, Any] = {Connection.state: new_state, Connection.version: new_version,
-                               Connection.updated_at: utcnow()}
+    changes: dict[Any, Any] = {
+        Connection.state: new_state,
+        Connection.version: new_version,
+        Connection.updated_at: utcnow(),
+    }
     changes.update({getattr(Connection, k): v for k, v in values.items()})
-    won = await Connection.update(changes).where(
-        (Connection.id == connection.id)
-        & (Connection.state == connection.state)
-        & (Connection.version == connection.version)
-    ).returning(Connection.id)
+    won = (
+        await Connection.update(changes)
+        .where(
+            (Connection.id == connection.id)
+            & (Connection.state == connection.state)
+            & (Connection.version == connection.version)
+        )
+        .returning(Connection.id)
+    )
     if not won:
         raise Conflict()
     connection.state, connection.version = new_state, new_version
@@ -125,10 +136,22 @@ async def _cas(connection: Connection, new_state: str, **values: Any) -> int:
     return new_version
 
 
-async def log_event(actor: Account | None, action: str, connection_id: int | None,
-                    document_id: int | None = None, detail: str = "") -> None:
-    await AccessEvent.insert(AccessEvent(account=actor.id if actor else None, action=action,
-                                         connection=connection_id, document=document_id, detail=detail[:200]))
+async def log_event(
+    actor: Account | None,
+    action: str,
+    connection_id: int | None,
+    document_id: int | None = None,
+    detail: str = "",
+) -> None:
+    await AccessEvent.insert(
+        AccessEvent(
+            account=actor.id if actor else None,
+            action=action,
+            connection=connection_id,
+            document=document_id,
+            detail=detail[:200],
+        )
+    )
 
 
 def display_name(account: Account | None, fallback_email: str = "") -> str:
@@ -143,14 +166,18 @@ async def _account(account_id: int | None) -> Account | None:
     return await Account.objects().where((Account.id == account_id) & Account.deleted_at.is_null()).first()
 
 
-async def _notify(connection: Connection, recipient: Account | None, template: str, key: str,
-                  **context: Any) -> None:
+async def _notify(
+    connection: Connection, recipient: Account | None, template: str, key: str, **context: Any
+) -> None:
     """Queue one email to a side of the connection that has an account (inside the caller's transaction)."""
     if recipient is None:
         return
-    await outbox.enqueue(recipient.email, template,
-                         {"first_name": recipient.first_name, "connection_id": connection.id, **context},
-                         f"connection:{connection.id}:{key}:{recipient.id}")
+    await outbox.enqueue(
+        recipient.email,
+        template,
+        {"first_name": recipient.first_name, "connection_id": connection.id, **context},
+        f"connection:{connection.id}:{key}:{recipient.id}",
+    )
 
 
 def _date_text(value: date | None) -> str:
@@ -160,19 +187,30 @@ def _date_text(value: date | None) -> str:
 async def _set_documents(connection_id: int, documents: list[Document]) -> None:
     await SharedDocument.delete().where(SharedDocument.connection == connection_id)
     if documents:
-        await SharedDocument.insert(*[SharedDocument(connection=connection_id, document=d.id) for d in documents])
+        await SharedDocument.insert(
+            *[SharedDocument(connection=connection_id, document=d.id) for d in documents]
+        )
 
 
-async def _duplicate(learner_id: int | None, learner_email: str, tp_id: int | None, tp_email: str,
-                     today: date) -> bool:
-    learner_side = (Connection.learner == learner_id) if learner_id else (Connection.learner_email == learner_email)
+async def _duplicate(
+    learner_id: int | None, learner_email: str, tp_id: int | None, tp_email: str, today: date
+) -> bool:
+    learner_side = (
+        (Connection.learner == learner_id) if learner_id else (Connection.learner_email == learner_email)
+    )
     tp_side = (Connection.third_party == tp_id) if tp_id else (Connection.third_party_email == tp_email)
     open_now = Connection.state.is_in([WAITING_TP, WAITING_LEARNER]) | usable_where(today)
     return bool(await Connection.exists().where(learner_side & tp_side & open_now))
 
 
 async def verified_account(email: str, role: Role) -> Account | None:
-    return await Account.objects().where(
-        (Account.email == email.lower()) & (Account.role == role.value)
-        & Account.email_verified_at.is_not_null() & Account.deleted_at.is_null()
-    ).first()
+    return (
+        await Account.objects()
+        .where(
+            (Account.email == email.lower())
+            & (Account.role == role.value)
+            & Account.email_verified_at.is_not_null()
+            & Account.deleted_at.is_null()
+        )
+        .first()
+    )

@@ -27,13 +27,16 @@ PENDING = ExtensionState.pending.value
 
 
 async def pending_for(connection_id: int) -> ExtensionRequest | None:
-    return await ExtensionRequest.objects().where(
-        (ExtensionRequest.connection == connection_id) & (ExtensionRequest.state == PENDING)
-    ).first()
+    return (
+        await ExtensionRequest.objects()
+        .where((ExtensionRequest.connection == connection_id) & (ExtensionRequest.state == PENDING))
+        .first()
+    )
 
 
-async def request_extension(third_party: Account, connection: Connection, wanted_until: date, message: str,
-                            today: date) -> ExtensionRequest:
+async def request_extension(
+    third_party: Account, connection: Connection, wanted_until: date, message: str, today: date
+) -> ExtensionRequest:
     if connection.state != ACTIVE:
         raise Conflict()
     problem = check_end_date(wanted_until, today, current=connection.expires_on)
@@ -41,30 +44,50 @@ async def request_extension(third_party: Account, connection: Connection, wanted
         raise Refused(problem)
     async with write_transaction():
         if await pending_for(connection.id) is not None:
-            raise Refused("You have already asked for more time on this connection. Wait for the learner's answer")
+            raise Refused(
+                "You have already asked for more time on this connection. Wait for the learner's answer"
+            )
         # Bumping the version serialises racing requests: only one of two double submits wins.
         await _cas(connection, ACTIVE)
-        request = ExtensionRequest(connection=connection.id, requested_by=third_party.id,
-                                   wanted_until=wanted_until, message=message)
+        request = ExtensionRequest(
+            connection=connection.id, requested_by=third_party.id, wanted_until=wanted_until, message=message
+        )
         await request.save()
-        await _notify(connection, await _account(connection.learner), "extension_requested", f"ext{request.id}",
-                      other_name=display_name(third_party), wanted_until=_date_text(wanted_until),
-                      current=_date_text(connection.expires_on), message=message)
-        await log_event(third_party, "requested_extension", connection.id, detail=f"to {wanted_until.isoformat()}")
+        await _notify(
+            connection,
+            await _account(connection.learner),
+            "extension_requested",
+            f"ext{request.id}",
+            other_name=display_name(third_party),
+            wanted_until=_date_text(wanted_until),
+            current=_date_text(connection.expires_on),
+            message=message,
+        )
+        await log_event(
+            third_party, "requested_extension", connection.id, detail=f"to {wanted_until.isoformat()}"
+        )
     return request
 
 
 async def _decide(request: ExtensionRequest, new_state: str, **values: Any) -> None:
-    won = await ExtensionRequest.update(
-        {ExtensionRequest.state: new_state, ExtensionRequest.decided_at: utcnow(),
-         **{getattr(ExtensionRequest, k): v for k, v in values.items()}}
-    ).where((ExtensionRequest.id == request.id) & (ExtensionRequest.state == PENDING)).returning(ExtensionRequest.id)
+    won = (
+        await ExtensionRequest.update(
+            {
+                ExtensionRequest.state: new_state,
+                ExtensionRequest.decided_at: utcnow(),
+                **{getattr(ExtensionRequest, k): v for k, v in values.items()},
+            }
+        )
+        .where((ExtensionRequest.id == request.id) & (ExtensionRequest.state == PENDING))
+        .returning(ExtensionRequest.id)
+    )
     if not won:
         raise Conflict()
 
 
-async def approve(learner: Account, connection: Connection, request: ExtensionRequest, new_expiry: date,
-                  today: date) -> None:
+async def approve(
+    learner: Account, connection: Connection, request: ExtensionRequest, new_expiry: date, today: date
+) -> None:
     if connection.state != ACTIVE or request.state != PENDING:
         raise Conflict()
     problem = check_end_date(new_expiry, today, current=connection.expires_on)
@@ -75,9 +98,17 @@ async def approve(learner: Account, connection: Connection, request: ExtensionRe
         # cancel gives one winner and a Conflict, never a deadlock.
         await _cas(connection, ACTIVE, expires_on=new_expiry)
         await _decide(request, ExtensionState.approved.value, new_expiry=new_expiry)
-        await _notify(connection, await _account(request.requested_by), "extension_approved", f"ext{request.id}",
-                      other_name=display_name(learner), expires_on=_date_text(new_expiry))
-        await log_event(learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}")
+        await _notify(
+            connection,
+            await _account(request.requested_by),
+            "extension_approved",
+            f"ext{request.id}",
+            other_name=display_name(learner),
+            expires_on=_date_text(new_expiry),
+        )
+        await log_event(
+            learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}"
+        )
 
 
 async def decline(learner: Account, connection: Connection, request: ExtensionRequest) -> None:
@@ -86,6 +117,12 @@ async def decline(learner: Account, connection: Connection, request: ExtensionRe
     async with write_transaction():
         await _cas(connection, connection.state)  # connection first: see approve
         await _decide(request, ExtensionState.declined.value)
-        await _notify(connection, await _account(request.requested_by), "extension_declined", f"ext{request.id}",
-                      other_name=display_name(learner), expires_on=_date_text(connection.expires_on))
+        await _notify(
+            connection,
+            await _account(request.requested_by),
+            "extension_declined",
+            f"ext{request.id}",
+            other_name=display_name(learner),
+            expires_on=_date_text(connection.expires_on),
+        )
         await log_event(learner, "declined_extension", connection.id)

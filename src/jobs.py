@@ -18,18 +18,20 @@ log = logging.getLogger("portal.jobs")
 
 
 class ReminderJob:
-    def __init__(self, settings: Settings, interval: float = 900.0) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.interval = interval
+        self.interval = settings.reminder_interval_seconds
         self._task: asyncio.Task[None] | None = None
 
     async def run_forever(self) -> None:
+        # First run one interval after start: a process that restarts often does not rush reminders,
+        # and nothing depends on them being early.
         while True:
+            await asyncio.sleep(self.interval)
             try:
                 await send_reminders(today_in(self.settings.tz))
             except Exception:
                 log.exception("reminder job failed; it runs again at the next interval")
-            await asyncio.sleep(self.interval)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run_forever(), name="reminders")

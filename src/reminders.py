@@ -32,17 +32,32 @@ async def send_reminders(today: date) -> int:
     for connection in soon:
         async with write_transaction():
             learner = await _account(connection.learner)
-            await _notify(connection, await _account(connection.third_party), "access_ending",
-                          f"ending:{connection.expires_on}", other_name=display_name(learner, connection.learner_email),
-                          expires_on=_date_text(connection.expires_on))
+            await _notify(
+                connection,
+                await _account(connection.third_party),
+                "access_ending",
+                f"ending:{connection.expires_on}",
+                other_name=display_name(learner, connection.learner_email),
+                expires_on=_date_text(connection.expires_on),
+            )
     for connection in ended:
         async with write_transaction():
             learner = await _account(connection.learner)
             third_party = await _account(connection.third_party)
-            await _notify(connection, third_party, "access_ended", f"ended:{connection.expires_on}",
-                          other_name=display_name(learner, connection.learner_email),
-                          expires_on=_date_text(connection.expires_on))
-            await _notify(connection, learner, "access_ended", f"ended:{connection.expires_on}",
-                          other_name=display_name(third_party, connection.third_party_email),
-                          expires_on=_date_text(connection.expires_on))
+            await _notify(
+                connection,
+                third_party,
+                "access_ended",
+                f"ended:{connection.expires_on}",
+                other_name=display_name(learner, connection.learner_email),
+                expires_on=_date_text(connection.expires_on),
+            )
+            await _notify(
+                connection,
+                learner,
+                "access_ended",
+                f"ended:{connection.expires_on}",
+                other_name=display_name(third_party, connection.third_party_email),
+                expires_on=_date_text(connection.expires_on),
+            )
     return len(soon) + len(ended)

@@ -43,6 +43,7 @@ class Settings:
     var_dir: Path = VAR
     run_mail_worker: bool = True
     mail_poll_seconds: float = 2.0
+    reminder_interval_seconds: float = 900.0
     db_pool_min: int = 2
     db_pool_max: int = 10  # PostgreSQL connections per process; 0: no pool (a connection per query)
     mail_delivery: str = "smtp"  # smtp | mailbox (development only: keep mail for the mailbox page)
@@ -178,6 +179,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         run_mail_worker=_bool(env.get("RUN_MAIL_WORKER"), True),
         mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "2", float),
+        reminder_interval_seconds=_number(env, "REMINDER_INTERVAL_SECONDS", "900", float),
         db_pool_min=_number(env, "DATABASE_POOL_MIN", "2", int),
         db_pool_max=_pool_max(env),
         mail_delivery=delivery,

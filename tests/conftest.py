@@ -83,7 +83,9 @@ class Mailbox:
 
     received: queue.Queue[EmailMessage] = field(default_factory=queue.Queue)
 
-    def wait_for(self, to: str | None = None, subject: str | None = None, timeout: float = 10) -> EmailMessage:
+    def wait_for(
+        self, to: str | None = None, subject: str | None = None, timeout: float = 10
+    ) -> EmailMessage:
         """The next message (matching to/subject) that arrives within timeout; fails otherwise."""
         skipped = []
         try:
@@ -96,7 +98,9 @@ class Mailbox:
                 skipped.append(message)
         except queue.Empty:
             summary = [(m["To"], m["Subject"]) for m in skipped]
-            raise AssertionError(f"no email to={to!r} subject={subject!r} within {timeout}s; got {summary}") from None
+            raise AssertionError(
+                f"no email to={to!r} subject={subject!r} within {timeout}s; got {summary}"
+            ) from None
         finally:
             for message in skipped:
                 self.received.put(message)
@@ -112,7 +116,7 @@ class _Handler:
     def __init__(self, mailbox: Mailbox) -> None:
         self.mailbox = mailbox
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.mailbox.received.put(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
@@ -189,6 +193,8 @@ def make_settings(smtp_port: int, **overrides: Any) -> Settings:
         "SMTP_PORT": str(smtp_port),
         "MAIL_DELIVERY": "smtp",
         "MAIL_POLL_SECONDS": "0.05",
+        # Tests run the reminder job themselves (src.reminders.send_reminders) when they mean to.
+        "REMINDER_INTERVAL_SECONDS": "86400",
         # No PostgreSQL pool in the in-process tests: Litestar's test client runs each app on its own
         # event loop (and `other_client` on another), and an asyncpg pool belongs to one loop. Every
         # query opens its own connection instead; tests/test_db_pool.py checks the pool itself.
@@ -260,8 +266,14 @@ def csrf_token(client: TestClient[Any], path: str = "/login") -> str:
     return node.attributes["value"] or ""
 
 
-def post_form(client: TestClient[Any], path: str, data: dict[str, str], htmx: bool = False,
-              token_from: str = "/login", **kwargs: Any) -> Any:
+def post_form(
+    client: TestClient[Any],
+    path: str,
+    data: dict[str, str],
+    htmx: bool = False,
+    token_from: str = "/login",
+    **kwargs: Any,
+) -> Any:
     """Post a form the way a browser would: with the CSRF field from a page of the site."""
     body = {"_csrf_token": csrf_token(client, token_from), **data}
     headers = {"HX-Request": "true"} if htmx else {}
@@ -272,8 +284,9 @@ def errors_on(response: Any) -> dict[str, str]:
     """Inline field errors on a page: {field id: message} from the GOV.UK-style markup."""
     found = {}
     for node in html(response).css(".error-message"):
-        found[(node.attributes.get("id") or "").removesuffix("-error")] = node.text(strip=True).removeprefix(
-            "Error:").strip()
+        found[(node.attributes.get("id") or "").removesuffix("-error")] = (
+            node.text(strip=True).removeprefix("Error:").strip()
+        )
     return found
 
 
@@ -281,16 +294,29 @@ STRONG_PASSWORD = "correct-lantern-meadow-piano"
 OTHER_PASSWORD = "violet-harbour-stone-kettle"
 
 
-async def make_account(role: str = "third_party", username: str = "tess", email_address: str | None = None,
-                       password: str | None = STRONG_PASSWORD, verified: bool = True, **extra: Any) -> Any:
+async def make_account(
+    role: str = "third_party",
+    username: str = "tess",
+    email_address: str | None = None,
+    password: str | None = STRONG_PASSWORD,
+    verified: bool = True,
+    **extra: Any,
+) -> Any:
     from src import accounts
     from src.tables.accounts import Role
 
-    return await accounts.create_account(accounts.NewAccount(
-        role=Role(role), username=username, email=email_address or f"{username}@example.com",
-        first_name=extra.pop("first_name", username.capitalize()), last_name=extra.pop("last_name", "Tester"),
-        password=password, verified=verified, **extra,
-    ))
+    return await accounts.create_account(
+        accounts.NewAccount(
+            role=Role(role),
+            username=username,
+            email=email_address or f"{username}@example.com",
+            first_name=extra.pop("first_name", username.capitalize()),
+            last_name=extra.pop("last_name", "Tester"),
+            password=password,
+            verified=verified,
+            **extra,
+        )
+    )
 
 
 def log_in(client: TestClient[Any], login: str, password: str = STRONG_PASSWORD) -> Any:

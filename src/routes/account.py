@@ -118,7 +118,9 @@ class AccountController(Controller):
         )
 
     @get("/verify-email/{token:str}", name="verify_email")
-    async def verify_email(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template | Redirect:
+    async def verify_email(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template | Redirect:
         """The link from the email: marks the address verified, then the log-in page."""
         try:
             await accounts.verify_email(tokens_of(request), token)

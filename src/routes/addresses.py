@@ -94,7 +94,9 @@ class AddressController(Controller):
         return redirect(request, "/profile#addresses")
 
     @post("/{address_id:int}/delete")
-    async def remove_address(self, request: Request[Any, Any, Any], address_id: FromPath[int]) -> Template | Redirect:
+    async def remove_address(
+        self, request: Request[Any, Any, Any], address_id: FromPath[int]
+    ) -> Template | Redirect:
         """Remove an address. htmx: the addresses section; otherwise back to the profile page."""
         if not await profile.remove_address(request.user, address_id):
             raise NotFoundException()

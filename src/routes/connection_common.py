@@ -34,20 +34,29 @@ async def load(request: Request[Any, Any, Any], connection_id: int) -> Connectio
     return connection
 
 
-async def row_response(request: Request[Any, Any, Any], connection_id: int, status: int = 200,
-                       notice: str | None = None) -> Template:
+async def row_response(
+    request: Request[Any, Any, Any], connection_id: int, status: int = 200, notice: str | None = None
+) -> Template:
     """htmx: the connection's row, plus the counts above the list (out of band)."""
     row = await connection_views.one_row(request.user, connection_id)
     counts = await connection_views.counts_for(request.user, today(request))
     return Template(
         template_name="partials/connections/_row_with_counts.html",
-        context={"c": row, "today": today(request), "role": request.user.role, "counts": counts, "notice": notice},
-        status_code=status, headers=VARY,
+        context={
+            "c": row,
+            "today": today(request),
+            "role": request.user.role,
+            "counts": counts,
+            "notice": notice,
+        },
+        status_code=status,
+        headers=VARY,
     )
 
 
-async def after_action(request: Request[Any, Any, Any], connection_id: int, message: str,
-                       return_to: str | None = None) -> Response[Any]:
+async def after_action(
+    request: Request[Any, Any, Any], connection_id: int, message: str, return_to: str | None = None
+) -> Response[Any]:
     poke_worker(request.app)
     if wants_fragment(request):
         return await row_response(request, connection_id, notice=message)  # type: ignore[return-value]

@@ -10,7 +10,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from src import connection_actions, connection_views, extensions
-from src.connections import OPEN_STATES, Conflict, Refused, is_usable, own_documents, shared_documents
+from src.connections import (
+    OPEN_STATES,
+    WAITING_LEARNER,
+    Conflict,
+    Refused,
+    is_usable,
+    own_documents,
+    shared_documents,
+)
 from src.connections import log_event as record
 from src.forms import parse_date, read_form
 from src.guards import requires_login
@@ -31,18 +39,32 @@ class ConnectionController(Controller):
     guards = [requires_connection_role]
 
     @get("/", name="connections")
-    async def list_connections(self, request: Request[Any, Any, Any], show: FromQuery[str] = "all",
-                               q: FromQuery[str] = "", page: FromQuery[int] = 1) -> Template:
+    async def list_connections(
+        self,
+        request: Request[Any, Any, Any],
+        show: FromQuery[str] = "all",
+        q: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
         """Page: counts, filters, search and one page of connections. htmx: the list alone."""
         day = today(request)
         listing = await connection_views.list_page(request.user, day, show, q, page)
         counts = await connection_views.counts_for(request.user, day)
-        return render(request, "connections/list.html", "partials/connections/_list.html",
-                      listing=listing, counts=counts, today=day, role=request.user.role,
-                      filters=connection_views.FILTERS)
+        return render(
+            request,
+            "connections/list.html",
+            "partials/connections/_list.html",
+            listing=listing,
+            counts=counts,
+            today=day,
+            role=request.user.role,
+            filters=connection_views.FILTERS,
+        )
 
     @get("/{connection_id:int}", name="connection")
-    async def show_connection(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Template:
+    async def show_connection(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Template:
         """Page: one connection, its shared documents (for a third party only while access is open) and the
         actions its state allows."""
         connection = await load(request, connection_id)
@@ -51,12 +73,20 @@ class ConnectionController(Controller):
         documents = await shared_documents(connection.id, account, day)
         usable = is_usable(connection, day)
         if account.role == Role.third_party.value and usable:
-            await record(account, "viewed_documents", connection.id, detail=f"{len(documents)} documents listed")
+            await record(
+                account, "viewed_documents", connection.id, detail=f"{len(documents)} documents listed"
+            )
         row = await connection_views.one_row(account, connection.id)
         context: dict[str, Any] = {
-            "c": row, "connection": connection, "documents": documents, "usable": usable, "today": day,
-            "role": account.role, "pending": await extensions.pending_for(connection.id),
-            "values": {}, "errors": {},
+            "c": row,
+            "connection": connection,
+            "documents": documents,
+            "usable": usable,
+            "today": day,
+            "role": account.role,
+            "pending": await extensions.pending_for(connection.id),
+            "values": {},
+            "errors": {},
         }
         if account.role == Role.learner.value:
             context["own_documents"] = await own_documents(account)
@@ -64,7 +94,9 @@ class ConnectionController(Controller):
         return render(request, "connections/detail.html", **context)
 
     @post("/{connection_id:int}/accept")
-    async def accept_connection(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def accept_connection(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Accept a request. Third party: as offered. Learner: choosing documents and the end date.
         htmx: the row; plain form: back to the connection."""
         connection = await load(request, connection_id)
@@ -75,6 +107,8 @@ class ConnectionController(Controller):
             if account.role == Role.third_party.value:
                 await connection_actions.accept_as_third_party(account, connection, day)
             else:
+                if connection.state != WAITING_LEARNER:
+                    raise Conflict()  # the state decides first: a form for a request no longer open is moot
                 data = await request.form()
                 expires_on = parse_date(form, "expires_on", "the date access ends", required=True)
                 ids = parse_ids(data.getall("documents", []))
@@ -90,19 +124,32 @@ class ConnectionController(Controller):
             return await self._accept_form_again(request, connection, form, 422)
         return await after_action(request, connection_id, "Connection accepted.", form.get("return_to"))
 
-    async def _accept_form_again(self, request: Request[Any, Any, Any], connection: Any, form: Any,
-                                 status: int) -> Response[Any]:
+    async def _accept_form_again(
+        self, request: Request[Any, Any, Any], connection: Any, form: Any, status: int
+    ) -> Response[Any]:
         day = today(request)
         data = await request.form()
-        return render(request, "connections/detail.html", status_code=status,  # type: ignore[return-value]
-                      c=await connection_views.one_row(request.user, connection.id), connection=connection,
-                      documents=[], usable=False, today=day, role=request.user.role, pending=None,
-                      own_documents=await own_documents(request.user),
-                      shared_ids=set(parse_ids(data.getall("documents", []))),
-                      values=form.kept(), errors=form.errors)
+        return render(
+            request,
+            "connections/detail.html",
+            status_code=status,  # type: ignore[return-value]
+            c=await connection_views.one_row(request.user, connection.id),
+            connection=connection,
+            documents=[],
+            usable=False,
+            today=day,
+            role=request.user.role,
+            pending=None,
+            own_documents=await own_documents(request.user),
+            shared_ids=set(parse_ids(data.getall("documents", []))),
+            values=form.kept(),
+            errors=form.errors,
+        )
 
     @post("/{connection_id:int}/decline")
-    async def decline_connection(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def decline_connection(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Decline a request made to you. htmx: the row; plain form: back to the list."""
         connection = await load(request, connection_id)
         form = await read_form(request)
@@ -113,18 +160,28 @@ class ConnectionController(Controller):
         return await after_action(request, connection_id, "Request declined.", form.get("return_to"))
 
     @get("/{connection_id:int}/cancel", name="confirm_cancel")
-    async def confirm_cancel(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def confirm_cancel(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Page: are you sure? Cancelling ends access at once and tells the other side. A connection that
         has already ended gets the "this has changed" answer, not a form that can only fail."""
         connection = await load(request, connection_id)
         if connection.state not in OPEN_STATES:
             return await conflict(request, connection_id)
         row = await connection_views.one_row(request.user, connection.id)
-        return render(request, "connections/cancel.html", "partials/connections/_cancel_confirm.html",  # type: ignore[return-value]
-                      c=row, role=request.user.role, today=today(request))
+        return render(
+            request,
+            "connections/cancel.html",
+            "partials/connections/_cancel_confirm.html",  # type: ignore[return-value]
+            c=row,
+            role=request.user.role,
+            today=today(request),
+        )
 
     @post("/{connection_id:int}/cancel")
-    async def cancel_connection(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def cancel_connection(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Cancel: the connection ends at once; the other side gets an email. htmx: the row."""
         connection = await load(request, connection_id)
         form = await read_form(request)

@@ -23,18 +23,38 @@ class DocumentController(Controller):
     @get("/documents", name="documents")
     async def list_documents(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the learner's documents, each with its status in words."""
-        return render(request, "documents/list.html", documents=await own_documents(request.user), today=today(request))
+        return render(
+            request, "documents/list.html", documents=await own_documents(request.user), today=today(request)
+        )
 
     @get("/activity", name="activity")
     async def list_activity(self, request: Request[Any, Any, Any], page: FromQuery[int] = 1) -> Template:
         """Page: who did what and when on the learner's connections, newest first. htmx: the list alone."""
         page = max(1, min(page, 10_000))
-        events = await AccessEvent.select(
-            AccessEvent.id, AccessEvent.account, AccessEvent.action, AccessEvent.at, AccessEvent.detail, AccessEvent.connection,
-            AccessEvent.account.first_name.as_alias("first_name"), AccessEvent.account.last_name.as_alias("last_name"),
-            AccessEvent.account.company_name.as_alias("company"), AccessEvent.account.role.as_alias("role"),
-        ).where(AccessEvent.connection.learner == request.user.id).order_by(AccessEvent.id, ascending=False).limit(
-            ACTIVITY_PAGE + 1).offset((page - 1) * ACTIVITY_PAGE)
-        return render(request, "documents/activity.html", "partials/documents/_activity.html",
-                      events=events[:ACTIVITY_PAGE], page=page, has_next=len(events) > ACTIVITY_PAGE,
-                      me=request.user.id)
+        events = (
+            await AccessEvent.select(
+                AccessEvent.id,
+                AccessEvent.account,
+                AccessEvent.action,
+                AccessEvent.at,
+                AccessEvent.detail,
+                AccessEvent.connection,
+                AccessEvent.account.first_name.as_alias("first_name"),
+                AccessEvent.account.last_name.as_alias("last_name"),
+                AccessEvent.account.company_name.as_alias("company"),
+                AccessEvent.account.role.as_alias("role"),
+            )
+            .where(AccessEvent.connection.learner == request.user.id)
+            .order_by(AccessEvent.id, ascending=False)
+            .limit(ACTIVITY_PAGE + 1)
+            .offset((page - 1) * ACTIVITY_PAGE)
+        )
+        return render(
+            request,
+            "documents/activity.html",
+            "partials/documents/_activity.html",
+            events=events[:ACTIVITY_PAGE],
+            page=page,
+            has_next=len(events) > ACTIVITY_PAGE,
+            me=request.user.id,
+        )

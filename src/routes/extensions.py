@@ -20,18 +20,28 @@ class ExtensionController(Controller):
     path = "/connections/{connection_id:int}"
 
     @get("/extension", name="request_extension", guards=[requires_third_party])
-    async def show_request_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def show_request_extension(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Page: ask the learner for a later end date, with an optional message. htmx: the form alone.
         Only an active connection (access open or ended) can get more time; otherwise "this has changed"."""
         connection = await load(request, connection_id)
         if connection.state != ACTIVE:
             return await conflict(request, connection_id)
-        return render(request, "connections/extension.html", "partials/connections/_extension_form.html",  # type: ignore[return-value]
-                      c=await connection_views.one_row(request.user, connection.id), values={}, errors={},
-                      pending=await extensions.pending_for(connection.id))
+        return render(
+            request,
+            "connections/extension.html",
+            "partials/connections/_extension_form.html",  # type: ignore[return-value]
+            c=await connection_views.one_row(request.user, connection.id),
+            values={},
+            errors={},
+            pending=await extensions.pending_for(connection.id),
+        )
 
     @post("/extension", guards=[requires_third_party])
-    async def request_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def request_extension(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Send the request (one pending per connection); the learner gets an email."""
         connection = await load(request, connection_id)
         form = await read_form(request)
@@ -45,13 +55,22 @@ class ExtensionController(Controller):
             except Refused as exc:
                 form.error("wanted_until", str(exc))
         if not form.ok:
-            return render(request, "connections/extension.html", "partials/connections/_extension_form.html",  # type: ignore[return-value]
-                          status_code=422, c=await connection_views.one_row(request.user, connection.id),
-                          values=form.kept(), errors=form.errors, pending=None)
+            return render(
+                request,
+                "connections/extension.html",
+                "partials/connections/_extension_form.html",  # type: ignore[return-value]
+                status_code=422,
+                c=await connection_views.one_row(request.user, connection.id),
+                values=form.kept(),
+                errors=form.errors,
+                pending=None,
+            )
         return await after_action(request, connection_id, "Request for more time sent.")
 
     @post("/extension/approve", guards=[requires_learner])
-    async def approve_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def approve_extension(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Approve the pending request, with the wanted date or another; the third party gets an email."""
         connection = await load(request, connection_id)
         pending = await extensions.pending_for(connection.id)
@@ -71,7 +90,9 @@ class ExtensionController(Controller):
         return await after_action(request, connection_id, "Extension approved.")
 
     @post("/extension/decline", guards=[requires_learner])
-    async def decline_extension(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def decline_extension(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Decline the pending request; the third party gets an email and keeps the current date."""
         connection = await load(request, connection_id)
         pending = await extensions.pending_for(connection.id)
@@ -84,7 +105,9 @@ class ExtensionController(Controller):
         return await after_action(request, connection_id, "Extension declined.")
 
     @post("/extend", guards=[requires_learner])
-    async def extend_connection(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def extend_connection(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Move the end date later; the third party gets an email with the new date."""
         connection = await load(request, connection_id)
         form = await read_form(request)
@@ -101,13 +124,17 @@ class ExtensionController(Controller):
         return await after_action(request, connection_id, "Access extended.")
 
     @post("/documents", guards=[requires_learner])
-    async def change_documents(self, request: Request[Any, Any, Any], connection_id: FromPath[int]) -> Response[Any]:
+    async def change_documents(
+        self, request: Request[Any, Any, Any], connection_id: FromPath[int]
+    ) -> Response[Any]:
         """Change which documents the connection shares."""
         connection = await load(request, connection_id)
         form = await read_form(request)
         data = await request.form()
         try:
-            await connection_actions.change_documents(request.user, connection, parse_ids(data.getall("documents", [])))
+            await connection_actions.change_documents(
+                request.user, connection, parse_ids(data.getall("documents", []))
+            )
         except Conflict:
             return await conflict(request, connection_id)
         except Refused as exc:
@@ -116,14 +143,24 @@ class ExtensionController(Controller):
         return await after_action(request, connection_id, "Shared documents changed.")
 
 
-async def _detail_with_errors(request: Request[Any, Any, Any], connection: Any, form: Any, section: str) -> Response[Any]:
+async def _detail_with_errors(
+    request: Request[Any, Any, Any], connection: Any, form: Any, section: str
+) -> Response[Any]:
     day = today(request)
-    return render(request, "connections/detail.html", status_code=422,  # type: ignore[return-value]
-                  c=await connection_views.one_row(request.user, connection.id), connection=connection,
-                  documents=await shared_documents(connection.id, request.user, day),
-                  usable=is_usable(connection, day), today=day,
-                  role=request.user.role, pending=await extensions.pending_for(connection.id),
-                  own_documents=await own_documents(request.user),
-                  shared_ids={d["id"] for d in await shared_documents(connection.id, request.user, day)},
-                  values=form.kept(), errors=form.errors, section=section)
-
+    return render(
+        request,
+        "connections/detail.html",
+        status_code=422,  # type: ignore[return-value]
+        c=await connection_views.one_row(request.user, connection.id),
+        connection=connection,
+        documents=await shared_documents(connection.id, request.user, day),
+        usable=is_usable(connection, day),
+        today=day,
+        role=request.user.role,
+        pending=await extensions.pending_for(connection.id),
+        own_documents=await own_documents(request.user),
+        shared_ids={d["id"] for d in await shared_documents(connection.id, request.user, day)},
+        values=form.kept(),
+        errors=form.errors,
+        section=section,
+    )

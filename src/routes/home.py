@@ -29,8 +29,14 @@ class HomeController(Controller):
         counts = None
         if account.role in (Role.learner.value, Role.third_party.value):
             counts = await connection_views.counts_for(account, today(request))
-        return render(request, "home/dashboard.html", account=account, counts=counts, role=account.role,
-                      today=today(request))
+        return render(
+            request,
+            "home/dashboard.html",
+            account=account,
+            counts=counts,
+            role=account.role,
+            today=today(request),
+        )
 
     @get("/healthz", media_type=MediaType.TEXT, name="health", opt={"skip_session": True})
     async def check_health(self) -> str:

@@ -88,7 +88,9 @@ class ProfileController(Controller):
         return Redirect(path="/profile", status_code=303)
 
     @get("/email/{token:str}", name="confirm_email_change")
-    async def confirm_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template | Redirect:
+    async def confirm_email_change(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template | Redirect:
         """The link sent to a new address: makes it the account's email address."""
         try:
             await profile.confirm_email_change(tokens_of(request), token)
@@ -122,7 +124,9 @@ class ProfileController(Controller):
         return Redirect(path="/profile#contacts", status_code=303)
 
     @post("/contacts/{contact_id:int}/delete")
-    async def remove_contact(self, request: Request[Any, Any, Any], contact_id: FromPath[int]) -> Template | Redirect:
+    async def remove_contact(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[int]
+    ) -> Template | Redirect:
         """Remove one of your contact details (someone else's answers 404). htmx: the contacts section."""
         if not await profile.remove_contact(request.user, contact_id):
             raise NotFoundException()

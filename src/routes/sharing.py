@@ -26,7 +26,9 @@ class SharingController(Controller):
     @get("/connections/new", name="add_connection", guards=[requires_third_party])
     async def show_add_connection(self, request: Request[Any, Any, Any]) -> Template:
         """Page: Add Connection, by the learner's email address. htmx: the form alone."""
-        return render(request, "connections/new.html", "partials/connections/_add_form.html", values={}, errors={})
+        return render(
+            request, "connections/new.html", "partials/connections/_add_form.html", values={}, errors={}
+        )
 
     @post("/connections/new", guards=[requires_third_party])
     async def add_connection(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -37,14 +39,22 @@ class SharingController(Controller):
         if form.ok:
             store = request.app.stores.get("throttle")
             if await throttle.hit(store, f"add-connection:{request.user.id}", 3600) > ADD_LIMIT_PER_HOUR:
-                raise TooManyRequestsException("You have sent many requests in the last hour. Try again later.")
+                raise TooManyRequestsException(
+                    "You have sent many requests in the last hour. Try again later."
+                )
             try:
                 connection = await add_connection(request.user, email, message, today(request))
             except Refused as exc:
                 form.error("email", str(exc))
         if not form.ok:
-            return render(request, "connections/new.html", "partials/connections/_add_form.html",  # type: ignore[return-value]
-                          status_code=422, values=form.kept(), errors=form.errors)
+            return render(
+                request,
+                "connections/new.html",
+                "partials/connections/_add_form.html",  # type: ignore[return-value]
+                status_code=422,
+                values=form.kept(),
+                errors=form.errors,
+            )
         poke_worker(request.app)
         flash(request, f"Request sent to {email}. It shows as waiting until the learner answers.", "success")
         return redirect(request, f"/connections/{connection.id}")  # type: ignore[return-value]
@@ -54,9 +64,18 @@ class SharingController(Controller):
         """Page: share documents with someone by email until a date (default 30 days)."""
         day = today(request)
         values = flatten_date("expires_on", day + timedelta(days=DEFAULT_DAYS))
-        return render(request, "connections/share.html", "partials/connections/_share_form.html",
-                      values=values, errors={}, documents=await own_documents(request.user), chosen=set(),
-                      default_days=DEFAULT_DAYS, max_days=MAX_DAYS, latest=day + timedelta(days=MAX_DAYS))
+        return render(
+            request,
+            "connections/share.html",
+            "partials/connections/_share_form.html",
+            values=values,
+            errors={},
+            documents=await own_documents(request.user),
+            chosen=set(),
+            default_days=DEFAULT_DAYS,
+            max_days=MAX_DAYS,
+            latest=day + timedelta(days=MAX_DAYS),
+        )
 
     @post("/share", guards=[requires_learner])
     async def share_documents(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -73,13 +92,26 @@ class SharingController(Controller):
             try:
                 connection = await share(request.user, email, ids, expires_on, day)
             except Refused as exc:
-                field = "expires_on" if "date" in str(exc) else ("documents" if "document" in str(exc) else "email")
+                field = (
+                    "expires_on"
+                    if "date" in str(exc)
+                    else ("documents" if "document" in str(exc) else "email")
+                )
                 form.error(field, str(exc))
         if not form.ok:
-            return render(request, "connections/share.html", "partials/connections/_share_form.html",  # type: ignore[return-value]
-                          status_code=422, values=form.kept(), errors=form.errors,
-                          documents=await own_documents(request.user), chosen=set(ids),
-                          default_days=DEFAULT_DAYS, max_days=MAX_DAYS, latest=day + timedelta(days=MAX_DAYS))
+            return render(
+                request,
+                "connections/share.html",
+                "partials/connections/_share_form.html",  # type: ignore[return-value]
+                status_code=422,
+                values=form.kept(),
+                errors=form.errors,
+                documents=await own_documents(request.user),
+                chosen=set(ids),
+                default_days=DEFAULT_DAYS,
+                max_days=MAX_DAYS,
+                latest=day + timedelta(days=MAX_DAYS),
+            )
         poke_worker(request.app)
         flash(request, f"Shared with {email}. They can see the documents once they accept.", "success")
         return redirect(request, f"/connections/{connection.id}")  # type: ignore[return-value]
