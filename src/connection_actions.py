@@ -27,8 +27,17 @@ from src.connections import (
 from src.db import write_transaction
 from src.tables.accounts import Account, Role
 from src.tables.connections import Connection, ConnectionState, ExtensionRequest, ExtensionState
+from src.tables.documents import Document
 
 __all__ = ["Conflict", "Refused"]
+
+
+async def _chosen_documents(learner: Account, document_ids: list[int]) -> list[Document]:
+    """The learner's own documents among those chosen; any id that is not theirs refuses the lot."""
+    documents = await own_documents(learner, document_ids)
+    if not documents or len(documents) != len(set(document_ids)):
+        raise Refused("Choose at least one of your documents")
+    return documents
 
 
 async def share(
@@ -42,9 +51,7 @@ async def share(
     if problem:
         raise Refused(problem)
     async with write_transaction():
-        documents = await own_documents(learner, document_ids)
-        if not documents or len(documents) != len(set(document_ids)):
-            raise Refused("Choose at least one of your documents")
+        documents = await _chosen_documents(learner, document_ids)
         third_party = await verified_account(email, Role.third_party)
         if await _duplicate(learner.id, learner.email, third_party.id if third_party else None, email, today):
             raise Refused("You already share with this person, or a request between you is waiting")
@@ -135,9 +142,7 @@ async def accept_as_learner(
     if problem:
         raise Refused(problem)
     async with write_transaction():
-        documents = await own_documents(learner, document_ids)
-        if not documents or len(documents) != len(set(document_ids)):
-            raise Refused("Choose at least one of your documents")
+        documents = await _chosen_documents(learner, document_ids)
         await _cas(connection, ACTIVE, expires_on=expires_on)
         await _set_documents(connection.id, documents)
         await _notify(
@@ -214,9 +219,7 @@ async def change_documents(learner: Account, connection: Connection, document_id
     if connection.state not in (ACTIVE, WAITING_TP):
         raise Conflict()
     async with write_transaction():
-        documents = await own_documents(learner, document_ids)
-        if not documents or len(documents) != len(set(document_ids)):
-            raise Refused("Choose at least one of your documents")
+        documents = await _chosen_documents(learner, document_ids)
         await _cas(connection, connection.state)
         await _set_documents(connection.id, documents)
         await log_event(learner, "changed_documents", connection.id, detail=f"{len(documents)} documents")

@@ -3,6 +3,8 @@ or changes which documents are shared."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -76,18 +78,14 @@ class ExtensionController(Controller):
         pending = await extensions.pending_for(connection.id)
         if pending is None:
             return await conflict(request, connection_id)
-        form = await read_form(request)
-        new_expiry = parse_date(form, "new_expiry", "the new end date", required=True)
-        if form.ok and new_expiry is not None:
-            try:
-                await extensions.approve(request.user, connection, pending, new_expiry, today(request))
-            except Conflict:
-                return await conflict(request, connection_id)
-            except Refused as exc:
-                form.error("new_expiry", str(exc))
-        if not form.ok:
-            return await _detail_with_errors(request, connection, form, "approve")
-        return await after_action(request, connection_id, "Extension approved.")
+        return await _with_new_date(
+            request,
+            connection,
+            "new_expiry",
+            "approve",
+            "Extension approved.",
+            lambda new_date: extensions.approve(request.user, connection, pending, new_date, today(request)),
+        )
 
     @post("/extension/decline", guards=[requires_learner])
     async def decline_extension(
@@ -110,18 +108,14 @@ class ExtensionController(Controller):
     ) -> Response[Any]:
         """Move the end date later; the third party gets an email with the new date."""
         connection = await load(request, connection_id)
-        form = await read_form(request)
-        new_expiry = parse_date(form, "extend_to", "the new end date", required=True)
-        if form.ok and new_expiry is not None:
-            try:
-                await connection_actions.extend(request.user, connection, new_expiry, today(request))
-            except Conflict:
-                return await conflict(request, connection_id)
-            except Refused as exc:
-                form.error("extend_to", str(exc))
-        if not form.ok:
-            return await _detail_with_errors(request, connection, form, "extend")
-        return await after_action(request, connection_id, "Access extended.")
+        return await _with_new_date(
+            request,
+            connection,
+            "extend_to",
+            "extend",
+            "Access extended.",
+            lambda new_date: connection_actions.extend(request.user, connection, new_date, today(request)),
+        )
 
     @post("/documents", guards=[requires_learner])
     async def change_documents(
@@ -141,6 +135,29 @@ class ExtensionController(Controller):
             form.error("documents", str(exc))
             return await _detail_with_errors(request, connection, form, "documents")
         return await after_action(request, connection_id, "Shared documents changed.")
+
+
+async def _with_new_date(
+    request: Request[Any, Any, Any],
+    connection: Any,
+    field: str,
+    section: str,
+    done: str,
+    action: Callable[[date], Awaitable[None]],
+) -> Response[Any]:
+    """Read a three-field date, run the action with it, and answer: done, conflict, or the page with errors."""
+    form = await read_form(request)
+    new_date = parse_date(form, field, "the new end date", required=True)
+    if form.ok and new_date is not None:
+        try:
+            await action(new_date)
+        except Conflict:
+            return await conflict(request, connection.id)
+        except Refused as exc:
+            form.error(field, str(exc))
+    if not form.ok:
+        return await _detail_with_errors(request, connection, form, section)
+    return await after_action(request, connection.id, done)
 
 
 async def _detail_with_errors(
