@@ -7,13 +7,15 @@ is never swapped into a fragment).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from src.htmx import VARY, wants_fragment
 from src.security import security_headers
@@ -49,8 +51,8 @@ def error_response(request: Request[Any, Any, Any], status: int, detail: str | N
     request.scope.setdefault("user", None)
     request.scope.setdefault("session", {})
     headers = {**security_headers(request.app.state.settings), "Cache-Control": "no-store", **VARY}
-    if status == 429:
-        headers["Retry-After"] = "60"
+    if status in {429, 503}:
+        headers["Retry-After"] = "60" if status == 429 else "30"
     name = "partials/errors/_error.html" if wants_fragment(request) else "errors/error.html"
     return Template(template_name=name, context=context, status_code=status, headers=headers)  # type: ignore[return-value]
 
@@ -87,6 +89,23 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return error_response(request, exc.status_code, detail)
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database is busy or unreachable (not a bug): worth a 'try again shortly' page."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "locked" in str(exc) or "unable to open" in str(exc)
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.TooManyConnectionsError
+        | asyncpg.CannotConnectNowError
+        | ConnectionRefusedError
+        | TimeoutError,
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, HTTP_503_SERVICE_UNAVAILABLE)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)

@@ -3,6 +3,8 @@ requests that need a log-in, and compression that never touches answers echoing 
 
 from __future__ import annotations
 
+import sqlite3
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -104,6 +106,29 @@ def test_a_crash_shows_the_friendly_500_page_without_a_traceback(app, mailbox, m
         response = test_client.get("/", headers=HTMX)
         assert_error_fragment(response, 500, "Sorry, there is a problem with the service")
         assert "secret internals" not in response.text
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [sqlite3.OperationalError("database is locked"), ConnectionRefusedError(111, "Connection refused")],
+    ids=["sqlite-locked", "postgres-unreachable"],
+)
+def test_a_busy_or_unreachable_database_shows_the_503_page(app, mailbox, monkeypatch, failure):
+    from litestar.testing import TestClient
+
+    from tests.conftest import BASE_URL
+
+    def unavailable(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(src.routes.home, "render", unavailable)
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/")
+        assert_full_error_page(response, 503, "Sorry, the service is unavailable")
+        assert response.headers["retry-after"] == "30"
+        assert "locked" not in response.text and "refused" not in response.text
+        response = test_client.get("/", headers=HTMX)
+        assert_error_fragment(response, 503, "Sorry, the service is unavailable")
 
 
 @pytest.mark.parametrize("path", ["/profile", "/dashboard", "/profile/addresses/new"])
