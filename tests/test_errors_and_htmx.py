@@ -4,7 +4,6 @@ requests that need a log-in, and compression that never touches answers echoing 
 from __future__ import annotations
 
 import sqlite3
-
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
