@@ -323,3 +323,30 @@ def log_in(client: TestClient[Any], login: str, password: str = STRONG_PASSWORD)
     response = post_form(client, "/login", {"login": login, "password": password})
     assert response.status_code == 303, response.text
     return response
+
+
+# --- small page readers shared by the test modules ---------------------------------------------
+
+
+def heading(response: Any) -> str:
+    return html(response).css_first("main h1").text(strip=True)
+
+
+def notices(response: Any) -> list[str]:
+    return [node.text(strip=True) for node in html(response).css("main .notice")]
+
+
+def is_logged_in(client: TestClient[Any]) -> bool:
+    response = client.get("/dashboard", follow_redirects=False)
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+    return False
+
+
+@pytest.fixture
+def day(settings: Settings) -> Any:
+    """Today's date where the portal is (its TIME_ZONE)."""
+    from src.clock import today_in
+
+    return today_in(settings.tz)

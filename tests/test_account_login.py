@@ -16,9 +16,12 @@ from tests.conftest import (
     STRONG_PASSWORD,
     csrf_token,
     errors_on,
+    heading,
     html,
+    is_logged_in,
     log_in,
     make_account,
+    notices,
     post_form,
     run,
 )
@@ -29,22 +32,6 @@ SESSION = "portal_session"
 
 def attempt(client, login: str, password: str = STRONG_PASSWORD, htmx: bool = False, **extra: str):
     return post_form(client, "/login", {"login": login, "password": password, **extra}, htmx=htmx)
-
-
-def heading(response) -> str:
-    return html(response).css_first("main h1").text(strip=True)
-
-
-def notices(response) -> list[str]:
-    return [node.text(strip=True) for node in html(response).css("main .notice")]
-
-
-def is_logged_in(client) -> bool:
-    response = client.get("/dashboard", follow_redirects=False)
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
-    return False
 
 
 @pytest.fixture

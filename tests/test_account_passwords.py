@@ -18,32 +18,19 @@ from tests.conftest import (
     OTHER_PASSWORD,
     STRONG_PASSWORD,
     errors_on,
+    heading,
     html,
+    is_logged_in,
     link_in,
     log_in,
     make_account,
+    notices,
     post_form,
     run,
     text_of,
 )
 
 NEW_PASSWORD = "amber-quiet-river-tulip"
-
-
-def heading(response) -> str:
-    return html(response).css_first("main h1").text(strip=True)
-
-
-def notices(response) -> list[str]:
-    return [node.text(strip=True) for node in html(response).css("main .notice")]
-
-
-def is_logged_in(client) -> bool:
-    response = client.get("/dashboard", follow_redirects=False)
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
-    return False
 
 
 def can_log_in(client, login: str, password: str) -> bool:

@@ -20,11 +20,13 @@ from tests.conftest import (
     BASE_URL,
     STRONG_PASSWORD,
     errors_on,
+    heading,
     html,
     link_in,
     log_in,
     make_account,
     make_settings,
+    notices,
     post_form,
     run,
     text_of,
@@ -66,14 +68,6 @@ def field_value(page, name: str) -> str | None:
 def summary_links(response) -> dict[str, str]:
     """The error summary's links: {href: message}."""
     return {node.attributes["href"]: node.text(strip=True) for node in html(response).css(".error-summary a")}
-
-
-def notices(response) -> list[str]:
-    return [node.text(strip=True) for node in html(response).css("main .notice")]
-
-
-def heading(response) -> str:
-    return html(response).css_first("main h1").text(strip=True)
 
 
 # --- the form -------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import pytest
 
 from src import connection_actions as actions
 from src import extensions
-from src.clock import today_in
 from src.demo_connections import issue
 from src.reminders import send_reminders
 from src.tables.accounts import Account
@@ -33,11 +32,6 @@ from tests.conftest import (
 
 def fmt(day: date) -> str:
     return day.strftime("%-d %B %Y")
-
-
-@pytest.fixture
-def day(settings: Any) -> date:
-    return today_in(settings.tz)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 
 from src import connection_actions as actions
 from src import extensions
-from src.clock import today_in
 from src.demo_connections import issue
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest, SharedDocument
@@ -25,11 +24,6 @@ def fmt(day: date) -> str:
 
 def date_fields(prefix: str, day: date) -> dict[str, str]:
     return {f"{prefix}-day": str(day.day), f"{prefix}-month": str(day.month), f"{prefix}-year": str(day.year)}
-
-
-@pytest.fixture
-def day(settings: Any) -> date:
-    return today_in(settings.tz)
 
 
 @pytest.fixture

@@ -11,11 +11,19 @@ from typing import Any
 import pytest
 
 from src import connection_actions as actions
-from src.clock import today_in
 from src.demo_connections import issue
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest
-from tests.conftest import STRONG_PASSWORD, errors_on, html, link_in, log_in, make_account, post_form, run
+from tests.conftest import (
+    STRONG_PASSWORD,
+    errors_on,
+    html,
+    link_in,
+    log_in,
+    make_account,
+    post_form,
+    run,
+)
 
 
 def fmt(day: date) -> str:
@@ -24,11 +32,6 @@ def fmt(day: date) -> str:
 
 def date_fields(prefix: str, day: date) -> dict[str, str]:
     return {f"{prefix}-day": str(day.day), f"{prefix}-month": str(day.month), f"{prefix}-year": str(day.year)}
-
-
-@pytest.fixture
-def day(settings: Any) -> date:
-    return today_in(settings.tz)
 
 
 def person(username: str, first: str, last: str) -> Account:
