@@ -90,7 +90,7 @@ class ConnectionController(Controller):
         }
         if account.role == Role.learner.value:
             context["own_documents"] = await own_documents(account)
-            context["shared_ids"] = {d["id"] for d in await shared_documents(connection.id, account, day)}
+            context["shared_ids"] = {d["id"] for d in documents}  # a learner always sees their own
         return render(request, "connections/detail.html", **context)
 
     @post("/{connection_id:int}/accept")

@@ -164,19 +164,20 @@ async def _detail_with_errors(
     request: Request[Any, Any, Any], connection: Any, form: Any, section: str
 ) -> Response[Any]:
     day = today(request)
+    documents = await shared_documents(connection.id, request.user, day)
     return render(
         request,
         "connections/detail.html",
         status_code=422,  # type: ignore[return-value]
         c=await connection_views.one_row(request.user, connection.id),
         connection=connection,
-        documents=await shared_documents(connection.id, request.user, day),
+        documents=documents,
         usable=is_usable(connection, day),
         today=day,
         role=request.user.role,
         pending=await extensions.pending_for(connection.id),
         own_documents=await own_documents(request.user),
-        shared_ids={d["id"] for d in await shared_documents(connection.id, request.user, day)},
+        shared_ids={d["id"] for d in documents},
         values=form.kept(),
         errors=form.errors,
         section=section,
