@@ -12,16 +12,16 @@ from src.connections import (
     WAITING_TP,
     Conflict,
     Refused,
-    _account,
-    _cas,
-    _date_text,
-    _duplicate,
-    _notify,
-    _set_documents,
     check_end_date,
+    compare_and_set,
+    date_text,
     display_name,
+    is_duplicate,
+    live_account,
     log_event,
+    notify,
     own_documents,
+    set_documents,
     verified_account,
 )
 from src.db import write_transaction
@@ -53,7 +53,9 @@ async def share(
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
         third_party = await verified_account(email, Role.third_party)
-        if await _duplicate(learner.id, learner.email, third_party.id if third_party else None, email, today):
+        if await is_duplicate(
+            learner.id, learner.email, third_party.id if third_party else None, email, today
+        ):
             raise Refused("You already share with this person, or a request between you is waiting")
         connection = Connection(
             learner=learner.id,
@@ -65,14 +67,14 @@ async def share(
             expires_on=expires_on,
         )
         await connection.save()
-        await _set_documents(connection.id, documents)
+        await set_documents(connection.id, documents)
         context = {
             "learner_name": display_name(learner),
-            "expires_on": _date_text(expires_on),
+            "expires_on": date_text(expires_on),
             "documents": len(documents),
         }
         if third_party is not None:
-            await _notify(connection, third_party, "learner_asked", "asked", **context)
+            await notify(connection, third_party, "learner_asked", "asked", **context)
         else:
             # Nobody has this address yet: invite them; the connection attaches when they verify it.
             await outbox.enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
@@ -87,7 +89,7 @@ async def add_connection(third_party: Account, learner_email: str, message: str,
     learner_email = learner_email.lower()
     async with write_transaction():
         learner = await verified_account(learner_email, Role.learner)
-        if await _duplicate(
+        if await is_duplicate(
             learner.id if learner else None, learner_email, third_party.id, third_party.email, today
         ):
             raise Refused("You already have a request waiting or an active connection with this learner")
@@ -102,7 +104,7 @@ async def add_connection(third_party: Account, learner_email: str, message: str,
         )
         await connection.save()
         if learner is not None:
-            await _notify(
+            await notify(
                 connection,
                 learner,
                 "third_party_asked",
@@ -121,14 +123,14 @@ async def accept_as_third_party(third_party: Account, connection: Connection, to
     if connection.expires_on is None or connection.expires_on < today:
         raise Refused("The learner's offer ended before you accepted it. Ask them to share again")
     async with write_transaction():
-        await _cas(connection, ACTIVE)
-        await _notify(
+        await compare_and_set(connection, ACTIVE)
+        await notify(
             connection,
-            await _account(connection.learner),
+            await live_account(connection.learner),
             "connection_accepted",
             f"v{connection.version}",
             other_name=display_name(third_party),
-            expires_on=_date_text(connection.expires_on),
+            expires_on=date_text(connection.expires_on),
         )
         await log_event(third_party, "accepted", connection.id)
 
@@ -143,15 +145,15 @@ async def accept_as_learner(
         raise Refused(problem)
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
-        await _cas(connection, ACTIVE, expires_on=expires_on)
-        await _set_documents(connection.id, documents)
-        await _notify(
+        await compare_and_set(connection, ACTIVE, expires_on=expires_on)
+        await set_documents(connection.id, documents)
+        await notify(
             connection,
-            await _account(connection.third_party),
+            await live_account(connection.third_party),
             "connection_accepted",
             f"v{connection.version}",
             other_name=display_name(learner),
-            expires_on=_date_text(expires_on),
+            expires_on=date_text(expires_on),
         )
         await log_event(learner, "accepted", connection.id, detail=f"until {expires_on.isoformat()}")
 
@@ -163,10 +165,10 @@ async def decline(actor: Account, connection: Connection) -> None:
         raise Conflict()
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
-        await _cas(connection, ConnectionState.declined.value)
-        await _notify(
+        await compare_and_set(connection, ConnectionState.declined.value)
+        await notify(
             connection,
-            await _account(other_id),
+            await live_account(other_id),
             "connection_declined",
             f"v{connection.version}",
             other_name=display_name(actor),
@@ -180,14 +182,14 @@ async def cancel(actor: Account, connection: Connection) -> None:
         raise Conflict()
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
-        await _cas(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
+        await compare_and_set(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
         await ExtensionRequest.update({ExtensionRequest.state: ExtensionState.withdrawn.value}).where(
             (ExtensionRequest.connection == connection.id)
             & (ExtensionRequest.state == ExtensionState.pending.value)
         )
-        await _notify(
+        await notify(
             connection,
-            await _account(other_id),
+            await live_account(other_id),
             "connection_cancelled",
             f"v{connection.version}",
             other_name=display_name(actor),
@@ -203,14 +205,14 @@ async def extend(learner: Account, connection: Connection, expires_on: date, tod
     if problem:
         raise Refused(problem)
     async with write_transaction():
-        await _cas(connection, ACTIVE, expires_on=expires_on)
-        await _notify(
+        await compare_and_set(connection, ACTIVE, expires_on=expires_on)
+        await notify(
             connection,
-            await _account(connection.third_party),
+            await live_account(connection.third_party),
             "connection_extended",
             f"v{connection.version}",
             other_name=display_name(learner),
-            expires_on=_date_text(expires_on),
+            expires_on=date_text(expires_on),
         )
         await log_event(learner, "extended", connection.id, detail=f"until {expires_on.isoformat()}")
 
@@ -220,8 +222,8 @@ async def change_documents(learner: Account, connection: Connection, document_id
         raise Conflict()
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
-        await _cas(connection, connection.state)
-        await _set_documents(connection.id, documents)
+        await compare_and_set(connection, connection.state)
+        await set_documents(connection.id, documents)
         await log_event(learner, "changed_documents", connection.id, detail=f"{len(documents)} documents")
 
 
@@ -240,9 +242,9 @@ async def attach_pending(account: Account) -> None:
             Connection.learner.is_null() & (Connection.learner_email == account.email)
         )
         for connection in waiting:
-            third_party = await _account(connection.third_party)
+            third_party = await live_account(connection.third_party)
             if third_party is not None:
-                await _notify(
+                await notify(
                     connection,
                     account,
                     "third_party_asked",

@@ -110,7 +110,7 @@ async def own_documents(learner: Account, ids: list[int] | None = None) -> list[
 # --- the compare-and-set and its side effects -------------------------------------------------
 
 
-async def _cas(connection: Connection, new_state: str, **values: Any) -> int:
+async def compare_and_set(connection: Connection, new_state: str, **values: Any) -> int:
     """Move the connection from the state and version we read; raises Conflict if someone else did first."""
     new_version = connection.version + 1
     changes: dict[Any, Any] = {
@@ -160,13 +160,13 @@ def display_name(account: Account | None, fallback_email: str = "") -> str:
     return f"{account.first_name} {account.last_name}".strip()
 
 
-async def _account(account_id: int | None) -> Account | None:
+async def live_account(account_id: int | None) -> Account | None:
     if account_id is None:
         return None
     return await Account.objects().where((Account.id == account_id) & Account.deleted_at.is_null()).first()
 
 
-async def _notify(
+async def notify(
     connection: Connection, recipient: Account | None, template: str, key: str, **context: Any
 ) -> None:
     """Queue one email to a side of the connection that has an account (inside the caller's transaction)."""
@@ -180,11 +180,11 @@ async def _notify(
     )
 
 
-def _date_text(value: date | None) -> str:
+def date_text(value: date | None) -> str:
     return value.strftime("%-d %B %Y") if value else ""
 
 
-async def _set_documents(connection_id: int, documents: list[Document]) -> None:
+async def set_documents(connection_id: int, documents: list[Document]) -> None:
     await SharedDocument.delete().where(SharedDocument.connection == connection_id)
     if documents:
         await SharedDocument.insert(
@@ -192,7 +192,7 @@ async def _set_documents(connection_id: int, documents: list[Document]) -> None:
         )
 
 
-async def _duplicate(
+async def is_duplicate(
     learner_id: int | None, learner_email: str, tp_id: int | None, tp_email: str, today: date
 ) -> bool:
     learner_side = (

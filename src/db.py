@@ -8,10 +8,12 @@ PostgreSQL: a pool opened and closed in the app's lifespan.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
@@ -79,10 +81,6 @@ def unique_violation(exc: BaseException) -> str | None:
     """The column whose unique index refused a write (e.g. "username_key"), or None for any other error.
 
     A check-then-insert can lose a race to another request; the unique index is the last word."""
-    import sqlite3
-
-    import asyncpg
-
     if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc):
         return str(exc).rsplit(".", 1)[-1].strip()
     if isinstance(exc, asyncpg.UniqueViolationError):

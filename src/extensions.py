@@ -11,13 +11,13 @@ from src.connections import (
     ACTIVE,
     Conflict,
     Refused,
-    _account,
-    _cas,
-    _date_text,
-    _notify,
     check_end_date,
+    compare_and_set,
+    date_text,
     display_name,
+    live_account,
     log_event,
+    notify,
 )
 from src.db import write_transaction
 from src.tables.accounts import Account
@@ -48,19 +48,19 @@ async def request_extension(
                 "You have already asked for more time on this connection. Wait for the learner's answer"
             )
         # Bumping the version serialises racing requests: only one of two double submits wins.
-        await _cas(connection, ACTIVE)
+        await compare_and_set(connection, ACTIVE)
         request = ExtensionRequest(
             connection=connection.id, requested_by=third_party.id, wanted_until=wanted_until, message=message
         )
         await request.save()
-        await _notify(
+        await notify(
             connection,
-            await _account(connection.learner),
+            await live_account(connection.learner),
             "extension_requested",
             f"ext{request.id}",
             other_name=display_name(third_party),
-            wanted_until=_date_text(wanted_until),
-            current=_date_text(connection.expires_on),
+            wanted_until=date_text(wanted_until),
+            current=date_text(connection.expires_on),
             message=message,
         )
         await log_event(
@@ -96,15 +96,15 @@ async def approve(
     async with write_transaction():
         # The connection first, as cancel does: the same lock order on PostgreSQL, so approve racing
         # cancel gives one winner and a Conflict, never a deadlock.
-        await _cas(connection, ACTIVE, expires_on=new_expiry)
+        await compare_and_set(connection, ACTIVE, expires_on=new_expiry)
         await _decide(request, ExtensionState.approved.value, new_expiry=new_expiry)
-        await _notify(
+        await notify(
             connection,
-            await _account(request.requested_by),
+            await live_account(request.requested_by),
             "extension_approved",
             f"ext{request.id}",
             other_name=display_name(learner),
-            expires_on=_date_text(new_expiry),
+            expires_on=date_text(new_expiry),
         )
         await log_event(
             learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}"
@@ -115,14 +115,14 @@ async def decline(learner: Account, connection: Connection, request: ExtensionRe
     if request.state != PENDING:
         raise Conflict()
     async with write_transaction():
-        await _cas(connection, connection.state)  # connection first: see approve
+        await compare_and_set(connection, connection.state)  # connection first: see approve
         await _decide(request, ExtensionState.declined.value)
-        await _notify(
+        await notify(
             connection,
-            await _account(request.requested_by),
+            await live_account(request.requested_by),
             "extension_declined",
             f"ext{request.id}",
             other_name=display_name(learner),
-            expires_on=_date_text(connection.expires_on),
+            expires_on=date_text(connection.expires_on),
         )
         await log_event(learner, "declined_extension", connection.id)

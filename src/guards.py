@@ -30,3 +30,12 @@ def _requires_role(role: Role) -> Any:
 requires_staff = _requires_role(Role.staff)
 requires_learner = _requires_role(Role.learner)
 requires_third_party = _requires_role(Role.third_party)
+
+
+def requires_learner_or_third_party(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Connections are for learners and third parties; for staff they do not exist."""
+    requires_login(connection, handler)
+    if connection.user.role not in (Role.learner.value, Role.third_party.value):
+        raise NotFoundException()

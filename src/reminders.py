@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from src.connections import ACTIVE, _account, _date_text, _notify, display_name
+from src.connections import ACTIVE, date_text, display_name, live_account, notify
 from src.db import write_transaction
 from src.tables.connections import Connection
 
@@ -31,33 +31,33 @@ async def send_reminders(today: date) -> int:
     )
     for connection in soon:
         async with write_transaction():
-            learner = await _account(connection.learner)
-            await _notify(
+            learner = await live_account(connection.learner)
+            await notify(
                 connection,
-                await _account(connection.third_party),
+                await live_account(connection.third_party),
                 "access_ending",
                 f"ending:{connection.expires_on}",
                 other_name=display_name(learner, connection.learner_email),
-                expires_on=_date_text(connection.expires_on),
+                expires_on=date_text(connection.expires_on),
             )
     for connection in ended:
         async with write_transaction():
-            learner = await _account(connection.learner)
-            third_party = await _account(connection.third_party)
-            await _notify(
+            learner = await live_account(connection.learner)
+            third_party = await live_account(connection.third_party)
+            await notify(
                 connection,
                 third_party,
                 "access_ended",
                 f"ended:{connection.expires_on}",
                 other_name=display_name(learner, connection.learner_email),
-                expires_on=_date_text(connection.expires_on),
+                expires_on=date_text(connection.expires_on),
             )
-            await _notify(
+            await notify(
                 connection,
                 learner,
                 "access_ended",
                 f"ended:{connection.expires_on}",
                 other_name=display_name(third_party, connection.third_party_email),
-                expires_on=_date_text(connection.expires_on),
+                expires_on=date_text(connection.expires_on),
             )
     return len(soon) + len(ended)

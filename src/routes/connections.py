@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -21,22 +20,15 @@ from src.connections import (
 )
 from src.connections import log_event as record
 from src.forms import parse_date, read_form
-from src.guards import requires_login
+from src.guards import requires_learner_or_third_party
 from src.htmx import render
 from src.routes.connection_common import after_action, conflict, load, parse_ids, today
 from src.tables.accounts import Role
 
 
-def requires_connection_role(connection: Any, handler: Any) -> None:
-    """Connections are for learners and third parties; for staff they do not exist."""
-    requires_login(connection, handler)
-    if connection.user.role not in (Role.learner.value, Role.third_party.value):
-        raise NotFoundException()
-
-
 class ConnectionController(Controller):
     path = "/connections"
-    guards = [requires_connection_role]
+    guards = [requires_learner_or_third_party]
 
     @get("/", name="connections")
     async def list_connections(
