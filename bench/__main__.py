@@ -224,7 +224,7 @@ import logging  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 from piccolo.querystring import QueryString  # noqa: E402
 
-from src import connection_views  # noqa: E402
+from src import connections  # noqa: E402
 from src.app import create_app  # noqa: E402
 from src.clock import today_in  # noqa: E402
 from src.db import engine  # noqa: E402
@@ -459,13 +459,13 @@ async def query_plans(third_parties: dict[str, Any], today: date) -> dict[str, A
     account = await Account.objects().where(Account.id == third_parties[LARGE]["id"]).first()
     assert account is not None
     cases = {
-        "list: all": lambda: connection_views.list_page(account, today),
-        "list: active": lambda: connection_views.list_page(account, today, "active"),
-        "list: waiting": lambda: connection_views.list_page(account, today, "waiting"),
-        "list: ended": lambda: connection_views.list_page(account, today, "ended"),
-        "list: search": lambda: connection_views.list_page(account, today, "all", SEARCH_SURNAME),
-        "list: page 40": lambda: connection_views.list_page(account, today, "all", "", 40),
-        "counts_for": lambda: connection_views.counts_for(account, today),
+        "list: all": lambda: connections.list_page(account, today),
+        "list: active": lambda: connections.list_page(account, today, "active"),
+        "list: waiting": lambda: connections.list_page(account, today, "waiting"),
+        "list: ended": lambda: connections.list_page(account, today, "ended"),
+        "list: search": lambda: connections.list_page(account, today, "all", SEARCH_SURNAME),
+        "list: page 40": lambda: connections.list_page(account, today, "all", "", 40),
+        "counts_for": lambda: connections.counts_for(account, today),
     }
     report: dict[str, Any] = {}
     lines_out = []

@@ -27,9 +27,12 @@ from litestar.template import TemplateConfig
 from src import db
 from src.assets import STATIC, static_url
 from src.auth import AccountMiddleware
+from src.clock import today_in
 from src.compression import PostSafeCompressionMiddleware
+from src.connections import send_reminders
+from src.documents import standing
 from src.errors import http_exception_handler, internal_error_handler
-from src.jobs import ReminderJob
+from src.jobs import PeriodicJob
 from src.mail import MailWorker
 from src.routes import all_route_handlers
 from src.security import SecurityMiddleware
@@ -67,10 +70,19 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
         development=settings.development,
     )
     environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
+    # The one status rule for documents, in words: "Valid", "Document valid until …", "Revoked" …
+    environment.filters["standing"] = lambda document, today: standing(document, today).words
     environment.filters["local_time"] = lambda t: (
         t.astimezone(settings.tz).strftime("%-d %B %Y, %H:%M") if isinstance(t, datetime) else ""
     )
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
+
+
+def reminder_job(settings: Settings) -> PeriodicJob:
+    """The job that emails "access ends in 7 days" and "access has ended"."""
+    return PeriodicJob(
+        "reminders", settings.reminder_interval_seconds, lambda: send_reminders(today_in(settings.tz))
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -84,7 +96,7 @@ def create_app(settings: Settings) -> Litestar:
             worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)
             worker.start()
             app.state.mail_worker = worker
-            jobs = ReminderJob(settings)
+            jobs = reminder_job(settings)
             jobs.start()
         try:
             yield

@@ -26,8 +26,7 @@ async def migrate() -> None:
 
 async def run_worker() -> None:
     from src import db
-    from src.app import create_app
-    from src.jobs import ReminderJob
+    from src.app import create_app, reminder_job
     from src.mail import MailWorker
 
     settings = load_settings()
@@ -36,7 +35,7 @@ async def run_worker() -> None:
     assert app.template_engine is not None  # create_app always configures Jinja
     worker = MailWorker(app.template_engine, settings, poll=settings.mail_poll_seconds)
     worker.start()
-    reminders = ReminderJob(settings)
+    reminders = reminder_job(settings)
     reminders.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

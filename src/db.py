@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -20,7 +20,9 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from piccolo.columns import Column
     from piccolo.engine.base import Engine
+    from piccolo.table import Table
 
 BUSY_TIMEOUT_SECONDS = 15
 
@@ -90,3 +92,21 @@ def unique_violation(exc: BaseException) -> str | None:
                 return column
         return name
     return None
+
+
+async def compare_and_set(
+    table: type[Table],
+    row_id: int,
+    expected: dict[Column, Any],
+    changes: dict[Any, Any],
+    also: Any = None,
+) -> bool:
+    """Change one row only if it still holds the values we read (`expected`, plus an optional extra
+    condition `also`); False means someone else changed it first. Every state machine uses this:
+    `UPDATE … WHERE id = ? AND state = ? AND version = ?` changes zero rows for the loser of a race."""
+    where: Any = table._meta.primary_key == row_id
+    for column, value in expected.items():
+        where = where & (column.is_null() if value is None else column == value)
+    if also is not None:
+        where = where & also
+    return bool(await table.update(changes).where(where).returning(table._meta.primary_key))

@@ -1,7 +1,8 @@
-"""The periodic job runner: reminder emails every few minutes, beside the mail worker.
+"""The periodic job runner: work that runs every few minutes beside the mail worker (the reminder
+emails, today).
 
-Running it in several processes at once is harmless (reminders are idempotent), and late runs
-only delay the emails: access never depends on it.
+Jobs must be safe to run in several processes at once and late (reminders are idempotent, and
+access never depends on them): the runner only repeats the work and logs its failures.
 """
 
 from __future__ import annotations
@@ -9,32 +10,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-
-from src.clock import today_in
-from src.reminders import send_reminders
-from src.settings import Settings
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger("portal.jobs")
 
 
-class ReminderJob:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.interval = settings.reminder_interval_seconds
+class PeriodicJob:
+    def __init__(self, name: str, interval: float, work: Callable[[], Awaitable[Any]]) -> None:
+        self.name = name
+        self.interval = interval
+        self.work = work
         self._task: asyncio.Task[None] | None = None
 
     async def run_forever(self) -> None:
-        # First run one interval after start: a process that restarts often does not rush reminders,
-        # and nothing depends on them being early.
+        # First run one interval after start: a process that restarts often does not rush the work,
+        # and nothing depends on it being early.
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await send_reminders(today_in(self.settings.tz))
+                await self.work()
             except Exception:
-                log.exception("reminder job failed; it runs again at the next interval")
+                log.exception("job %s failed; it runs again at the next interval", self.name)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="reminders")
+        self._task = asyncio.create_task(self.run_forever(), name=self.name)
 
     async def stop(self) -> None:
         if self._task is not None:

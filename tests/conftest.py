@@ -193,7 +193,7 @@ def make_settings(smtp_port: int, **overrides: Any) -> Settings:
         "SMTP_PORT": str(smtp_port),
         "MAIL_DELIVERY": "smtp",
         "MAIL_POLL_SECONDS": "0.05",
-        # Tests run the reminder job themselves (src.reminders.send_reminders) when they mean to.
+        # Tests run the reminder job themselves (src.connections.send_reminders) when they mean to.
         "REMINDER_INTERVAL_SECONDS": "86400",
         # No PostgreSQL pool in the in-process tests: Litestar's test client runs each app on its own
         # event loop (and `other_client` on another), and an asyncpg pool belongs to one loop. Every

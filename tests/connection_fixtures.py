@@ -12,10 +12,9 @@ from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 
-from src import connection_actions as actions
-from src import extensions
+from src import connections as actions
 from src.clock import today_in
-from src.demo_connections import issue
+from src.documents import issue
 from src.settings import Settings
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest
@@ -104,7 +103,7 @@ async def build_connection(
         if state == "cancelled":
             await actions.cancel(learner, connection)
     if pending_extension and state in ("active", "expired"):
-        await extensions.request_extension(
+        await actions.request_extension(
             third_party, connection, day + timedelta(days=60), "More time, please.", day
         )
     if state == "expired":

@@ -20,8 +20,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from src import connection_actions as actions
-from src import extensions
+from src import connections as actions
 from src.connections import Conflict
 from src.routes.connection_common import CONFLICT_TEXT
 from src.tables.connections import Connection, ExtensionRequest
@@ -137,12 +136,12 @@ async def _approve_cancel_round(people: People, document: Any) -> tuple[str, Con
     connection = await build_connection(
         "active", people.learner, people.third_party, [document], pending_extension=True
     )
-    request = await extensions.pending_for(connection.id)
+    request = await actions.pending_extension(connection.id)
     assert request is not None
     before = await emails_for(connection.id)
     first, second = await reload(connection.id), await reload(connection.id)
     results = await asyncio.gather(
-        extensions.approve(people.learner, first, request, today() + timedelta(days=90), today()),
+        actions.approve_extension(people.learner, first, request, today() + timedelta(days=90), today()),
         actions.cancel(people.learner, second),
         return_exceptions=True,
     )

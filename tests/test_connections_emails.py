@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from src import connection_actions as actions
-from src import extensions
-from src.demo_connections import issue
-from src.reminders import send_reminders
+from src import connections as actions
+from src.connections import send_reminders
+from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
 from tests.conftest import (
@@ -86,19 +85,19 @@ def test_a_learners_share_through_to_the_end_sends_each_email_once(
     assert accepted["Subject"].startswith("Tess Turner")
     opens(client, accepted, connection.id)
 
-    request = run(extensions.request_extension(tess, connection, day + timedelta(days=40), "Audit", day))
+    request = run(actions.request_extension(tess, connection, day + timedelta(days=40), "Audit", day))
     requested = mailbox.wait_for(to=lena.email, subject="asks for more time")
     assert fmt(day + timedelta(days=40)) in text_of(requested) and "Audit" in text_of(requested)
     opens(client, requested, connection.id)
 
-    run(extensions.approve(lena, connection, request, day + timedelta(days=30), day))
+    run(actions.approve_extension(lena, connection, request, day + timedelta(days=30), day))
     approved = mailbox.wait_for(to=tess.email, subject="access has been extended")
     assert fmt(day + timedelta(days=30)) in approved["Subject"]
     opens(other_client, approved, connection.id)
 
-    request = run(extensions.request_extension(tess, connection, day + timedelta(days=60), "", day))
+    request = run(actions.request_extension(tess, connection, day + timedelta(days=60), "", day))
     mailbox.wait_for(to=lena.email, subject="asks for more time")
-    run(extensions.decline(lena, connection, request))
+    run(actions.decline_extension(lena, connection, request))
     declined = mailbox.wait_for(to=tess.email, subject="request for more time was declined")
     assert fmt(day + timedelta(days=30)) in text_of(declined)
     opens(other_client, declined, connection.id)

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from src import clock
-from src import connection_actions as actions
+from src import connections as actions
 from src.connections import is_usable, shared_documents
-from src.demo_connections import issue
+from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import Connection
 from tests.conftest import html, log_in, make_account, run

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from src import connection_actions as actions
-from src import extensions
-from src.demo_connections import issue
+from src import connections as actions
+from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document
@@ -241,7 +240,7 @@ def test_approve_an_extension_with_another_date(
     client: Any, lena: Account, tess: Account, docs: list[Document], day: date
 ) -> None:
     connection = _active(lena, tess, docs, day)
-    run(extensions.request_extension(tess, connection, day + timedelta(days=60), "Audit", day))
+    run(actions.request_extension(tess, connection, day + timedelta(days=60), "Audit", day))
     path = f"/connections/{connection.id}"
     form = html(client.get(path)).css_first(f'form[action="{path}/extension/approve"]')
     wanted = day + timedelta(days=60)
@@ -270,7 +269,7 @@ def test_decline_an_extension(
     client: Any, lena: Account, tess: Account, docs: list[Document], day: date
 ) -> None:
     connection = _active(lena, tess, docs, day)
-    run(extensions.request_extension(tess, connection, day + timedelta(days=60), "", day))
+    run(actions.request_extension(tess, connection, day + timedelta(days=60), "", day))
 
     response = post_form(client, f"/connections/{connection.id}/extension/decline", {}, token_from="/share")
 
@@ -348,7 +347,7 @@ def test_activity_lists_who_did_what_newest_first(
     client: Any, lena: Account, tess: Account, docs: list[Document], day: date
 ) -> None:
     connection = _active(lena, tess, docs, day)
-    run(extensions.request_extension(tess, connection, day + timedelta(days=30), "", day))
+    run(actions.request_extension(tess, connection, day + timedelta(days=30), "", day))
     stranger = run(make_account("learner", "liam", password=None))
     run(actions.add_connection(tess, stranger.email, "", day))  # not Lena's: not on her page
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from src import connection_actions as actions
-from src.demo_connections import issue
+from src import connections as actions
+from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest
 from tests.conftest import (

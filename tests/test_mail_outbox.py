@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from src import outbox
+from src import mail
 from src.db import write_transaction
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
@@ -20,7 +20,7 @@ class Boom(Exception):
 async def _enqueue_then_fail() -> None:
     async with write_transaction():
         await Account.update({Account.first_name: "Changed"}).where(Account.username_key == "tess")
-        await outbox.enqueue("tess@example.com", "password_changed", {"first_name": "Tess"}, "boom:1")
+        await mail.enqueue("tess@example.com", "password_changed", {"first_name": "Tess"}, "boom:1")
         raise Boom
 
 
@@ -37,7 +37,7 @@ def test_email_is_not_queued_when_its_transaction_fails():
 
 async def _enqueue_in_transaction(key: str) -> bool:
     async with write_transaction():
-        return await outbox.enqueue("tess@example.com", "password_changed", {"first_name": "Tess"}, key)
+        return await mail.enqueue("tess@example.com", "password_changed", {"first_name": "Tess"}, key)
 
 
 def test_email_commits_with_its_transaction():

@@ -20,9 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from src import mail, outbox
+from src import mail
 from src.app import TEMPLATES, create_app
-from src.mail import MAX_ATTEMPTS, backoff, render_email, send_due
+from src.mail import render_email, send_due, worker
+from src.mail.worker import MAX_ATTEMPTS, backoff
 from src.tables.outbox import OutboxEmail
 from tests.conftest import (
     BASE_URL,
@@ -46,7 +47,7 @@ def worker_parts(smtp_port: int, **overrides: Any) -> tuple[Any, Any]:
 
 def queue(recipient: str, key: str | None = None, template: str = "password_changed", **context: Any) -> None:
     context = context or {"first_name": "Tess"}
-    run(outbox.enqueue(recipient, template, context, key or f"test:{recipient}"))
+    run(mail.enqueue(recipient, template, context, key or f"test:{recipient}"))
 
 
 def row_for(recipient: str) -> OutboxEmail:
@@ -288,13 +289,13 @@ def test_gives_up_after_max_attempts_of_transient_failure():
 
 
 def test_backoff_grows_and_is_capped(monkeypatch):
-    monkeypatch.setattr(mail.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(worker.random, "uniform", lambda low, high: high)
     longest = [backoff(n).total_seconds() for n in range(1, 16)]
     assert longest[:4] == [15, 30, 60, 120]
     assert longest == sorted(longest)
     assert max(longest) == 3600 and longest[-1] == 3600
 
-    monkeypatch.setattr(mail.random, "uniform", lambda low, high: low)
+    monkeypatch.setattr(worker.random, "uniform", lambda low, high: low)
     shortest = [backoff(n).total_seconds() for n in range(1, 16)]
     assert shortest[0] == 7.5 and shortest[-1] == 1800  # jitter spreads retries by up to half
 
@@ -367,7 +368,7 @@ def test_a_missing_variable_is_an_error_not_an_empty_link(smtp_server, mailbox):
     with pytest.raises(jinja2.UndefinedError, match="path"):
         render_email(engine, row, settings)
 
-    run(outbox.enqueue("broken@example.com", "reset_password", {"first_name": "T"}, "broken"))
+    run(mail.enqueue("broken@example.com", "reset_password", {"first_name": "T"}, "broken"))
     assert run(send_due(engine, settings)) == 0
     row = row_for("broken@example.com")
     assert row.state == "pending" and "UndefinedError" in row.last_error

@@ -16,7 +16,7 @@ from src import accounts, throttle
 from src.db import unique_violation
 from src.forms import USERNAME_RE, Form, parse_date, read_form
 from src.htmx import redirect, render
-from src.outbox import poke_worker
+from src.mail import poke_worker
 from src.passwords import password_problem
 from src.routes.common import client_ip, tokens_of
 from src.tables.accounts import Role

@@ -11,7 +11,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import profile
+from src import accounts
 from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render, wants_fragment
@@ -38,7 +38,7 @@ class AddressController(Controller):
     async def add_address(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add an address, then the profile page. Errors: 422, values kept."""
         form = await read_form(request)
-        await profile.save_address(request.user, form)
+        await accounts.save_address(request.user, form)
         if not form.ok:
             return render(
                 request,
@@ -56,14 +56,14 @@ class AddressController(Controller):
     @get("/{address_id:int}/edit", name="edit_address")
     async def show_edit_address(self, request: Request[Any, Any, Any], address_id: FromPath[int]) -> Template:
         """Page: the address form filled in (someone else's address answers 404)."""
-        address = await profile.address_of(request.user, address_id)
+        address = await accounts.address_of(request.user, address_id)
         if address is None:
             raise NotFoundException()
         return render(
             request,
             "profile/address.html",
             "partials/profile/_address_form.html",
-            values=profile.address_values(address),
+            values=accounts.address_values(address),
             errors={},
             action=f"/profile/addresses/{address_id}",
             address=address,
@@ -74,11 +74,11 @@ class AddressController(Controller):
         self, request: Request[Any, Any, Any], address_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
         """Save the address, then the profile page. Errors: 422, values kept."""
-        address = await profile.address_of(request.user, address_id)
+        address = await accounts.address_of(request.user, address_id)
         if address is None:
             raise NotFoundException()
         form = await read_form(request)
-        await profile.save_address(request.user, form, address)
+        await accounts.save_address(request.user, form, address)
         if not form.ok:
             return render(
                 request,
@@ -98,14 +98,14 @@ class AddressController(Controller):
         self, request: Request[Any, Any, Any], address_id: FromPath[int]
     ) -> Template | Redirect:
         """Remove an address. htmx: the addresses section; otherwise back to the profile page."""
-        if not await profile.remove_address(request.user, address_id):
+        if not await accounts.remove_address(request.user, address_id):
             raise NotFoundException()
         if wants_fragment(request):
             return render(
                 request,
                 "profile/index.html",
                 "partials/profile/_addresses.html",
-                addresses=await profile.addresses_of(request.user),
+                addresses=await accounts.addresses_of(request.user),
             )
         flash(request, "Address removed.", category="success")
         return Redirect(path="/profile#addresses", status_code=303)

@@ -11,11 +11,10 @@ from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 
-from src import connection_views
+from src import connections
 from src.clock import today_in
-from src.connections import connection_for
 from src.htmx import VARY, wants_fragment
-from src.outbox import poke_worker
+from src.mail import poke_worker
 from src.routes.common import safe_next, settings_of
 from src.tables.connections import Connection
 
@@ -28,7 +27,7 @@ def today(request: Request[Any, Any, Any]) -> date:
 
 async def load(request: Request[Any, Any, Any], connection_id: int) -> Connection:
     """The connection if the logged-in person is one of its sides; anyone else gets 404."""
-    connection = await connection_for(request.user, connection_id)
+    connection = await connections.connection_for(request.user, connection_id)
     if connection is None:
         raise NotFoundException()
     return connection
@@ -38,8 +37,8 @@ async def row_response(
     request: Request[Any, Any, Any], connection_id: int, status: int = 200, notice: str | None = None
 ) -> Template:
     """htmx: the connection's row, plus the counts above the list (out of band)."""
-    row = await connection_views.one_row(request.user, connection_id)
-    counts = await connection_views.counts_for(request.user, today(request))
+    row = await connections.one_row(request.user, connection_id)
+    counts = await connections.counts_for(request.user, today(request))
     return Template(
         template_name="partials/connections/_row_with_counts.html",
         context={

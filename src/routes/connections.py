@@ -8,17 +8,17 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from src import connection_actions, connection_views, extensions
+from src import connections
 from src.connections import (
     OPEN_STATES,
     WAITING_LEARNER,
     Conflict,
     Refused,
     is_usable,
-    own_documents,
     shared_documents,
 )
 from src.connections import log_event as record
+from src.documents import owned_by
 from src.forms import parse_date, read_form
 from src.guards import requires_learner_or_third_party
 from src.htmx import render
@@ -40,8 +40,8 @@ class ConnectionController(Controller):
     ) -> Template:
         """Page: counts, filters, search and one page of connections. htmx: the list alone."""
         day = today(request)
-        listing = await connection_views.list_page(request.user, day, show, q, page)
-        counts = await connection_views.counts_for(request.user, day)
+        listing = await connections.list_page(request.user, day, show, q, page)
+        counts = await connections.counts_for(request.user, day)
         return render(
             request,
             "connections/list.html",
@@ -50,7 +50,7 @@ class ConnectionController(Controller):
             counts=counts,
             today=day,
             role=request.user.role,
-            filters=connection_views.FILTERS,
+            filters=connections.FILTERS,
         )
 
     @get("/{connection_id:int}", name="connection")
@@ -68,7 +68,7 @@ class ConnectionController(Controller):
             await record(
                 account, "viewed_documents", connection.id, detail=f"{len(documents)} documents listed"
             )
-        row = await connection_views.one_row(account, connection.id)
+        row = await connections.one_row(account, connection.id)
         context: dict[str, Any] = {
             "c": row,
             "connection": connection,
@@ -76,12 +76,12 @@ class ConnectionController(Controller):
             "usable": usable,
             "today": day,
             "role": account.role,
-            "pending": await extensions.pending_for(connection.id),
+            "pending": await connections.pending_extension(connection.id),
             "values": {},
             "errors": {},
         }
         if account.role == Role.learner.value:
-            context["own_documents"] = await own_documents(account)
+            context["own_documents"] = await owned_by(account)
             context["shared_ids"] = {d["id"] for d in documents}  # a learner always sees their own
         return render(request, "connections/detail.html", **context)
 
@@ -97,7 +97,7 @@ class ConnectionController(Controller):
         form = await read_form(request)
         try:
             if account.role == Role.third_party.value:
-                await connection_actions.accept_as_third_party(account, connection, day)
+                await connections.accept_as_third_party(account, connection, day)
             else:
                 if connection.state != WAITING_LEARNER:
                     raise Conflict()  # the state decides first: a form for a request no longer open is moot
@@ -108,7 +108,7 @@ class ConnectionController(Controller):
                     form.error("documents", "Choose at least one document to share")
                 if not form.ok or expires_on is None:
                     return await self._accept_form_again(request, connection, form, 422)
-                await connection_actions.accept_as_learner(account, connection, ids, expires_on, day)
+                await connections.accept_as_learner(account, connection, ids, expires_on, day)
         except Conflict:
             return await conflict(request, connection_id)
         except Refused as exc:
@@ -125,14 +125,14 @@ class ConnectionController(Controller):
             request,
             "connections/detail.html",
             status_code=status,  # type: ignore[return-value]
-            c=await connection_views.one_row(request.user, connection.id),
+            c=await connections.one_row(request.user, connection.id),
             connection=connection,
             documents=[],
             usable=False,
             today=day,
             role=request.user.role,
             pending=None,
-            own_documents=await own_documents(request.user),
+            own_documents=await owned_by(request.user),
             shared_ids=set(parse_ids(data.getall("documents", []))),
             values=form.kept(),
             errors=form.errors,
@@ -146,7 +146,7 @@ class ConnectionController(Controller):
         connection = await load(request, connection_id)
         form = await read_form(request)
         try:
-            await connection_actions.decline(request.user, connection)
+            await connections.decline(request.user, connection)
         except Conflict:
             return await conflict(request, connection_id)
         return await after_action(request, connection_id, "Request declined.", form.get("return_to"))
@@ -160,7 +160,7 @@ class ConnectionController(Controller):
         connection = await load(request, connection_id)
         if connection.state not in OPEN_STATES:
             return await conflict(request, connection_id)
-        row = await connection_views.one_row(request.user, connection.id)
+        row = await connections.one_row(request.user, connection.id)
         return render(
             request,
             "connections/cancel.html",
@@ -178,7 +178,7 @@ class ConnectionController(Controller):
         connection = await load(request, connection_id)
         form = await read_form(request)
         try:
-            await connection_actions.cancel(request.user, connection)
+            await connections.cancel(request.user, connection)
         except Conflict:
             return await conflict(request, connection_id)
         return await after_action(request, connection_id, "Connection cancelled.", form.get("return_to"))

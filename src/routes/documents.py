@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from src.connections import own_documents
+from src.documents import owned_by
 from src.guards import requires_learner
 from src.htmx import render
 from src.routes.connection_common import today
@@ -24,7 +24,7 @@ class DocumentController(Controller):
     async def list_documents(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the learner's documents, each with its status in words."""
         return render(
-            request, "documents/list.html", documents=await own_documents(request.user), today=today(request)
+            request, "documents/list.html", documents=await owned_by(request.user), today=today(request)
         )
 
     @get("/activity", name="activity")

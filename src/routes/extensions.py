@@ -10,8 +10,9 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from src import connection_actions, connection_views, extensions
-from src.connections import ACTIVE, Conflict, Refused, is_usable, own_documents, shared_documents
+from src import connections
+from src.connections import ACTIVE, Conflict, Refused, is_usable, shared_documents
+from src.documents import owned_by
 from src.forms import parse_date, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import render
@@ -34,10 +35,10 @@ class ExtensionController(Controller):
             request,
             "connections/extension.html",
             "partials/connections/_extension_form.html",  # type: ignore[return-value]
-            c=await connection_views.one_row(request.user, connection.id),
+            c=await connections.one_row(request.user, connection.id),
             values={},
             errors={},
-            pending=await extensions.pending_for(connection.id),
+            pending=await connections.pending_extension(connection.id),
         )
 
     @post("/extension", guards=[requires_third_party])
@@ -51,7 +52,7 @@ class ExtensionController(Controller):
         message = form.optional("message", 500)
         if form.ok and wanted is not None:
             try:
-                await extensions.request_extension(request.user, connection, wanted, message, today(request))
+                await connections.request_extension(request.user, connection, wanted, message, today(request))
             except Conflict:
                 return await conflict(request, connection_id)
             except Refused as exc:
@@ -62,7 +63,7 @@ class ExtensionController(Controller):
                 "connections/extension.html",
                 "partials/connections/_extension_form.html",  # type: ignore[return-value]
                 status_code=422,
-                c=await connection_views.one_row(request.user, connection.id),
+                c=await connections.one_row(request.user, connection.id),
                 values=form.kept(),
                 errors=form.errors,
                 pending=None,
@@ -75,7 +76,7 @@ class ExtensionController(Controller):
     ) -> Response[Any]:
         """Approve the pending request, with the wanted date or another; the third party gets an email."""
         connection = await load(request, connection_id)
-        pending = await extensions.pending_for(connection.id)
+        pending = await connections.pending_extension(connection.id)
         if pending is None:
             return await conflict(request, connection_id)
         return await _with_new_date(
@@ -84,7 +85,9 @@ class ExtensionController(Controller):
             "new_expiry",
             "approve",
             "Extension approved.",
-            lambda new_date: extensions.approve(request.user, connection, pending, new_date, today(request)),
+            lambda new_date: connections.approve_extension(
+                request.user, connection, pending, new_date, today(request)
+            ),
         )
 
     @post("/extension/decline", guards=[requires_learner])
@@ -93,11 +96,11 @@ class ExtensionController(Controller):
     ) -> Response[Any]:
         """Decline the pending request; the third party gets an email and keeps the current date."""
         connection = await load(request, connection_id)
-        pending = await extensions.pending_for(connection.id)
+        pending = await connections.pending_extension(connection.id)
         if pending is None:
             return await conflict(request, connection_id)
         try:
-            await extensions.decline(request.user, connection, pending)
+            await connections.decline_extension(request.user, connection, pending)
         except Conflict:
             return await conflict(request, connection_id)
         return await after_action(request, connection_id, "Extension declined.")
@@ -114,7 +117,7 @@ class ExtensionController(Controller):
             "extend_to",
             "extend",
             "Access extended.",
-            lambda new_date: connection_actions.extend(request.user, connection, new_date, today(request)),
+            lambda new_date: connections.extend(request.user, connection, new_date, today(request)),
         )
 
     @post("/documents", guards=[requires_learner])
@@ -126,7 +129,7 @@ class ExtensionController(Controller):
         form = await read_form(request)
         data = await request.form()
         try:
-            await connection_actions.change_documents(
+            await connections.change_documents(
                 request.user, connection, parse_ids(data.getall("documents", []))
             )
         except Conflict:
@@ -169,14 +172,14 @@ async def _detail_with_errors(
         request,
         "connections/detail.html",
         status_code=422,  # type: ignore[return-value]
-        c=await connection_views.one_row(request.user, connection.id),
+        c=await connections.one_row(request.user, connection.id),
         connection=connection,
         documents=documents,
         usable=is_usable(connection, day),
         today=day,
         role=request.user.role,
-        pending=await extensions.pending_for(connection.id),
-        own_documents=await own_documents(request.user),
+        pending=await connections.pending_extension(connection.id),
+        own_documents=await owned_by(request.user),
         shared_ids={d["id"] for d in documents},
         values=form.kept(),
         errors=form.errors,

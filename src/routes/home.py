@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.response import Redirect, Template
 
-from src import connection_views
+from src import connections
 from src.guards import requires_login
 from src.htmx import render
 from src.routes.connection_common import today
@@ -28,7 +28,7 @@ class HomeController(Controller):
         account = request.user
         counts = None
         if account.role in (Role.learner.value, Role.third_party.value):
-            counts = await connection_views.counts_for(account, today(request))
+            counts = await connections.counts_for(account, today(request))
         return render(
             request,
             "home/dashboard.html",

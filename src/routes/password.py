@@ -15,7 +15,7 @@ from src.auth import end_session, start_session
 from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render
-from src.outbox import poke_worker
+from src.mail import poke_worker
 from src.passwords import password_problem, verify_password
 from src.routes.account import limit_email_forms
 from src.routes.common import tokens_of

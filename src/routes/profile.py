@@ -11,12 +11,12 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import accounts, profile
+from src import accounts
 from src.auth import end_session
 from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render, wants_fragment
-from src.outbox import poke_worker
+from src.mail import poke_worker
 from src.passwords import verify_password
 from src.routes.common import tokens_of
 from src.tokens import TokenError
@@ -26,12 +26,12 @@ async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **ove
     account = request.user
     context: dict[str, Any] = {
         "account": account,
-        "values": profile.details_values(account),
+        "values": accounts.details_values(account),
         "errors": {},
-        "contacts": await profile.contacts_of(account),
+        "contacts": await accounts.contacts_of(account),
         "contact_values": {},
         "contact_errors": {},
-        "addresses": await profile.addresses_of(account),
+        "addresses": await accounts.addresses_of(account),
         "saved": None,
     }
     context.update(overrides)
@@ -56,7 +56,7 @@ class ProfileController(Controller):
     async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Save personal details. htmx: the details form again with 'saved'. Errors: 422, values kept."""
         form = await read_form(request)
-        pending = await profile.update_details(tokens_of(request), request.user, form)
+        pending = await accounts.update_details(tokens_of(request), request.user, form)
         if not form.ok:
             if wants_fragment(request):
                 return render(
@@ -75,7 +75,7 @@ class ProfileController(Controller):
             message += f" We have sent a link to {pending}: your email address changes when you open it."
         if wants_fragment(request):
             account = await accounts.find_by_login(form.get("username"))
-            values = profile.details_values(account) if account else form.kept()
+            values = accounts.details_values(account) if account else form.kept()
             return render(
                 request,
                 "profile/index.html",
@@ -93,7 +93,7 @@ class ProfileController(Controller):
     ) -> Template | Redirect:
         """The link sent to a new address: makes it the account's email address."""
         try:
-            await profile.confirm_email_change(tokens_of(request), token)
+            await accounts.confirm_email_change(tokens_of(request), token)
         except TokenError as exc:
             return render(
                 request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="verify"
@@ -106,7 +106,7 @@ class ProfileController(Controller):
     async def add_contact(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add a phone number or email. htmx: the contacts section. Errors: 422, values kept."""
         form = await read_form(request)
-        await profile.add_contact(request.user, form)
+        await accounts.add_contact(request.user, form)
         status = 200 if form.ok else 422
         if wants_fragment(request):
             return render(
@@ -114,7 +114,7 @@ class ProfileController(Controller):
                 "profile/index.html",
                 "partials/profile/_contacts.html",
                 status_code=status,
-                contacts=await profile.contacts_of(request.user),
+                contacts=await accounts.contacts_of(request.user),
                 contact_values={} if form.ok else form.kept(),
                 contact_errors=form.errors,
             )
@@ -128,14 +128,14 @@ class ProfileController(Controller):
         self, request: Request[Any, Any, Any], contact_id: FromPath[int]
     ) -> Template | Redirect:
         """Remove one of your contact details (someone else's answers 404). htmx: the contacts section."""
-        if not await profile.remove_contact(request.user, contact_id):
+        if not await accounts.remove_contact(request.user, contact_id):
             raise NotFoundException()
         if wants_fragment(request):
             return render(
                 request,
                 "profile/index.html",
                 "partials/profile/_contacts.html",
-                contacts=await profile.contacts_of(request.user),
+                contacts=await accounts.contacts_of(request.user),
                 contact_values={},
                 contact_errors={},
             )

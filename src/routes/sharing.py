@@ -11,12 +11,12 @@ from litestar.plugins.flash import flash
 from litestar.response import Template
 
 from src import throttle
-from src.connection_actions import Refused, add_connection, share
-from src.connections import DEFAULT_DAYS, MAX_DAYS, own_documents
+from src.connections import DEFAULT_DAYS, MAX_DAYS, Refused, add_connection, share
+from src.documents import owned_by
 from src.forms import flatten_date, parse_date, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import redirect, render
-from src.outbox import poke_worker
+from src.mail import poke_worker
 from src.routes.connection_common import parse_ids, today
 
 ADD_LIMIT_PER_HOUR = 30
@@ -70,7 +70,7 @@ class SharingController(Controller):
             "partials/connections/_share_form.html",
             values=values,
             errors={},
-            documents=await own_documents(request.user),
+            documents=await owned_by(request.user),
             chosen=set(),
             default_days=DEFAULT_DAYS,
             max_days=MAX_DAYS,
@@ -106,7 +106,7 @@ class SharingController(Controller):
                 status_code=422,
                 values=form.kept(),
                 errors=form.errors,
-                documents=await own_documents(request.user),
+                documents=await owned_by(request.user),
                 chosen=set(ids),
                 default_days=DEFAULT_DAYS,
                 max_days=MAX_DAYS,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -11,23 +9,12 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import accounts, outbox
-from src.db import write_transaction
+from src import accounts
 from src.forms import read_form
 from src.guards import requires_staff
 from src.htmx import redirect, render
-from src.outbox import poke_worker
+from src.mail import poke_worker
 from src.routes.common import tokens_of
-from src.tables.accounts import Account, Role
-from src.tokens import ACTIVATE_MAX_AGE
-
-
-async def _free_username(first: str, last: str) -> str:
-    stem = re.sub(r"[^a-z0-9]", "", f"{first[:1]}{last}".lower())[:30] or "learner"
-    candidate = stem
-    while await accounts.username_taken(candidate) or len(candidate) < 3:
-        candidate = f"{stem}{secrets.randbelow(9000) + 1000}"
-    return candidate
 
 
 class StaffController(Controller):
@@ -37,12 +24,7 @@ class StaffController(Controller):
     @get("/", name="staff_learners")
     async def list_learners(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the newest learners and the form to add one. htmx: the form alone."""
-        learners = (
-            await Account.objects()
-            .where((Account.role == Role.learner.value) & Account.deleted_at.is_null())
-            .order_by(Account.id, ascending=False)
-            .limit(50)
-        )
+        learners = await accounts.newest_learners()
         return render(
             request,
             "staff/learners.html",
@@ -62,12 +44,7 @@ class StaffController(Controller):
         if form.ok and await accounts.email_taken(email):
             form.error("email", "An account already uses this email address")
         if not form.ok:
-            learners = (
-                await Account.objects()
-                .where(Account.role == Role.learner.value)
-                .order_by(Account.id, ascending=False)
-                .limit(50)
-            )
+            learners = await accounts.newest_learners()
             return render(
                 request,
                 "staff/learners.html",
@@ -77,27 +54,7 @@ class StaffController(Controller):
                 values=form.kept(),
                 errors=form.errors,
             )
-        async with write_transaction():
-            learner = await accounts.create_account(
-                accounts.NewAccount(
-                    role=Role.learner,
-                    username=await _free_username(first, last),
-                    email=email,
-                    first_name=first,
-                    last_name=last,
-                )
-            )
-            await outbox.enqueue(
-                learner.email,
-                "activate_account",
-                {
-                    "first_name": first,
-                    "username": learner.username,
-                    "path": accounts.activation_link(tokens_of(request), learner),
-                    "days": ACTIVATE_MAX_AGE // 86400,
-                },
-                f"activate:{learner.id}",
-            )
+        await accounts.create_learner(tokens_of(request), first, last, email)
         poke_worker(request.app)
         flash(request, f"{first} {last} has been added and sent an activation email.", category="success")
         return redirect(request, "/staff/learners")

@@ -185,7 +185,7 @@ SEED_SCRIPT = """
 import asyncio, json, secrets, sys
 from datetime import date
 from src import accounts, db
-from src.demo_connections import issue
+from src.documents import issue
 from src.tables.accounts import Role
 
 async def main(people):

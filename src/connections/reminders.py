@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from src.connections import ACTIVE, date_text, display_name, live_account, notify
+from src.connections.notify import notify
+from src.connections.queries import live_account
+from src.connections.rules import ACTIVE, date_text, display_name
 from src.db import write_transaction
 from src.tables.connections import Connection
 

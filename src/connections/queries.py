@@ -1,7 +1,8 @@
-"""Reading connections for pages: the filtered, searched, paginated list and the dashboard counts.
+"""Reading connections, always through the person's own side: one connection, its shared
+documents, the filtered, searched, paginated list and the dashboard counts.
 
-Both are indexed queries limited to one page, so a third party with 10,000 connections gets
-their page as fast as one with 10.
+The list and counts are indexed queries limited to one page, so a third party with 10,000
+connections gets their page as fast as one with 10.
 """
 
 from __future__ import annotations
@@ -12,9 +13,81 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from src.connections import ACTIVE, WAITING_LEARNER, WAITING_TP, mine, usable_where
+from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
 from src.tables.accounts import Account, Role
 from src.tables.connections import Connection, ConnectionState, ExtensionRequest, SharedDocument
+
+# --- one connection and what it shares ------------------------------------------------------
+
+
+def mine(account: Account) -> Any:
+    column = Connection.learner if account.role == Role.learner.value else Connection.third_party
+    return column == account.id
+
+
+async def connection_for(account: Account, connection_id: int) -> Connection | None:
+    """The connection if this account is one of its two sides; otherwise None (the caller says 404)."""
+    if account.role not in (Role.learner.value, Role.third_party.value):
+        return None
+    return await Connection.objects().where((Connection.id == connection_id) & mine(account)).first()
+
+
+async def shared_documents(connection_id: int, account: Account, today: date) -> list[dict[str, Any]]:
+    """Documents shared in a connection, as the given side may see them: for a third party only
+    while the connection is usable (the rule is in the query itself)."""
+    where = (SharedDocument.connection == connection_id) & (
+        SharedDocument.connection.learner == account.id
+        if account.role == Role.learner.value
+        else (SharedDocument.connection.third_party == account.id)
+        & (SharedDocument.connection.state == ACTIVE)
+        & (SharedDocument.connection.expires_on >= today)
+    )
+    return (
+        await SharedDocument.select(
+            SharedDocument.document.id.as_alias("id"),
+            SharedDocument.document.title.as_alias("title"),
+            SharedDocument.document.kind.as_alias("kind"),
+            SharedDocument.document.awarded_on.as_alias("awarded_on"),
+            SharedDocument.document.valid_until.as_alias("valid_until"),
+            SharedDocument.document.status.as_alias("status"),
+            SharedDocument.document.certificate_number.as_alias("certificate_number"),
+        )
+        .where(where)
+        .order_by(SharedDocument.document.awarded_on, ascending=False)
+    )
+
+
+async def live_account(account_id: int | None) -> Account | None:
+    if account_id is None:
+        return None
+    return await Account.objects().where((Account.id == account_id) & Account.deleted_at.is_null()).first()
+
+
+async def verified_account(email: str, role: Role) -> Account | None:
+    return (
+        await Account.objects()
+        .where(
+            (Account.email == email.lower())
+            & (Account.role == role.value)
+            & Account.email_verified_at.is_not_null()
+            & Account.deleted_at.is_null()
+        )
+        .first()
+    )
+
+
+async def is_duplicate(
+    learner_id: int | None, learner_email: str, tp_id: int | None, tp_email: str, today: date
+) -> bool:
+    learner_side = (
+        (Connection.learner == learner_id) if learner_id else (Connection.learner_email == learner_email)
+    )
+    tp_side = (Connection.third_party == tp_id) if tp_id else (Connection.third_party_email == tp_email)
+    open_now = Connection.state.is_in([WAITING_TP, WAITING_LEARNER]) | usable_where(today)
+    return bool(await Connection.exists().where(learner_side & tp_side & open_now))
+
+
+# --- lists and counts ------------------------------------------------------------------------
 
 PAGE_SIZE = 25
 FILTERS = {

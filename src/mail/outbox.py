@@ -7,11 +7,17 @@ running the same event twice never queues a second email.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
 
 from src.tables.outbox import OutboxEmail
+
+
+def minute_key() -> str:
+    """Part of an idempotency key: a double click within a minute queues one email, not two."""
+    return datetime.now(UTC).strftime("%Y%m%d%H%M")
 
 
 async def enqueue(recipient: str, template: str, context: dict[str, Any], idempotency_key: str) -> bool:

@@ -3,32 +3,13 @@ rules the pages use (so their emails are in the development mailbox too)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, timedelta
-from typing import Any
 
-from src import connection_actions as actions
-from src import extensions
+from src import connections as actions
+from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import Connection
-from src.tables.documents import Document, DocumentStatus
-
-
-def new_verify_code() -> str:
-    return secrets.token_urlsafe(24)  # 192 random bits
-
-
-async def issue(owner: Account, title: str, number: str, awarded: date, **extra: Any) -> Document:
-    document = Document(
-        owner=owner.id,
-        title=title,
-        certificate_number=number,
-        verify_code=new_verify_code(),
-        awarded_on=awarded,
-        **extra,
-    )
-    await document.save()
-    return document
+from src.tables.documents import DocumentStatus
 
 
 async def load_demo_connections(people: dict[str, Account], today: date) -> None:
@@ -88,7 +69,7 @@ async def load_demo_connections(people: dict[str, Account], today: date) -> None
     await actions.decline(liam, declined)
     ending = await actions.share(liam, tara.email, [plumbing.id], today + timedelta(days=5), today)
     await actions.accept_as_third_party(tara, ending, today)
-    await extensions.request_extension(
+    await actions.request_extension(
         tara, ending, today + timedelta(days=35), "Our audit runs to next month.", today
     )
     # Theo asks Liam: waiting for Liam.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from src import accounts
 from src.clock import today_in
-from src.demo_connections import load_demo_connections
+from src.demo.connections import load_demo_connections
 from src.settings import Settings
 from src.tables.accounts import Account, Address, Role
 

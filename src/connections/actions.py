@@ -4,39 +4,67 @@ change the shared documents. Each is one write transaction: compare-and-set, ema
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from src import outbox
-from src.connections import (
+from src.clock import utcnow
+from src.connections.notify import log_event, notify
+from src.connections.queries import is_duplicate, live_account, verified_account
+from src.connections.rules import (
     ACTIVE,
     WAITING_LEARNER,
     WAITING_TP,
     Conflict,
     Refused,
     check_end_date,
-    compare_and_set,
     date_text,
     display_name,
-    is_duplicate,
-    live_account,
-    log_event,
-    notify,
-    own_documents,
-    set_documents,
-    verified_account,
 )
-from src.db import write_transaction
+from src.db import compare_and_set, write_transaction
+from src.documents import owned_by
+from src.mail import enqueue
 from src.tables.accounts import Account, Role
-from src.tables.connections import Connection, ConnectionState, ExtensionRequest, ExtensionState
+from src.tables.connections import (
+    Connection,
+    ConnectionState,
+    ExtensionRequest,
+    ExtensionState,
+    SharedDocument,
+)
 from src.tables.documents import Document
 
-__all__ = ["Conflict", "Refused"]
+
+async def advance(connection: Connection, new_state: str, **values: Any) -> int:
+    """Move the connection on from the state and version we read, bumping the version; raises
+    Conflict if someone else changed it first. `connection` is updated to match."""
+    new_version = connection.version + 1
+    changes: dict[Any, Any] = {
+        Connection.state: new_state,
+        Connection.version: new_version,
+        Connection.updated_at: utcnow(),
+        **{getattr(Connection, k): v for k, v in values.items()},
+    }
+    expected = {Connection.state: connection.state, Connection.version: connection.version}
+    if not await compare_and_set(Connection, connection.id, expected, changes):
+        raise Conflict()
+    connection.state, connection.version = new_state, new_version
+    for key, value in values.items():
+        setattr(connection, key, value)
+    return new_version
+
+
+async def _set_documents(connection_id: int, documents: list[Document]) -> None:
+    await SharedDocument.delete().where(SharedDocument.connection == connection_id)
+    if documents:
+        await SharedDocument.insert(
+            *[SharedDocument(connection=connection_id, document=d.id) for d in documents]
+        )
 
 
 async def _chosen_documents(learner: Account, document_ids: list[int]) -> list[Document]:
     """The learner's own documents among those chosen; any id that is not theirs refuses the lot."""
-    documents = await own_documents(learner, document_ids)
+    documents = await owned_by(learner, document_ids)
     if not documents or len(documents) != len(set(document_ids)):
-        raise Refused("Choose at least one of your documents")
+        raise Refused("Choose at least one of your documents", "documents")
     return documents
 
 
@@ -46,17 +74,17 @@ async def share(
     """A learner shares documents with a third party by email, until a date; the third party accepts."""
     email = email.lower()
     if email == learner.email:
-        raise Refused("Enter the email address of the person you want to share with, not your own")
+        raise Refused("Enter the email address of the person you want to share with, not your own", "email")
     problem = check_end_date(expires_on, today)
     if problem:
-        raise Refused(problem)
+        raise Refused(problem, "expires_on")
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
         third_party = await verified_account(email, Role.third_party)
         if await is_duplicate(
             learner.id, learner.email, third_party.id if third_party else None, email, today
         ):
-            raise Refused("You already share with this person, or a request between you is waiting")
+            raise Refused("You already share with this person, or a request between you is waiting", "email")
         connection = Connection(
             learner=learner.id,
             learner_email=learner.email,
@@ -67,7 +95,7 @@ async def share(
             expires_on=expires_on,
         )
         await connection.save()
-        await set_documents(connection.id, documents)
+        await _set_documents(connection.id, documents)
         context = {
             "learner_name": display_name(learner),
             "expires_on": date_text(expires_on),
@@ -77,7 +105,7 @@ async def share(
             await notify(connection, third_party, "learner_asked", "asked", **context)
         else:
             # Nobody has this address yet: invite them; the connection attaches when they verify it.
-            await outbox.enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
+            await enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
         await log_event(
             learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}"
         )
@@ -92,7 +120,9 @@ async def add_connection(third_party: Account, learner_email: str, message: str,
         if await is_duplicate(
             learner.id if learner else None, learner_email, third_party.id, third_party.email, today
         ):
-            raise Refused("You already have a request waiting or an active connection with this learner")
+            raise Refused(
+                "You already have a request waiting or an active connection with this learner", "email"
+            )
         connection = Connection(
             learner=learner.id if learner else None,
             learner_email=learner_email,
@@ -123,7 +153,7 @@ async def accept_as_third_party(third_party: Account, connection: Connection, to
     if connection.expires_on is None or connection.expires_on < today:
         raise Refused("The learner's offer ended before you accepted it. Ask them to share again")
     async with write_transaction():
-        await compare_and_set(connection, ACTIVE)
+        await advance(connection, ACTIVE)
         await notify(
             connection,
             await live_account(connection.learner),
@@ -142,11 +172,11 @@ async def accept_as_learner(
         raise Conflict()
     problem = check_end_date(expires_on, today)
     if problem:
-        raise Refused(problem)
+        raise Refused(problem, "expires_on")
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
-        await compare_and_set(connection, ACTIVE, expires_on=expires_on)
-        await set_documents(connection.id, documents)
+        await advance(connection, ACTIVE, expires_on=expires_on)
+        await _set_documents(connection.id, documents)
         await notify(
             connection,
             await live_account(connection.third_party),
@@ -165,7 +195,7 @@ async def decline(actor: Account, connection: Connection) -> None:
         raise Conflict()
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
-        await compare_and_set(connection, ConnectionState.declined.value)
+        await advance(connection, ConnectionState.declined.value)
         await notify(
             connection,
             await live_account(other_id),
@@ -182,7 +212,7 @@ async def cancel(actor: Account, connection: Connection) -> None:
         raise Conflict()
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
-        await compare_and_set(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
+        await advance(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
         await ExtensionRequest.update({ExtensionRequest.state: ExtensionState.withdrawn.value}).where(
             (ExtensionRequest.connection == connection.id)
             & (ExtensionRequest.state == ExtensionState.pending.value)
@@ -203,9 +233,9 @@ async def extend(learner: Account, connection: Connection, expires_on: date, tod
         raise Conflict()
     problem = check_end_date(expires_on, today, current=connection.expires_on)
     if problem:
-        raise Refused(problem)
+        raise Refused(problem, "expires_on")
     async with write_transaction():
-        await compare_and_set(connection, ACTIVE, expires_on=expires_on)
+        await advance(connection, ACTIVE, expires_on=expires_on)
         await notify(
             connection,
             await live_account(connection.third_party),
@@ -222,8 +252,8 @@ async def change_documents(learner: Account, connection: Connection, document_id
         raise Conflict()
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
-        await compare_and_set(connection, connection.state)
-        await set_documents(connection.id, documents)
+        await advance(connection, connection.state)
+        await _set_documents(connection.id, documents)
         await log_event(learner, "changed_documents", connection.id, detail=f"{len(documents)} documents")
 
 

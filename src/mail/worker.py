@@ -25,6 +25,7 @@ from weakref import WeakKeyDictionary
 import aiosmtplib
 from jinja2 import Environment, Undefined
 
+from src.db import compare_and_set
 from src.tables.outbox import OutboxEmail
 
 if TYPE_CHECKING:
@@ -125,10 +126,12 @@ async def _claim(now: datetime) -> list[OutboxEmail]:
         # Compare-and-set: the row must still be due when we take it. Checking the state alone is
         # not enough for an expired lease: the first claimer leaves it "sending", so a second one
         # would win too; the new lease (in the future) is what makes the second one lose.
-        won = (
-            await OutboxEmail.update({OutboxEmail.state: "sending", OutboxEmail.lease_until: now + LEASE})
-            .where((OutboxEmail.id == row.id) & (OutboxEmail.attempts == row.attempts) & _due(now))
-            .returning(OutboxEmail.id)
+        won = await compare_and_set(
+            OutboxEmail,
+            row.id,
+            {OutboxEmail.attempts: row.attempts},
+            {OutboxEmail.state: "sending", OutboxEmail.lease_until: now + LEASE},
+            also=_due(now),
         )
         if won:
             claimed.append(row)

@@ -7,19 +7,11 @@ from datetime import date
 from typing import Any
 
 from src.clock import utcnow
-from src.connections import (
-    ACTIVE,
-    Conflict,
-    Refused,
-    check_end_date,
-    compare_and_set,
-    date_text,
-    display_name,
-    live_account,
-    log_event,
-    notify,
-)
-from src.db import write_transaction
+from src.connections.actions import advance
+from src.connections.notify import log_event, notify
+from src.connections.queries import live_account
+from src.connections.rules import ACTIVE, Conflict, Refused, check_end_date, date_text, display_name
+from src.db import compare_and_set, write_transaction
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest, ExtensionState
 
@@ -41,14 +33,14 @@ async def request_extension(
         raise Conflict()
     problem = check_end_date(wanted_until, today, current=connection.expires_on)
     if problem:
-        raise Refused(problem)
+        raise Refused(problem, "wanted_until")
     async with write_transaction():
         if await pending_for(connection.id) is not None:
             raise Refused(
                 "You have already asked for more time on this connection. Wait for the learner's answer"
             )
         # Bumping the version serialises racing requests: only one of two double submits wins.
-        await compare_and_set(connection, ACTIVE)
+        await advance(connection, ACTIVE)
         request = ExtensionRequest(
             connection=connection.id, requested_by=third_party.id, wanted_until=wanted_until, message=message
         )
@@ -70,18 +62,12 @@ async def request_extension(
 
 
 async def _decide(request: ExtensionRequest, new_state: str, **values: Any) -> None:
-    won = (
-        await ExtensionRequest.update(
-            {
-                ExtensionRequest.state: new_state,
-                ExtensionRequest.decided_at: utcnow(),
-                **{getattr(ExtensionRequest, k): v for k, v in values.items()},
-            }
-        )
-        .where((ExtensionRequest.id == request.id) & (ExtensionRequest.state == PENDING))
-        .returning(ExtensionRequest.id)
-    )
-    if not won:
+    changes = {
+        ExtensionRequest.state: new_state,
+        ExtensionRequest.decided_at: utcnow(),
+        **{getattr(ExtensionRequest, k): v for k, v in values.items()},
+    }
+    if not await compare_and_set(ExtensionRequest, request.id, {ExtensionRequest.state: PENDING}, changes):
         raise Conflict()
 
 
@@ -92,11 +78,11 @@ async def approve(
         raise Conflict()
     problem = check_end_date(new_expiry, today, current=connection.expires_on)
     if problem:
-        raise Refused(problem)
+        raise Refused(problem, "expires_on")
     async with write_transaction():
         # The connection first, as cancel does: the same lock order on PostgreSQL, so approve racing
         # cancel gives one winner and a Conflict, never a deadlock.
-        await compare_and_set(connection, ACTIVE, expires_on=new_expiry)
+        await advance(connection, ACTIVE, expires_on=new_expiry)
         await _decide(request, ExtensionState.approved.value, new_expiry=new_expiry)
         await notify(
             connection,
@@ -115,7 +101,7 @@ async def decline(learner: Account, connection: Connection, request: ExtensionRe
     if request.state != PENDING:
         raise Conflict()
     async with write_transaction():
-        await compare_and_set(connection, connection.state)  # connection first: see approve
+        await advance(connection, connection.state)  # connection first: see approve
         await _decide(request, ExtensionState.declined.value)
         await notify(
             connection,

@@ -1,0 +1,42 @@
+"""Self-service account deletion."""
+
+from __future__ import annotations
+
+import secrets
+
+from src.clock import utcnow
+from src.db import write_transaction
+from src.mail import enqueue
+from src.tables.accounts import Account, Address, ContactDetail
+
+
+async def delete_account(account: Account) -> None:
+    """Self-service deletion: personal details are erased at once; the row stays, emptied, so that
+    records others rely on (documents issued, who viewed what) still make sense."""
+    async with write_transaction():
+        await ContactDetail.delete().where(ContactDetail.account == account.id)
+        await Address.delete().where(Address.account == account.id)
+        placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"
+        await Account.update(
+            {
+                Account.username: placeholder,
+                Account.username_key: placeholder,
+                Account.email: f"{placeholder}@deleted.invalid",
+                Account.password_hash: None,
+                Account.first_name: "Deleted",
+                Account.middle_name: "",
+                Account.last_name: "account",
+                Account.phone: "",
+                Account.company_name: "",
+                Account.job_title: "",
+                Account.date_of_birth: None,
+                Account.session_epoch: account.session_epoch + 1,
+                Account.deleted_at: utcnow(),
+            }
+        ).where(Account.id == account.id)
+        await enqueue(
+            account.email,
+            "account_deleted",
+            {"first_name": account.first_name},
+            f"account-deleted:{account.id}",
+        )

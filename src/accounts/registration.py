@@ -1,0 +1,194 @@
+"""Registration and activation: a third party registers and verifies their address; a learner
+made by staff activates from an emailed link. The emails are written to the outbox in the same
+transaction as the change."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from src.clock import utcnow
+from src.connections import attach_pending
+from src.db import write_transaction
+from src.mail import enqueue, minute_key
+from src.passwords import hash_password
+from src.tables.accounts import Account, Role
+from src.tokens import ACTIVATE_MAX_AGE, VERIFY_EMAIL_MAX_AGE, TokenError, Tokens, password_fingerprint
+
+
+@dataclass
+class NewAccount:
+    role: Role
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    middle_name: str = ""
+    phone: str = ""
+    company_name: str = ""
+    job_title: str = ""
+    date_of_birth: date | None = None
+    password: str | None = None
+    verified: bool = False
+
+
+async def username_taken(username: str) -> bool:
+    return bool(await Account.exists().where(Account.username_key == username.lower()))
+
+
+async def email_taken(email: str) -> bool:
+    return bool(await Account.exists().where(Account.email == email.lower()))
+
+
+async def account_with_email(email: str) -> Account | None:
+    return await Account.objects().where(Account.email == email.lower()).first()
+
+
+async def create_account(new: NewAccount, password_hash: str | None = None) -> Account:
+    """Insert an account (inside the caller's transaction when there is one). Pass `password_hash`
+    when it was computed beforehand, to keep the slow hash out of a write transaction."""
+    if password_hash is None and new.password:
+        password_hash = await hash_password(new.password)
+    account = Account(
+        role=new.role.value,
+        username=new.username,
+        username_key=new.username.lower(),
+        email=new.email.lower(),
+        password_hash=password_hash,
+        password_changed_at=utcnow() if new.password else None,
+        email_verified_at=utcnow() if new.verified else None,
+        first_name=new.first_name,
+        middle_name=new.middle_name,
+        last_name=new.last_name,
+        phone=new.phone,
+        company_name=new.company_name,
+        job_title=new.job_title,
+        date_of_birth=new.date_of_birth,
+    )
+    await account.save()
+    return account
+
+
+def _verify_link(tokens: Tokens, account: Account) -> dict[str, Any]:
+    token = tokens.sign("verify-email", {"a": account.id, "e": account.email})
+    return {
+        "first_name": account.first_name,
+        "path": f"/verify-email/{token}",
+        "hours": VERIFY_EMAIL_MAX_AGE // 3600,
+    }
+
+
+async def register(tokens: Tokens, new: NewAccount) -> None:
+    """Register a third party. An email already in use gets a notice instead of a second account,
+    so the page answers the same whether or not the address is known.
+
+    The password is hashed first on both paths: the answer takes as long either way, and the slow
+    hash never runs while the write transaction holds the database."""
+    password_hash = await hash_password(new.password or "")
+    async with write_transaction():
+        existing = await account_with_email(new.email)
+        if existing is not None:
+            await enqueue(
+                existing.email,
+                "already_registered",
+                {"first_name": existing.first_name},
+                f"already-registered:{existing.id}:{minute_key()}",
+            )
+            return
+        account = await create_account(new, password_hash)
+        await enqueue(
+            account.email, "verify_email", _verify_link(tokens, account), f"verify:{account.id}:first"
+        )
+
+
+async def resend_verification(tokens: Tokens, email: str) -> None:
+    async with write_transaction():
+        account = (
+            await Account.objects()
+            .where(
+                (Account.email == email.lower())
+                & Account.deleted_at.is_null()
+                & Account.email_verified_at.is_null()
+            )
+            .first()
+        )
+        if account is not None and account.password_hash:
+            await enqueue(
+                account.email,
+                "verify_email",
+                _verify_link(tokens, account),
+                f"verify:{account.id}:{minute_key()}",
+            )
+
+
+async def verify_email(tokens: Tokens, token: str) -> Account:
+    """Mark the address verified. Raises TokenError("expired" | "invalid" | "used")."""
+    data = tokens.load("verify-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
+    async with write_transaction():
+        account = (
+            await Account.objects()
+            .where(
+                (Account.id == data.get("a"))
+                & (Account.email == data.get("e"))
+                & Account.deleted_at.is_null()
+            )
+            .first()
+        )
+        if account is None:
+            raise TokenError("invalid")
+        if account.email_verified_at is not None:
+            raise TokenError("used")
+        await Account.update({Account.email_verified_at: utcnow()}).where(Account.id == account.id)
+        await attach_pending(account)  # connections waiting for this address become theirs
+    return account
+
+
+def activation_link(tokens: Tokens, account: Account) -> str:
+    fingerprint = password_fingerprint(account.password_hash, account.last_login_at)
+    return "/activate/" + tokens.sign("activate", {"a": account.id, "e": account.email, "f": fingerprint})
+
+
+async def _free_username(first: str, last: str) -> str:
+    stem = re.sub(r"[^a-z0-9]", "", f"{first[:1]}{last}".lower())[:30] or "learner"
+    candidate = stem
+    while await username_taken(candidate) or len(candidate) < 3:
+        candidate = f"{stem}{secrets.randbelow(9000) + 1000}"
+    return candidate
+
+
+async def create_learner(tokens: Tokens, first_name: str, last_name: str, email: str) -> Account:
+    """Staff add a learner: an account with no password yet, and an email with an activation link."""
+    async with write_transaction():
+        learner = await create_account(
+            NewAccount(
+                role=Role.learner,
+                username=await _free_username(first_name, last_name),
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+            )
+        )
+        await enqueue(
+            learner.email,
+            "activate_account",
+            {
+                "first_name": first_name,
+                "username": learner.username,
+                "path": activation_link(tokens, learner),
+                "days": ACTIVATE_MAX_AGE // 86400,
+            },
+            f"activate:{learner.id}",
+        )
+    return learner
+
+
+async def newest_learners(limit: int = 50) -> list[Account]:
+    return (
+        await Account.objects()
+        .where((Account.role == Role.learner.value) & Account.deleted_at.is_null())
+        .order_by(Account.id, ascending=False)
+        .limit(limit)
+    )

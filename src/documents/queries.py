@@ -1,0 +1,14 @@
+"""Reading documents, always through their owner."""
+
+from __future__ import annotations
+
+from src.tables.accounts import Account
+from src.tables.documents import Document
+
+
+async def owned_by(learner: Account, ids: list[int] | None = None) -> list[Document]:
+    """The learner's documents, newest award first; with `ids`, only those of them (others are left out)."""
+    query = Document.objects().where(Document.owner == learner.id)
+    if ids is not None:
+        query = query.where(Document.id.is_in(ids or [-1]))
+    return await query.order_by(Document.awarded_on, ascending=False)

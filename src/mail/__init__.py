@@ -1,0 +1,16 @@
+"""Email: requests write messages to the outbox inside their own transaction (`enqueue`); the
+worker renders and sends them over SMTP with retries. Other code uses only the names below."""
+
+from src.mail.outbox import enqueue, minute_key, poke_worker
+from src.mail.worker import MailWorker, RenderedEmail, build_message, render_email, send_due
+
+__all__ = [
+    "MailWorker",
+    "RenderedEmail",
+    "build_message",
+    "enqueue",
+    "minute_key",
+    "poke_worker",
+    "render_email",
+    "send_due",
+]
