@@ -34,10 +34,11 @@ test: $(STAMP) chromium ## the whole suite on SQLite (and on PostgreSQL too when
 	  TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest -m "not browser"; \
 	fi
 
-lint: $(STAMP) ## ruff (lint and format check) and mypy on src/
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+lint: $(STAMP) ## ruff (lint and format check), mypy on src/, import-linter (who may import whom)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## ruff format and autofix
 	$(BIN)/ruff format src tests
