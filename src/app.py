@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -56,6 +56,14 @@ def _stores(settings: Settings) -> dict[str, Store]:
     }
 
 
+def _iso_long_date(value: str | None) -> str:
+    """A date kept as ISO text in a document snapshot, in words ("14 March 2026")."""
+    try:
+        return date.fromisoformat(value).strftime("%-d %B %Y") if value else ""
+    except (TypeError, ValueError):
+        return str(value or "")
+
+
 def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -70,6 +78,7 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
         development=settings.development,
     )
     environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
+    environment.filters["iso_long_date"] = _iso_long_date
     # The one status rule for documents, in words: "Valid", "Document valid until …", "Revoked" …
     environment.filters["standing"] = lambda document, today: standing(document, today).words
     environment.filters["local_time"] = lambda t: (

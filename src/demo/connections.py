@@ -21,7 +21,10 @@ async def load_demo_connections(people: dict[str, Account], today: date) -> None
         today - timedelta(days=400),
         qualification_code="603/2345/X",
         level="3",
-        content={"units": [["Safeguarding", "Pass"]]},
+        grade="Merit",
+        units=[
+            {"code": "H/601/8573", "title": "Safeguarding", "level": "3", "credits": "4", "grade": "Pass"}
+        ],
     )
     first_aid = await issue(
         lena,

@@ -1,7 +1,11 @@
-"""Issuing documents: the one way a document comes to exist (staff pages, demo data and tests call it)."""
+"""Issuing documents: the one way a document comes to exist (staff pages, CSV imports, demo data
+and tests call it). What a document says is frozen at issue as a content snapshot with its SHA-256,
+so what a viewer, the verify page and a printed duplicate show can always be checked against it."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
@@ -9,17 +13,65 @@ from src.documents.verify_codes import new_verify_code
 from src.tables.accounts import Account
 from src.tables.documents import Document
 
+TEMPLATE_VERSION = 1
+UNIT_FIELDS = ("code", "title", "level", "credits", "grade")
+
+
+def snapshot(fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The frozen content of a document and the SHA-256 of its canonical JSON (sorted keys, no spaces)."""
+    content = {
+        "certificate_number": fields["certificate_number"],
+        "kind": fields.get("kind") or "certificate",
+        "title": fields["title"],
+        "qualification_code": fields.get("qualification_code") or "",
+        "level": fields.get("level") or "",
+        "name_as_printed": fields.get("name_as_printed") or "",
+        "awarded_on": fields["awarded_on"].isoformat(),
+        "valid_until": fields["valid_until"].isoformat() if fields.get("valid_until") else None,
+        "grade": fields.get("grade") or "",
+        "units": [
+            {key: str(unit.get(key) or "") for key in UNIT_FIELDS} for unit in fields.get("units") or []
+        ],
+        "template_version": TEMPLATE_VERSION,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return content, hashlib.sha256(canonical.encode()).hexdigest()
+
 
 async def issue(
-    owner: Account, title: str, certificate_number: str, awarded_on: date, **extra: Any
+    owner: Account,
+    title: str,
+    certificate_number: str,
+    awarded_on: date,
+    *,
+    units: list[dict[str, Any]] | None = None,
+    issued_by: Account | None = None,
+    **extra: Any,
 ) -> Document:
     """Issue one document to a learner, with a fresh verify code (inside the caller's transaction, if any)."""
+    if not extra.get("name_as_printed"):
+        extra["name_as_printed"] = " ".join(
+            part for part in (owner.first_name, owner.middle_name, owner.last_name) if part
+        )
+    content, digest = snapshot(
+        {
+            "title": title,
+            "certificate_number": certificate_number,
+            "awarded_on": awarded_on,
+            "units": units,
+            **extra,
+        }
+    )
     document = Document(
         owner=owner.id,
         title=title,
         certificate_number=certificate_number,
         verify_code=new_verify_code(),
         awarded_on=awarded_on,
+        content=content,
+        content_sha256=digest,
+        template_version=TEMPLATE_VERSION,
+        issued_by=issued_by.id if issued_by else None,
         **extra,
     )
     await document.save()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from src.tables.accounts import Account
 from src.tables.documents import Document
 
@@ -12,3 +15,10 @@ async def owned_by(learner: Account, ids: list[int] | None = None) -> list[Docum
     if ids is not None:
         query = query.where(Document.id.is_in(ids or [-1]))
     return await query.order_by(Document.awarded_on, ascending=False)
+
+
+def content_of(document: Document | dict[str, Any]) -> dict[str, Any]:
+    """The frozen content snapshot as a dict (Piccolo hands a JSON column back as text)."""
+    raw = document["content"] if isinstance(document, dict) else document.content
+    loaded = json.loads(raw) if isinstance(raw, str) else raw
+    return loaded if isinstance(loaded, dict) else {}

@@ -39,6 +39,9 @@ class Account(Table):
     company_name = Varchar(length=200, default="")
     job_title = Varchar(length=200, default="")
     date_of_birth = Date(null=True, default=None)
+    # The awarding body's learner reference and the Unique Learner Number: set by staff or a CSV import.
+    enrolment_number = Varchar(length=40, default="")
+    uln = Varchar(length=10, default="")
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     # Bumped when every session of the account must end (password change, reset, deletion).

@@ -6,7 +6,7 @@ from piccolo.conf.apps import AppConfig
 
 from src.tables.accounts import Account, Address, ContactDetail
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
-from src.tables.documents import Document
+from src.tables.documents import Document, ImportBatch
 from src.tables.outbox import OutboxEmail
 
 APP_CONFIG = AppConfig(
@@ -17,6 +17,7 @@ APP_CONFIG = AppConfig(
         ContactDetail,
         Address,
         OutboxEmail,
+        ImportBatch,
         Document,
         Connection,
         SharedDocument,
