@@ -4,9 +4,10 @@ person typed is handed back to the page (passwords excepted)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
 
@@ -34,6 +35,8 @@ MONTHS = {
     for name in names
 }
 MAX_FIELD = 500
+MAX_CHOICES = 200  # ticked boxes read from one list; more is not a person ticking boxes
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Form:
 
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+    # Every value of a name that may repeat (checkbox lists), in the order sent.
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
@@ -72,6 +77,10 @@ class Form:
             self.error(name, "Enter an email address in the correct format, like name@example.com")
         return value
 
+    def ids(self, name: str) -> list[int]:
+        """The ticked ids of a checkbox list (e.g. documents): whole numbers only, at most MAX_CHOICES."""
+        return [int(v) for v in self.lists.get(name, []) if v.isascii() and v.isdigit()][:MAX_CHOICES]
+
     @property
     def ok(self) -> bool:
         return not self.errors
@@ -82,13 +91,17 @@ class Form:
 
 
 async def read_form(request: Request[Any, Any, Any]) -> Form:
+    """The submitted form, read once: single values trimmed (passwords keep their spaces), and every
+    value of each name kept in `lists` for checkbox lists (read them with `Form.ids`)."""
     data = await request.form()
     values: dict[str, str] = {}
-    for key, value in data.items():
-        if isinstance(value, str):
-            # Passwords keep their spaces; everything else is trimmed.
-            values[key] = value if "password" in key else value.strip()
-    return Form(values=values)
+    lists: dict[str, list[str]] = {}
+    for key, value in data.multi_items():
+        if not isinstance(value, str):
+            continue
+        lists.setdefault(key, []).append(value)
+        values[key] = value if "password" in key else value.strip()  # a repeated name: the last
+    return Form(values=values, lists=lists)
 
 
 def parse_date(form: Form, prefix: str, label: str, *, required: bool = False) -> date | None:
@@ -122,3 +135,23 @@ def date_parts(value: date | None) -> dict[str, str]:
 
 def flatten_date(prefix: str, value: date | None) -> dict[str, Any]:
     return {f"{prefix}-{k}": v for k, v in date_parts(value).items()}
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of a list, newest first: the page number from the query string (clamped), and the
+    LIMIT/OFFSET that read one row more than a page, so "is there a next page" costs no count query."""
+
+    page: int
+    size: int
+
+    @classmethod
+    def of(cls, page: int, size: int, last: int = 10_000) -> Paging:
+        return cls(page=max(1, min(page, last)), size=size)
+
+    def apply(self, query: Any) -> Any:
+        return query.limit(self.size + 1).offset((self.page - 1) * self.size)
+
+    def cut(self, rows: Sequence[T]) -> tuple[list[T], bool]:
+        """The page's rows and whether a next page exists."""
+        return list(rows[: self.size]), len(rows) > self.size

@@ -14,8 +14,9 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
+from src.forms import Paging
 from src.tables.accounts import Account, Role
-from src.tables.connections import Connection, ConnectionState, ExtensionRequest, SharedDocument
+from src.tables.connections import AccessEvent, Connection, ConnectionState, ExtensionRequest, SharedDocument
 
 # --- one connection and what it shares ------------------------------------------------------
 
@@ -163,7 +164,7 @@ async def list_page(
     account: Account, today: date, state: str = "all", q: str = "", page: int = 1
 ) -> ConnectionPage:
     state = state if state in FILTERS else "all"
-    page = max(1, min(page, 100_000))
+    paging = Paging.of(page, PAGE_SIZE, last=100_000)
     q = q.strip()[:100]
     query = Connection.select(*_columns()).where(mine(account))
     condition = filter_where(state, today)
@@ -171,15 +172,9 @@ async def list_page(
         query = query.where(condition)
     if q:
         query = query.where(_search_where(account, q))
-    rows = (
-        await query.order_by(Connection.id, ascending=False)
-        .limit(PAGE_SIZE + 1)
-        .offset((page - 1) * PAGE_SIZE)
-    )
-    has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, has_next = paging.cut(await paging.apply(query.order_by(Connection.id, ascending=False)))
     await annotate(rows)
-    return ConnectionPage(rows=rows, page=page, has_next=has_next, state=state, q=q)
+    return ConnectionPage(rows=rows, page=paging.page, has_next=has_next, state=state, q=q)
 
 
 async def annotate(rows: list[dict[str, Any]]) -> None:
@@ -238,3 +233,38 @@ async def counts_for(account: Account, today: date) -> Counts:
             (ExtensionRequest.connection.learner == account.id) & (ExtensionRequest.state == "pending")
         )
     return Counts(waiting_for_me, waiting_for_them, active, ending, extensions)
+
+
+# --- the learner's activity log ----------------------------------------------------------------
+
+ACTIVITY_PAGE = 50
+
+
+@dataclass
+class ActivityPage:
+    events: list[dict[str, Any]]
+    page: int
+    has_next: bool
+
+
+async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
+    """Who did what and when on the learner's connections, newest first, one page."""
+    paging = Paging.of(page, ACTIVITY_PAGE)
+    query = (
+        AccessEvent.select(
+            AccessEvent.id,
+            AccessEvent.account,
+            AccessEvent.action,
+            AccessEvent.at,
+            AccessEvent.detail,
+            AccessEvent.connection,
+            AccessEvent.account.first_name.as_alias("first_name"),
+            AccessEvent.account.last_name.as_alias("last_name"),
+            AccessEvent.account.company_name.as_alias("company"),
+            AccessEvent.account.role.as_alias("role"),
+        )
+        .where(AccessEvent.connection.learner == learner.id)
+        .order_by(AccessEvent.id, ascending=False)
+    )
+    events, has_next = paging.cut(await paging.apply(query))
+    return ActivityPage(events=events, page=paging.page, has_next=has_next)

@@ -73,7 +73,7 @@ class AccountController(Controller):
             request, "account/register.html", "partials/account/_register_form.html", values={}, errors={}
         )
 
-    @post("/register")
+    @post("/register", name="register_account")
     async def register(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Register a third party, then 'check your email'. Errors: the form again, 422, values kept."""
         form = await read_form(request)
@@ -138,7 +138,7 @@ class AccountController(Controller):
             request, "account/resend.html", "partials/account/_resend_form.html", values={}, errors={}
         )
 
-    @post("/verify-email/resend")
+    @post("/verify-email/resend", name="send_verification")
     async def resend_verification(
         self, request: Request[Any, Any, Any]
     ) -> Template | Redirect | ClientRedirect:
@@ -178,7 +178,7 @@ class AccountController(Controller):
             errors={},
         )
 
-    @post("/activate/{token:str}")
+    @post("/activate/{token:str}", name="activate_account")
     async def activate(
         self, request: Request[Any, Any, Any], token: FromPath[str]
     ) -> Template | Redirect | ClientRedirect:

@@ -34,7 +34,7 @@ class AddressController(Controller):
             address=None,
         )
 
-    @post("/")
+    @post("/", name="add_address")
     async def add_address(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add an address, then the profile page. Errors: 422, values kept."""
         form = await read_form(request)
@@ -69,7 +69,7 @@ class AddressController(Controller):
             address=address,
         )
 
-    @post("/{address_id:int}")
+    @post("/{address_id:int}", name="update_address")
     async def update_address(
         self, request: Request[Any, Any, Any], address_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
@@ -93,7 +93,7 @@ class AddressController(Controller):
         flash(request, "Address saved.", category="success")
         return redirect(request, "/profile#addresses")
 
-    @post("/{address_id:int}/delete")
+    @post("/{address_id:int}/delete", name="remove_address")
     async def remove_address(
         self, request: Request[Any, Any, Any], address_id: FromPath[int]
     ) -> Template | Redirect:

@@ -18,6 +18,11 @@ def tokens_of(request: Request[Any, Any, Any]) -> Tokens:
     return request.app.state.tokens  # type: ignore[no-any-return]
 
 
+def url(request: Request[Any, Any, Any], name: str, **path_parameters: Any) -> str:
+    """The path of a named route (the same names templates give `url_for`)."""
+    return request.app.route_reverse(name, **path_parameters)
+
+
 def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 

@@ -1,5 +1,6 @@
-"""What the connection route modules share: loading one's own connection, today's date, and the
-answers after an action (the row for htmx, a redirect for a plain form, a clear conflict message)."""
+"""What the connection route modules share: loading one's own connection, today's date, the one
+builder of the connection page's context (its GET and every form on it that answers with errors), and
+the answers after an action (the row for htmx, a redirect for a plain form, a clear conflict message)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from litestar.response import Redirect, Template
 
 from src import connections
 from src.clock import today_in
-from src.htmx import VARY, wants_fragment
+from src.documents import owned_by
+from src.forms import Form
+from src.htmx import VARY, render, wants_fragment
 from src.mail import poke_worker
-from src.routes.common import safe_next, settings_of
+from src.routes.common import safe_next, settings_of, url
+from src.tables.accounts import Role
 from src.tables.connections import Connection
 
 CONFLICT_TEXT = "This connection has changed since you loaded the page. Here is how it stands now."
@@ -31,6 +35,53 @@ async def load(request: Request[Any, Any, Any], connection_id: int) -> Connectio
     if connection is None:
         raise NotFoundException()
     return connection
+
+
+async def connection_context(
+    request: Request[Any, Any, Any],
+    connection: Connection,
+    *,
+    form: Form | None = None,
+    section: str | None = None,
+    chosen: set[int] | None = None,
+) -> dict[str, Any]:
+    """What the connection page shows: one connection, its shared documents (for a third party only
+    while access is open) and the forms its state allows. With `form`: that form's errors and what was
+    typed (`section` names which of the learner's date forms it was; `chosen` the documents ticked on
+    the accept form)."""
+    account = request.user
+    day = today(request)
+    documents = await connections.shared_documents(connection.id, account, day)
+    context: dict[str, Any] = {
+        "c": await connections.one_row(account, connection.id),
+        "connection": connection,
+        "documents": documents,
+        "usable": connections.is_usable(connection, day),
+        "today": day,
+        "role": account.role,
+        "pending": await connections.pending_extension(connection.id),
+        "values": form.kept() if form else {},
+        "errors": form.errors if form else {},
+        "section": section,
+    }
+    if account.role == Role.learner.value:
+        context["own_documents"] = await owned_by(account)
+        # A learner always sees their own shared documents; on a refused accept, those they ticked.
+        context["shared_ids"] = chosen if chosen is not None else {d["id"] for d in documents}
+    return context
+
+
+async def connection_page(
+    request: Request[Any, Any, Any],
+    connection: Connection,
+    *,
+    form: Form | None = None,
+    section: str | None = None,
+    chosen: set[int] | None = None,
+) -> Template:
+    """The connection page again after a form on it was refused: 422, errors beside their fields."""
+    context = await connection_context(request, connection, form=form, section=section, chosen=chosen)
+    return render(request, "connections/detail.html", status_code=422, **context)
 
 
 async def row_response(
@@ -60,7 +111,8 @@ async def after_action(
     if wants_fragment(request):
         return await row_response(request, connection_id, notice=message)  # type: ignore[return-value]
     flash(request, message, category="success")
-    return Redirect(path=safe_next(return_to, f"/connections/{connection_id}"), status_code=303)  # type: ignore[return-value]
+    back = url(request, "connection", connection_id=connection_id)
+    return Redirect(path=safe_next(return_to, back), status_code=303)  # type: ignore[return-value]
 
 
 async def conflict(request: Request[Any, Any, Any], connection_id: int) -> Response[Any]:
@@ -68,8 +120,4 @@ async def conflict(request: Request[Any, Any, Any], connection_id: int) -> Respo
     if wants_fragment(request):
         return await row_response(request, connection_id, status=409, notice=CONFLICT_TEXT)  # type: ignore[return-value]
     flash(request, CONFLICT_TEXT, category="warning")
-    return Redirect(path=f"/connections/{connection_id}", status_code=303)  # type: ignore[return-value]
-
-
-def parse_ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()][:200]
+    return Redirect(path=url(request, "connection", connection_id=connection_id), status_code=303)  # type: ignore[return-value]

@@ -14,15 +14,21 @@ from src.connections import (
     WAITING_LEARNER,
     Conflict,
     Refused,
-    is_usable,
-    shared_documents,
+    check_accept,
+    place_refusal,
 )
 from src.connections import log_event as record
-from src.documents import owned_by
-from src.forms import parse_date, read_form
+from src.forms import read_form
 from src.guards import requires_learner_or_third_party
 from src.htmx import render
-from src.routes.connection_common import after_action, conflict, load, parse_ids, today
+from src.routes.connection_common import (
+    after_action,
+    conflict,
+    connection_context,
+    connection_page,
+    load,
+    today,
+)
 from src.tables.accounts import Role
 
 
@@ -60,85 +66,46 @@ class ConnectionController(Controller):
         """Page: one connection, its shared documents (for a third party only while access is open) and the
         actions its state allows."""
         connection = await load(request, connection_id)
-        day = today(request)
         account = request.user
-        documents = await shared_documents(connection.id, account, day)
-        usable = is_usable(connection, day)
-        if account.role == Role.third_party.value and usable:
+        context = await connection_context(request, connection)
+        if account.role == Role.third_party.value and context["usable"]:
+            documents = context["documents"]
             await record(
                 account, "viewed_documents", connection.id, detail=f"{len(documents)} documents listed"
             )
-        row = await connections.one_row(account, connection.id)
-        context: dict[str, Any] = {
-            "c": row,
-            "connection": connection,
-            "documents": documents,
-            "usable": usable,
-            "today": day,
-            "role": account.role,
-            "pending": await connections.pending_extension(connection.id),
-            "values": {},
-            "errors": {},
-        }
-        if account.role == Role.learner.value:
-            context["own_documents"] = await owned_by(account)
-            context["shared_ids"] = {d["id"] for d in documents}  # a learner always sees their own
         return render(request, "connections/detail.html", **context)
 
-    @post("/{connection_id:int}/accept")
+    @post("/{connection_id:int}/accept", name="accept_connection")
     async def accept_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
         """Accept a request. Third party: as offered. Learner: choosing documents and the end date.
-        htmx: the row; plain form: back to the connection."""
+        htmx: the row; plain form: back to the connection. Errors: the connection page, 422."""
         connection = await load(request, connection_id)
         account = request.user
         day = today(request)
         form = await read_form(request)
+        chosen = set(form.ids("documents"))
         try:
             if account.role == Role.third_party.value:
                 await connections.accept_as_third_party(account, connection, day)
             else:
                 if connection.state != WAITING_LEARNER:
                     raise Conflict()  # the state decides first: a form for a request no longer open is moot
-                data = await request.form()
-                expires_on = parse_date(form, "expires_on", "the date access ends", required=True)
-                ids = parse_ids(data.getall("documents", []))
-                if not ids:
-                    form.error("documents", "Choose at least one document to share")
-                if not form.ok or expires_on is None:
-                    return await self._accept_form_again(request, connection, form, 422)
-                await connections.accept_as_learner(account, connection, ids, expires_on, day)
+                accepted = check_accept(form)
+                if accepted is None:
+                    return await connection_page(request, connection, form=form, chosen=chosen)  # type: ignore[return-value]
+                await connections.accept_as_learner(
+                    account, connection, accepted.document_ids, accepted.expires_on, day
+                )
         except Conflict:
             return await conflict(request, connection_id)
         except Refused as exc:
-            form.error("expires_on" if account.role == Role.learner.value else "connection", str(exc))
-            return await self._accept_form_again(request, connection, form, 422)
+            place_refusal(form, exc, default="connection")
+            return await connection_page(request, connection, form=form, chosen=chosen)  # type: ignore[return-value]
         return await after_action(request, connection_id, "Connection accepted.", form.get("return_to"))
 
-    async def _accept_form_again(
-        self, request: Request[Any, Any, Any], connection: Any, form: Any, status: int
-    ) -> Response[Any]:
-        day = today(request)
-        data = await request.form()
-        return render(
-            request,
-            "connections/detail.html",
-            status_code=status,  # type: ignore[return-value]
-            c=await connections.one_row(request.user, connection.id),
-            connection=connection,
-            documents=[],
-            usable=False,
-            today=day,
-            role=request.user.role,
-            pending=None,
-            own_documents=await owned_by(request.user),
-            shared_ids=set(parse_ids(data.getall("documents", []))),
-            values=form.kept(),
-            errors=form.errors,
-        )
-
-    @post("/{connection_id:int}/decline")
+    @post("/{connection_id:int}/decline", name="decline_connection")
     async def decline_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -170,7 +137,7 @@ class ConnectionController(Controller):
             today=today(request),
         )
 
-    @post("/{connection_id:int}/cancel")
+    @post("/{connection_id:int}/cancel", name="cancel_connection")
     async def cancel_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:

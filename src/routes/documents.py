@@ -8,13 +8,11 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
+from src.connections import activity_page
 from src.documents import owned_by
 from src.guards import requires_learner
 from src.htmx import render
 from src.routes.connection_common import today
-from src.tables.connections import AccessEvent
-
-ACTIVITY_PAGE = 50
 
 
 class DocumentController(Controller):
@@ -30,31 +28,13 @@ class DocumentController(Controller):
     @get("/activity", name="activity")
     async def list_activity(self, request: Request[Any, Any, Any], page: FromQuery[int] = 1) -> Template:
         """Page: who did what and when on the learner's connections, newest first. htmx: the list alone."""
-        page = max(1, min(page, 10_000))
-        events = (
-            await AccessEvent.select(
-                AccessEvent.id,
-                AccessEvent.account,
-                AccessEvent.action,
-                AccessEvent.at,
-                AccessEvent.detail,
-                AccessEvent.connection,
-                AccessEvent.account.first_name.as_alias("first_name"),
-                AccessEvent.account.last_name.as_alias("last_name"),
-                AccessEvent.account.company_name.as_alias("company"),
-                AccessEvent.account.role.as_alias("role"),
-            )
-            .where(AccessEvent.connection.learner == request.user.id)
-            .order_by(AccessEvent.id, ascending=False)
-            .limit(ACTIVITY_PAGE + 1)
-            .offset((page - 1) * ACTIVITY_PAGE)
-        )
+        activity = await activity_page(request.user, page)
         return render(
             request,
             "documents/activity.html",
             "partials/documents/_activity.html",
-            events=events[:ACTIVITY_PAGE],
-            page=page,
-            has_next=len(events) > ACTIVITY_PAGE,
+            events=activity.events,
+            page=activity.page,
+            has_next=activity.has_next,
             me=request.user.id,
         )

@@ -9,14 +9,14 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
+from litestar.response import Template
 
 from src import connections
-from src.connections import ACTIVE, Conflict, Refused, is_usable, shared_documents
-from src.documents import owned_by
-from src.forms import parse_date, read_form
+from src.connections import ACTIVE, Conflict, Refused, check_extension_request, check_new_date, place_refusal
+from src.forms import Form, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import render
-from src.routes.connection_common import after_action, conflict, load, parse_ids, today
+from src.routes.connection_common import after_action, conflict, connection_page, load, today
 
 
 class ExtensionController(Controller):
@@ -31,46 +31,30 @@ class ExtensionController(Controller):
         connection = await load(request, connection_id)
         if connection.state != ACTIVE:
             return await conflict(request, connection_id)
-        return render(
-            request,
-            "connections/extension.html",
-            "partials/connections/_extension_form.html",  # type: ignore[return-value]
-            c=await connections.one_row(request.user, connection.id),
-            values={},
-            errors={},
-            pending=await connections.pending_extension(connection.id),
-        )
+        return await _extension_page(request, connection)
 
-    @post("/extension", guards=[requires_third_party])
+    @post("/extension", name="send_extension_request", guards=[requires_third_party])
     async def request_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
-        """Send the request (one pending per connection); the learner gets an email."""
+        """Send the request (one pending per connection); the learner gets an email. Errors: 422."""
         connection = await load(request, connection_id)
         form = await read_form(request)
-        wanted = parse_date(form, "wanted_until", "the date you want access until", required=True)
-        message = form.optional("message", 500)
-        if form.ok and wanted is not None:
+        asked = check_extension_request(form)
+        if asked is not None:
             try:
-                await connections.request_extension(request.user, connection, wanted, message, today(request))
+                await connections.request_extension(
+                    request.user, connection, asked.wanted_until, asked.message, today(request)
+                )
             except Conflict:
                 return await conflict(request, connection_id)
             except Refused as exc:
-                form.error("wanted_until", str(exc))
+                place_refusal(form, exc, default="wanted_until")
         if not form.ok:
-            return render(
-                request,
-                "connections/extension.html",
-                "partials/connections/_extension_form.html",  # type: ignore[return-value]
-                status_code=422,
-                c=await connections.one_row(request.user, connection.id),
-                values=form.kept(),
-                errors=form.errors,
-                pending=None,
-            )
+            return await _extension_page(request, connection, form)
         return await after_action(request, connection_id, "Request for more time sent.")
 
-    @post("/extension/approve", guards=[requires_learner])
+    @post("/extension/approve", name="approve_extension", guards=[requires_learner])
     async def approve_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -90,7 +74,7 @@ class ExtensionController(Controller):
             ),
         )
 
-    @post("/extension/decline", guards=[requires_learner])
+    @post("/extension/decline", name="decline_extension", guards=[requires_learner])
     async def decline_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -105,7 +89,7 @@ class ExtensionController(Controller):
             return await conflict(request, connection_id)
         return await after_action(request, connection_id, "Extension declined.")
 
-    @post("/extend", guards=[requires_learner])
+    @post("/extend", name="extend_connection", guards=[requires_learner])
     async def extend_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -120,23 +104,20 @@ class ExtensionController(Controller):
             lambda new_date: connections.extend(request.user, connection, new_date, today(request)),
         )
 
-    @post("/documents", guards=[requires_learner])
+    @post("/documents", name="change_documents", guards=[requires_learner])
     async def change_documents(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
         """Change which documents the connection shares."""
         connection = await load(request, connection_id)
         form = await read_form(request)
-        data = await request.form()
         try:
-            await connections.change_documents(
-                request.user, connection, parse_ids(data.getall("documents", []))
-            )
+            await connections.change_documents(request.user, connection, form.ids("documents"))
         except Conflict:
             return await conflict(request, connection_id)
         except Refused as exc:
-            form.error("documents", str(exc))
-            return await _detail_with_errors(request, connection, form, "documents")
+            place_refusal(form, exc, default="documents")
+            return await connection_page(request, connection, form=form, section="documents")
         return await after_action(request, connection_id, "Shared documents changed.")
 
 
@@ -150,38 +131,32 @@ async def _with_new_date(
 ) -> Response[Any]:
     """Read a three-field date, run the action with it, and answer: done, conflict, or the page with errors."""
     form = await read_form(request)
-    new_date = parse_date(form, field, "the new end date", required=True)
-    if form.ok and new_date is not None:
+    new_date = check_new_date(form, field)
+    if new_date is not None:
         try:
             await action(new_date)
         except Conflict:
             return await conflict(request, connection.id)
         except Refused as exc:
-            form.error(field, str(exc))
+            # The actions name the end date "expires_on"; on this form it is `field`.
+            place_refusal(form, exc, default=field, renamed={"expires_on": field})
     if not form.ok:
-        return await _detail_with_errors(request, connection, form, section)
+        return await connection_page(request, connection, form=form, section=section)  # type: ignore[return-value]
     return await after_action(request, connection.id, done)
 
 
-async def _detail_with_errors(
-    request: Request[Any, Any, Any], connection: Any, form: Any, section: str
-) -> Response[Any]:
-    day = today(request)
-    documents = await shared_documents(connection.id, request.user, day)
+async def _extension_page(
+    request: Request[Any, Any, Any], connection: Any, form: Form | None = None
+) -> Template:
+    """The "ask for more time" page; with `form`, again after it was refused (422)."""
     return render(
         request,
-        "connections/detail.html",
-        status_code=422,  # type: ignore[return-value]
+        "connections/extension.html",
+        "partials/connections/_extension_form.html",
+        status_code=422 if form else 200,
         c=await connections.one_row(request.user, connection.id),
-        connection=connection,
-        documents=documents,
-        usable=is_usable(connection, day),
-        today=day,
-        role=request.user.role,
-        pending=await connections.pending_extension(connection.id),
-        own_documents=await owned_by(request.user),
-        shared_ids={d["id"] for d in documents},
-        values=form.kept(),
-        errors=form.errors,
-        section=section,
+        values=form.kept() if form else {},
+        errors=form.errors if form else {},
+        # After a refusal the form is shown again, even if the refusal was "already asked".
+        pending=None if form else await connections.pending_extension(connection.id),
     )

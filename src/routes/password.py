@@ -30,7 +30,7 @@ class PasswordController(Controller):
             request, "account/forgot.html", "partials/account/_forgot_form.html", values={}, errors={}
         )
 
-    @post("/forgot-password")
+    @post("/forgot-password", name="send_reset_link")
     async def forgot_password(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Email a reset link if the account exists; the answer is the same either way."""
         form = await read_form(request)
@@ -72,7 +72,7 @@ class PasswordController(Controller):
             errors={},
         )
 
-    @post("/reset-password/{token:str}")
+    @post("/reset-password/{token:str}", name="set_new_password")
     async def reset_password(
         self, request: Request[Any, Any, Any], token: FromPath[str]
     ) -> Template | Redirect | ClientRedirect:
@@ -107,7 +107,7 @@ class PasswordController(Controller):
         """Page: change password (needs the current one). htmx: the form alone."""
         return render(request, "profile/password.html", "partials/profile/_password_form.html", errors={})
 
-    @post("/profile/password", guards=[requires_login])
+    @post("/profile/password", name="save_password", guards=[requires_login])
     async def change_password(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Change the password; every other session of the account ends; a notice is emailed."""
         account = request.user

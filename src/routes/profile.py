@@ -52,7 +52,7 @@ class ProfileController(Controller):
         """Page: every part of the profile, each section a partial that htmx updates alone."""
         return await _manage_page(request)
 
-    @post("/details")
+    @post("/details", name="update_details")
     async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Save personal details. htmx: the details form again with 'saved'. Errors: 422, values kept."""
         form = await read_form(request)
@@ -102,7 +102,7 @@ class ProfileController(Controller):
         flash(request, "Your new email address is confirmed.", category="success")
         return Redirect(path="/profile", status_code=303)
 
-    @post("/contacts")
+    @post("/contacts", name="add_contact")
     async def add_contact(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add a phone number or email. htmx: the contacts section. Errors: 422, values kept."""
         form = await read_form(request)
@@ -123,7 +123,7 @@ class ProfileController(Controller):
         flash(request, "Contact detail added.", category="success")
         return Redirect(path="/profile#contacts", status_code=303)
 
-    @post("/contacts/{contact_id:int}/delete")
+    @post("/contacts/{contact_id:int}/delete", name="remove_contact")
     async def remove_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[int]
     ) -> Template | Redirect:
@@ -147,7 +147,7 @@ class ProfileController(Controller):
         """Page: what deleting removes and what is kept, and a password to confirm."""
         return render(request, "profile/delete.html", "partials/profile/_delete_form.html", errors={})
 
-    @post("/delete")
+    @post("/delete", name="erase_account")
     async def delete_account(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Delete the account after the password is confirmed; logs out everywhere."""
         form = await read_form(request)

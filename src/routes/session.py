@@ -39,7 +39,7 @@ class SessionController(Controller):
             ended=ended,
         )
 
-    @post("/login")
+    @post("/login", name="log_in")
     async def log_in(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Log in with user name or email and password; a new session id, then `next` or the dashboard."""
         form = await read_form(request)

@@ -34,7 +34,7 @@ class StaffController(Controller):
             errors={},
         )
 
-    @post("/")
+    @post("/", name="add_learner")
     async def add_learner(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add a learner and email them an activation link. Errors: 422, values kept."""
         form = await read_form(request)
