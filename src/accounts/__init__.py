@@ -16,6 +16,20 @@ from src.accounts.addresses import (
 )
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
+from src.accounts.forms import (
+    USERNAME_TAKEN,
+    NewLearner,
+    check_address,
+    check_contact,
+    check_deletion,
+    check_details,
+    check_email_form,
+    check_forgot,
+    check_new_learner,
+    check_new_password,
+    check_password_change,
+    check_registration,
+)
 from src.accounts.login import LOCK_AFTER, LoginResult, check_login, find_by_login
 from src.accounts.profile import confirm_email_change, details_values, update_details
 from src.accounts.registration import (
@@ -36,8 +50,10 @@ __all__ = [
     "LOCK_AFTER",
     "MAX_ADDRESSES",
     "MAX_CONTACTS",
+    "USERNAME_TAKEN",
     "LoginResult",
     "NewAccount",
+    "NewLearner",
     "account_for_link",
     "account_with_email",
     "activation_link",
@@ -45,7 +61,17 @@ __all__ = [
     "address_of",
     "address_values",
     "addresses_of",
+    "check_address",
+    "check_contact",
+    "check_deletion",
+    "check_details",
+    "check_email_form",
+    "check_forgot",
     "check_login",
+    "check_new_learner",
+    "check_new_password",
+    "check_password_change",
+    "check_registration",
     "confirm_email_change",
     "contacts_of",
     "create_account",

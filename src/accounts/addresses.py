@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from src.accounts.forms import check_address, check_contact
 from src.forms import Form
 from src.tables.accounts import Account, Address, ContactDetail
 
@@ -16,17 +15,12 @@ async def contacts_of(account: Account) -> list[ContactDetail]:
 
 
 async def add_contact(account: Account, form: Form) -> None:
-    kind = form.get("kind")
-    if kind not in {"phone", "email"}:
-        form.error("kind", "Choose phone or email")
-    if kind == "email":
-        value = form.email("value")
-    else:
-        value = form.required("value", "Enter the phone number", 40)
-    label = form.optional("label", 60)
+    """Add a contact detail from the submitted form; problems are recorded on the form."""
+    contact = check_contact(form)
     if len(await contacts_of(account)) >= MAX_CONTACTS:
         form.error("value", f"You can keep up to {MAX_CONTACTS} extra contact details. Remove one first")
-    if form.ok:
+    if contact is not None and form.ok:
+        kind, value, label = contact
         await ContactDetail.insert(ContactDetail(account=account.id, kind=kind, value=value, label=label))
 
 
@@ -48,24 +42,11 @@ async def address_of(account: Account, address_id: int) -> Address | None:
     return await Address.objects().where((Address.id == address_id) & (Address.account == account.id)).first()
 
 
-def check_address(form: Form) -> dict[Any, Any]:
-    return {
-        Address.line1: form.required("line1", "Enter the first line of the address", 200),
-        Address.line2: form.optional("line2", 200),
-        Address.town: form.required("town", "Enter the town or city"),
-        Address.postcode: form.required("postcode", "Enter the postcode", 20).upper(),
-        Address.country: form.get("country") or "United Kingdom",
-        Address.is_billing: form.get("is_billing") == "yes",
-        Address.is_delivery: form.get("is_delivery") == "yes",
-    }
-
-
 async def save_address(account: Account, form: Form, address: Address | None = None) -> None:
     values = check_address(form)
-    form.optional("country", 100)
     if address is None and len(await addresses_of(account)) >= MAX_ADDRESSES:
         form.error("line1", f"You can keep up to {MAX_ADDRESSES} addresses. Remove one first")
-    if not form.ok:
+    if values is None or not form.ok:
         return
     if address is None:
         await Address.insert(Address(account=account.id, **{col._meta.name: v for col, v in values.items()}))

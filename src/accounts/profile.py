@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from src.accounts.registration import email_taken, username_taken
+from src.accounts.forms import USERNAME_TAKEN, check_details
+from src.accounts.registration import email_taken
 from src.clock import utcnow
 from src.connections import attach_pending
 from src.db import unique_violation, write_transaction
-from src.forms import USERNAME_RE, Form, parse_date
+from src.forms import Form
 from src.mail import enqueue, minute_key
 from src.tables.accounts import Account
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError, Tokens
@@ -27,29 +26,10 @@ def details_values(account: Account) -> dict[str, str]:
 
 async def update_details(tokens: Tokens, account: Account, form: Form) -> str | None:
     """Save personal details. Returns the new email address if one now waits for verification."""
-    # Checked in page order, so the error summary lists problems in the order of the fields.
-    first_name = form.required("first_name", "Enter your first name")
-    middle_name = form.optional("middle_name", 100)
-    last_name = form.required("last_name", "Enter your last name")
-    username = form.required("username", "Enter a user name", 40)
-    if username and not USERNAME_RE.match(username):
-        form.error("username", "User name must be 3 to 40 letters, numbers, dots, dashes or underscores")
-    elif username and username.lower() != account.username_key and await username_taken(username):
-        form.error("username", "This user name is taken. Choose another")
-    email = form.email("email")
-    changes: dict[Any, Any] = {
-        Account.first_name: first_name,
-        Account.middle_name: middle_name,
-        Account.last_name: last_name,
-        Account.date_of_birth: parse_date(form, "dob", "your date of birth"),
-        Account.phone: form.optional("phone", 40),
-        Account.company_name: form.optional("company_name"),
-        Account.job_title: form.optional("job_title"),
-    }
-    if not form.ok:
+    changes = await check_details(form, account)
+    if changes is None:
         return None
-    changes[Account.username] = username
-    changes[Account.username_key] = username.lower()
+    email = form.get("email").lower()
     pending = email if email != account.email else None
     try:
         async with write_transaction():
@@ -69,7 +49,7 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
     except Exception as exc:
         if unique_violation(exc) != "username_key":
             raise
-        form.error("username", "This user name is taken. Choose another")
+        form.error("username", USERNAME_TAKEN)
         return None
     return pending
 

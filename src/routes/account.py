@@ -14,15 +14,12 @@ from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
 from src.db import unique_violation
-from src.forms import USERNAME_RE, Form, parse_date, read_form
+from src.forms import Form, read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.passwords import password_problem
-from src.routes.common import client_ip, tokens_of
-from src.tables.accounts import Role
+from src.routes.common import client_ip, tokens_of, url
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError
 
-USERNAME_TAKEN = "This user name is taken. Choose another"
 EMAIL_FORM_LIMIT = 10  # per IP per hour, for forms that send email
 
 
@@ -32,37 +29,29 @@ async def limit_email_forms(request: Request[Any, Any, Any], name: str) -> None:
         raise TooManyRequestsException("You have sent this form too many times. Try again in an hour.")
 
 
-def check_registration(form: Form) -> accounts.NewAccount | None:
-    first = form.required("first_name", "Enter your first name")
-    middle = form.optional("middle_name", 100)
-    last = form.required("last_name", "Enter your last name")
-    username = form.required("username", "Enter a user name", 40)
-    if username and not USERNAME_RE.match(username):
-        form.error("username", "User name must be 3 to 40 letters, numbers, dots, dashes or underscores")
-    email = form.email("email")
-    born = parse_date(form, "dob", "your date of birth")
-    phone = form.optional("phone", 40)
-    company = form.optional("company_name")
-    job = form.optional("job_title")
-    password = form.get("password")
-    problem = password_problem(password, username=username, email=email)
-    if problem:
-        form.error("password", problem)
-    if not form.ok:
-        return None
-    return accounts.NewAccount(
-        role=Role.third_party,
-        username=username,
-        email=email,
-        first_name=first,
-        middle_name=middle,
-        last_name=last,
-        phone=phone,
-        company_name=company,
-        job_title=job,
-        date_of_birth=born,
-        password=password,
+def set_password_page(
+    request: Request[Any, Any, Any],
+    page: str,
+    account: Any,
+    action: str,
+    form: Form | None = None,
+) -> Template:
+    """The page an emailed link opens to choose a password (activation or reset), posting back to
+    `action` (the link's own path); with `form`: again after the password was refused (422)."""
+    return render(
+        request,
+        page,
+        "partials/account/_set_password_form.html",
+        status_code=422 if form else 200,
+        account=account,
+        action=action,
+        errors=form.errors if form else {},
     )
+
+
+def link_problem(request: Request[Any, Any, Any], exc: TokenError, purpose: str) -> Template:
+    """An emailed link that cannot be used: why, and what to do instead."""
+    return render(request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose=purpose)
 
 
 class AccountController(Controller):
@@ -77,10 +66,10 @@ class AccountController(Controller):
     async def register(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Register a third party, then 'check your email'. Errors: the form again, 422, values kept."""
         form = await read_form(request)
-        new = check_registration(form)
+        new = accounts.check_registration(form)
         if new is not None and await accounts.username_taken(new.username):
             new = None
-            form.error("username", USERNAME_TAKEN)
+            form.error("username", accounts.USERNAME_TAKEN)
         if new is not None:
             await limit_email_forms(request, "register")
             try:
@@ -93,7 +82,7 @@ class AccountController(Controller):
                     raise
                 if column == "username_key":
                     new = None
-                    form.error("username", USERNAME_TAKEN)
+                    form.error("username", accounts.USERNAME_TAKEN)
         if new is None:
             return render(
                 request,
@@ -105,7 +94,7 @@ class AccountController(Controller):
             )
         poke_worker(request.app)
         request.session["check_email"] = new.email
-        return redirect(request, "/register/check-email")
+        return redirect(request, url(request, "check_email"))
 
     @get("/register/check-email", name="check_email")
     async def show_check_email(self, request: Request[Any, Any, Any]) -> Template:
@@ -125,11 +114,9 @@ class AccountController(Controller):
         try:
             await accounts.verify_email(tokens_of(request), token)
         except TokenError as exc:
-            return render(
-                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="verify"
-            )
+            return link_problem(request, exc, "verify")
         flash(request, "Your email address is verified. You can now log in.", category="success")
-        return Redirect(path="/login", status_code=303)
+        return Redirect(path=url(request, "login"), status_code=303)
 
     @get("/verify-email/resend", name="resend_verification")
     async def show_resend(self, request: Request[Any, Any, Any]) -> Template:
@@ -144,8 +131,8 @@ class AccountController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         """Send a new link if the address belongs to an unverified account; answer the same regardless."""
         form = await read_form(request)
-        email = form.email("email")
-        if not form.ok:
+        email = accounts.check_email_form(form)
+        if email is None:
             return render(
                 request,
                 "account/resend.html",
@@ -158,7 +145,7 @@ class AccountController(Controller):
         await accounts.resend_verification(tokens_of(request), email)
         poke_worker(request.app)
         request.session["check_email"] = email
-        return redirect(request, "/register/check-email")
+        return redirect(request, url(request, "check_email"))
 
     @get("/activate/{token:str}", name="activate")
     async def show_activate(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
@@ -166,16 +153,9 @@ class AccountController(Controller):
         try:
             account = await accounts.account_for_link(tokens_of(request), "activate", token)
         except TokenError as exc:
-            return render(
-                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="activate"
-            )
-        return render(
-            request,
-            "account/activate.html",
-            "partials/account/_set_password_form.html",
-            account=account,
-            action=f"/activate/{token}",
-            errors={},
+            return link_problem(request, exc, "activate")
+        return set_password_page(
+            request, "account/activate.html", account, url(request, "activate_account", token=token)
         )
 
     @post("/activate/{token:str}", name="activate_account")
@@ -186,25 +166,15 @@ class AccountController(Controller):
         try:
             account = await accounts.account_for_link(tokens_of(request), "activate", token)
         except TokenError as exc:
-            return render(
-                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="activate"
-            )
+            return link_problem(request, exc, "activate")
         form = await read_form(request)
-        problem = password_problem(form.get("password"), username=account.username, email=account.email)
-        if problem:
-            form.error("password", problem)
-            return render(
-                request,
-                "account/activate.html",
-                "partials/account/_set_password_form.html",
-                status_code=422,
-                account=account,
-                action=f"/activate/{token}",
-                errors=form.errors,
-            )
-        await accounts.set_password(account, form.get("password"), verify_email_too=True)
+        password = accounts.check_new_password(form, account)
+        if password is None:
+            action = url(request, "activate_account", token=token)
+            return set_password_page(request, "account/activate.html", account, action, form)
+        await accounts.set_password(account, password, verify_email_too=True)
         poke_worker(request.app)
         flash(
             request, "Your account is ready. Log in with your user name and new password.", category="success"
         )
-        return redirect(request, "/login")
+        return redirect(request, url(request, "login"))

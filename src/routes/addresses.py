@@ -12,9 +12,39 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts
-from src.forms import read_form
+from src.forms import Form, read_form
 from src.guards import requires_login
 from src.htmx import redirect, render, wants_fragment
+from src.routes.common import url
+from src.tables.accounts import Address
+
+
+def _address_page(
+    request: Request[Any, Any, Any], address: Address | None = None, form: Form | None = None
+) -> Template:
+    """The address form: new (`address` None) or filled in from `address`; with `form`, again after
+    it was refused (422, what was typed kept)."""
+    if form is not None:
+        values = form.kept()
+    elif address is not None:
+        values = accounts.address_values(address)
+    else:
+        values = {"country": "United Kingdom"}
+    action = url(request, "update_address", address_id=address.id) if address else url(request, "add_address")
+    return render(
+        request,
+        "profile/address.html",
+        "partials/profile/_address_form.html",
+        status_code=422 if form else 200,
+        values=values,
+        errors=form.errors if form else {},
+        action=action,
+        address=address,
+    )
+
+
+def _back_to_addresses(request: Request[Any, Any, Any]) -> str:
+    return url(request, "profile") + "#addresses"
 
 
 class AddressController(Controller):
@@ -24,15 +54,7 @@ class AddressController(Controller):
     @get("/new", name="new_address")
     async def show_new_address(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the address form. htmx: the form alone."""
-        return render(
-            request,
-            "profile/address.html",
-            "partials/profile/_address_form.html",
-            values={"country": "United Kingdom"},
-            errors={},
-            action="/profile/addresses",
-            address=None,
-        )
+        return _address_page(request)
 
     @post("/", name="add_address")
     async def add_address(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
@@ -40,18 +62,9 @@ class AddressController(Controller):
         form = await read_form(request)
         await accounts.save_address(request.user, form)
         if not form.ok:
-            return render(
-                request,
-                "profile/address.html",
-                "partials/profile/_address_form.html",
-                status_code=422,
-                values=form.kept(),
-                errors=form.errors,
-                action="/profile/addresses",
-                address=None,
-            )
+            return _address_page(request, None, form)
         flash(request, "Address added.", category="success")
-        return redirect(request, "/profile#addresses")
+        return redirect(request, _back_to_addresses(request))
 
     @get("/{address_id:int}/edit", name="edit_address")
     async def show_edit_address(self, request: Request[Any, Any, Any], address_id: FromPath[int]) -> Template:
@@ -59,15 +72,7 @@ class AddressController(Controller):
         address = await accounts.address_of(request.user, address_id)
         if address is None:
             raise NotFoundException()
-        return render(
-            request,
-            "profile/address.html",
-            "partials/profile/_address_form.html",
-            values=accounts.address_values(address),
-            errors={},
-            action=f"/profile/addresses/{address_id}",
-            address=address,
-        )
+        return _address_page(request, address)
 
     @post("/{address_id:int}", name="update_address")
     async def update_address(
@@ -80,18 +85,9 @@ class AddressController(Controller):
         form = await read_form(request)
         await accounts.save_address(request.user, form, address)
         if not form.ok:
-            return render(
-                request,
-                "profile/address.html",
-                "partials/profile/_address_form.html",
-                status_code=422,
-                values=form.kept(),
-                errors=form.errors,
-                action=f"/profile/addresses/{address_id}",
-                address=address,
-            )
+            return _address_page(request, address, form)
         flash(request, "Address saved.", category="success")
-        return redirect(request, "/profile#addresses")
+        return redirect(request, _back_to_addresses(request))
 
     @post("/{address_id:int}/delete", name="remove_address")
     async def remove_address(
@@ -108,4 +104,4 @@ class AddressController(Controller):
                 addresses=await accounts.addresses_of(request.user),
             )
         flash(request, "Address removed.", category="success")
-        return Redirect(path="/profile#addresses", status_code=303)
+        return Redirect(path=_back_to_addresses(request), status_code=303)

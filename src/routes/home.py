@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 from src import connections
 from src.guards import requires_login
 from src.htmx import render
+from src.routes.common import url
 from src.routes.connection_common import today
 from src.tables.accounts import Role
 
@@ -19,7 +20,7 @@ class HomeController(Controller):
     async def show_home(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         """Page: what the portal is, with log-in and register; logged-in people go to their dashboard."""
         if request.user is not None:
-            return Redirect(path="/dashboard", status_code=303)
+            return Redirect(path=url(request, "dashboard"), status_code=303)
         return render(request, "home/index.html")
 
     @get("/dashboard", name="dashboard", guards=[requires_login])

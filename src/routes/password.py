@@ -16,9 +16,8 @@ from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.passwords import password_problem, verify_password
-from src.routes.account import limit_email_forms
-from src.routes.common import tokens_of
+from src.routes.account import limit_email_forms, link_problem, set_password_page
+from src.routes.common import tokens_of, url
 from src.tokens import TokenError
 
 
@@ -34,8 +33,8 @@ class PasswordController(Controller):
     async def forgot_password(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Email a reset link if the account exists; the answer is the same either way."""
         form = await read_form(request)
-        identifier = form.required("login", "Enter your user name or email address", 254)
-        if not form.ok:
+        identifier = accounts.check_forgot(form)
+        if identifier is None:
             return render(
                 request,
                 "account/forgot.html",
@@ -47,7 +46,7 @@ class PasswordController(Controller):
         await limit_email_forms(request, "forgot")
         await accounts.request_password_reset(tokens_of(request), identifier)
         poke_worker(request.app)
-        return redirect(request, "/forgot-password/sent")
+        return redirect(request, url(request, "forgot_sent"))
 
     @get("/forgot-password/sent", name="forgot_sent")
     async def show_forgot_sent(self, request: Request[Any, Any, Any]) -> Template:
@@ -60,16 +59,9 @@ class PasswordController(Controller):
         try:
             account = await accounts.account_for_link(tokens_of(request), "reset-password", token)
         except TokenError as exc:
-            return render(
-                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="reset"
-            )
-        return render(
-            request,
-            "account/reset.html",
-            "partials/account/_set_password_form.html",
-            account=account,
-            action=f"/reset-password/{token}",
-            errors={},
+            return link_problem(request, exc, "reset")
+        return set_password_page(
+            request, "account/reset.html", account, url(request, "set_new_password", token=token)
         )
 
     @post("/reset-password/{token:str}", name="set_new_password")
@@ -80,27 +72,17 @@ class PasswordController(Controller):
         try:
             account = await accounts.account_for_link(tokens_of(request), "reset-password", token)
         except TokenError as exc:
-            return render(
-                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="reset"
-            )
+            return link_problem(request, exc, "reset")
         form = await read_form(request)
-        problem = password_problem(form.get("password"), username=account.username, email=account.email)
-        if problem:
-            form.error("password", problem)
-            return render(
-                request,
-                "account/reset.html",
-                "partials/account/_set_password_form.html",
-                status_code=422,
-                account=account,
-                action=f"/reset-password/{token}",
-                errors=form.errors,
-            )
-        await accounts.set_password(account, form.get("password"))
+        password = accounts.check_new_password(form, account)
+        if password is None:
+            action = url(request, "set_new_password", token=token)
+            return set_password_page(request, "account/reset.html", account, action, form)
+        await accounts.set_password(account, password)
         poke_worker(request.app)
         end_session(request)  # whoever opened the link is not logged in by it
         flash(request, "Your password has been changed. Log in with your new password.", category="success")
-        return redirect(request, "/login")
+        return redirect(request, url(request, "login"))
 
     @get("/profile/password", name="change_password", guards=[requires_login])
     async def show_change_password(self, request: Request[Any, Any, Any]) -> Template:
@@ -112,14 +94,8 @@ class PasswordController(Controller):
         """Change the password; every other session of the account ends; a notice is emailed."""
         account = request.user
         form = await read_form(request)
-        if not form.get("current_password"):
-            form.error("current_password", "Enter your current password")
-        elif not await verify_password(account.password_hash, form.get("current_password")):
-            form.error("current_password", "Your current password is not right")
-        problem = password_problem(form.get("password"), username=account.username, email=account.email)
-        if problem:
-            form.error("password", problem)
-        if not form.ok:
+        password = await accounts.check_password_change(form, account)
+        if password is None:
             return render(
                 request,
                 "profile/password.html",
@@ -127,8 +103,8 @@ class PasswordController(Controller):
                 status_code=422,
                 errors=form.errors,
             )
-        account.session_epoch = await accounts.set_password(account, form.get("password"))
+        account.session_epoch = await accounts.set_password(account, password)
         poke_worker(request.app)
         start_session(request, account)  # this session lives on under a new id and the new epoch
         flash(request, "Your password has been changed. You have been logged out everywhere else.", "success")
-        return redirect(request, "/profile")
+        return redirect(request, url(request, "profile"))

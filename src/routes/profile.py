@@ -17,8 +17,7 @@ from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render, wants_fragment
 from src.mail import poke_worker
-from src.passwords import verify_password
-from src.routes.common import tokens_of
+from src.routes.common import tokens_of, url
 from src.tokens import TokenError
 
 
@@ -85,7 +84,7 @@ class ProfileController(Controller):
                 saved=message,
             )
         flash(request, message, category="success")
-        return Redirect(path="/profile", status_code=303)
+        return Redirect(path=url(request, "profile"), status_code=303)
 
     @get("/email/{token:str}", name="confirm_email_change")
     async def confirm_email_change(
@@ -100,7 +99,7 @@ class ProfileController(Controller):
             )
         poke_worker(request.app)
         flash(request, "Your new email address is confirmed.", category="success")
-        return Redirect(path="/profile", status_code=303)
+        return Redirect(path=url(request, "profile"), status_code=303)
 
     @post("/contacts", name="add_contact")
     async def add_contact(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
@@ -121,7 +120,7 @@ class ProfileController(Controller):
         if not form.ok:
             return await _manage_page(request, 422, contact_values=form.kept(), contact_errors=form.errors)
         flash(request, "Contact detail added.", category="success")
-        return Redirect(path="/profile#contacts", status_code=303)
+        return Redirect(path=url(request, "profile") + "#contacts", status_code=303)
 
     @post("/contacts/{contact_id:int}/delete", name="remove_contact")
     async def remove_contact(
@@ -140,7 +139,7 @@ class ProfileController(Controller):
                 contact_errors={},
             )
         flash(request, "Contact detail removed.", category="success")
-        return Redirect(path="/profile#contacts", status_code=303)
+        return Redirect(path=url(request, "profile") + "#contacts", status_code=303)
 
     @get("/delete", name="delete_account")
     async def show_delete(self, request: Request[Any, Any, Any]) -> Template:
@@ -151,11 +150,7 @@ class ProfileController(Controller):
     async def delete_account(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Delete the account after the password is confirmed; logs out everywhere."""
         form = await read_form(request)
-        if not form.get("password"):
-            form.error("password", "Enter your password to confirm")
-        elif not await verify_password(request.user.password_hash, form.get("password")):
-            form.error("password", "Your password is not right")
-        if not form.ok:
+        if not await accounts.check_deletion(form, request.user):
             return render(
                 request,
                 "profile/delete.html",
@@ -167,4 +162,4 @@ class ProfileController(Controller):
         poke_worker(request.app)
         end_session(request)
         flash(request, "Your account has been deleted.", category="success")
-        return redirect(request, "/")
+        return redirect(request, url(request, "home"))

@@ -10,11 +10,24 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts
-from src.forms import read_form
+from src.forms import Form, read_form
 from src.guards import requires_staff
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import tokens_of
+from src.routes.common import tokens_of, url
+
+
+async def _learners_page(request: Request[Any, Any, Any], form: Form | None = None) -> Template:
+    """The newest learners and the form to add one; with `form`, again after it was refused (422)."""
+    return render(
+        request,
+        "staff/learners.html",
+        "partials/staff/_learner_form.html",
+        status_code=422 if form else 200,
+        learners=await accounts.newest_learners(),
+        values=form.kept() if form else {},
+        errors=form.errors if form else {},
+    )
 
 
 class StaffController(Controller):
@@ -24,37 +37,22 @@ class StaffController(Controller):
     @get("/", name="staff_learners")
     async def list_learners(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the newest learners and the form to add one. htmx: the form alone."""
-        learners = await accounts.newest_learners()
-        return render(
-            request,
-            "staff/learners.html",
-            "partials/staff/_learner_form.html",
-            learners=learners,
-            values={},
-            errors={},
-        )
+        return await _learners_page(request)
 
     @post("/", name="add_learner")
     async def add_learner(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add a learner and email them an activation link. Errors: 422, values kept."""
         form = await read_form(request)
-        first = form.required("first_name", "Enter the learner's first name")
-        last = form.required("last_name", "Enter the learner's last name")
-        email = form.email("email")
-        if form.ok and await accounts.email_taken(email):
-            form.error("email", "An account already uses this email address")
-        if not form.ok:
-            learners = await accounts.newest_learners()
-            return render(
-                request,
-                "staff/learners.html",
-                "partials/staff/_learner_form.html",
-                status_code=422,
-                learners=learners,
-                values=form.kept(),
-                errors=form.errors,
-            )
-        await accounts.create_learner(tokens_of(request), first, last, email)
+        learner = await accounts.check_new_learner(form)
+        if learner is None:
+            return await _learners_page(request, form)
+        await accounts.create_learner(
+            tokens_of(request), learner.first_name, learner.last_name, learner.email
+        )
         poke_worker(request.app)
-        flash(request, f"{first} {last} has been added and sent an activation email.", category="success")
-        return redirect(request, "/staff/learners")
+        flash(
+            request,
+            f"{learner.first_name} {learner.last_name} has been added and sent an activation email.",
+            category="success",
+        )
+        return redirect(request, url(request, "staff_learners"))

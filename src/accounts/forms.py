@@ -1,0 +1,171 @@
+"""The account forms, checked in one place: each `check_…` reads a submitted `Form` and returns the
+values the action needs, or None (False) with the errors recorded per field in page order, so the
+error summary lists them as the page shows the fields. Passwords are never handed back to a page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from src.accounts.registration import NewAccount, email_taken, username_taken
+from src.forms import USERNAME_RE, Form, parse_date
+from src.passwords import password_problem, verify_password
+from src.tables.accounts import Account, Address, Role
+
+USERNAME_RULE = "User name must be 3 to 40 letters, numbers, dots, dashes or underscores"
+USERNAME_TAKEN = "This user name is taken. Choose another"
+
+
+@dataclass(frozen=True)
+class NewLearner:
+    first_name: str
+    last_name: str
+    email: str
+
+
+def _username(form: Form) -> str:
+    username = form.required("username", "Enter a user name", 40)
+    if username and not USERNAME_RE.match(username):
+        form.error("username", USERNAME_RULE)
+    return username
+
+
+def check_registration(form: Form) -> NewAccount | None:
+    """A third party's registration (the user name's uniqueness is checked by the caller, then by the
+    unique index)."""
+    first = form.required("first_name", "Enter your first name")
+    middle = form.optional("middle_name", 100)
+    last = form.required("last_name", "Enter your last name")
+    username = _username(form)
+    email = form.email("email")
+    born = parse_date(form, "dob", "your date of birth")
+    phone = form.optional("phone", 40)
+    company = form.optional("company_name")
+    job = form.optional("job_title")
+    password = form.get("password")
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        form.error("password", problem)
+    if not form.ok:
+        return None
+    return NewAccount(
+        role=Role.third_party,
+        username=username,
+        email=email,
+        first_name=first,
+        middle_name=middle,
+        last_name=last,
+        phone=phone,
+        company_name=company,
+        job_title=job,
+        date_of_birth=born,
+        password=password,
+    )
+
+
+async def check_details(form: Form, account: Account) -> dict[Any, Any] | None:
+    """Personal details on the profile page: the column changes to save (the email address is not
+    among them: a new one waits for verification), or None."""
+    first_name = form.required("first_name", "Enter your first name")
+    middle_name = form.optional("middle_name", 100)
+    last_name = form.required("last_name", "Enter your last name")
+    username = _username(form)
+    is_new = username and "username" not in form.errors and username.lower() != account.username_key
+    if is_new and await username_taken(username):
+        form.error("username", USERNAME_TAKEN)
+    form.email("email")
+    changes: dict[Any, Any] = {
+        Account.first_name: first_name,
+        Account.middle_name: middle_name,
+        Account.last_name: last_name,
+        Account.date_of_birth: parse_date(form, "dob", "your date of birth"),
+        Account.phone: form.optional("phone", 40),
+        Account.company_name: form.optional("company_name"),
+        Account.job_title: form.optional("job_title"),
+    }
+    if not form.ok:
+        return None
+    changes[Account.username] = username
+    changes[Account.username_key] = username.lower()
+    return changes
+
+
+def check_contact(form: Form) -> tuple[str, str, str] | None:
+    """An extra contact detail: (kind, value, label)."""
+    kind = form.get("kind")
+    if kind not in {"phone", "email"}:
+        form.error("kind", "Choose phone or email")
+    value = form.email("value") if kind == "email" else form.required("value", "Enter the phone number", 40)
+    label = form.optional("label", 60)
+    return (kind, value, label) if form.ok else None
+
+
+def check_address(form: Form) -> dict[Any, Any] | None:
+    """A postal address: the column values to save, or None."""
+    values = {
+        Address.line1: form.required("line1", "Enter the first line of the address", 200),
+        Address.line2: form.optional("line2", 200),
+        Address.town: form.required("town", "Enter the town or city"),
+        Address.postcode: form.required("postcode", "Enter the postcode", 20).upper(),
+        Address.country: form.get("country") or "United Kingdom",
+        Address.is_billing: form.get("is_billing") == "yes",
+        Address.is_delivery: form.get("is_delivery") == "yes",
+    }
+    form.optional("country", 100)
+    return values if form.ok else None
+
+
+def check_new_password(form: Form, account: Account) -> str | None:
+    """The password chosen on an emailed link's page (activation or reset)."""
+    password = form.get("password")
+    problem = password_problem(password, username=account.username, email=account.email)
+    if problem:
+        form.error("password", problem)
+        return None
+    return password
+
+
+async def check_password_change(form: Form, account: Account) -> str | None:
+    """A logged-in password change: the current password, then the new one."""
+    current = form.get("current_password")
+    if not current:
+        form.error("current_password", "Enter your current password")
+    elif not await verify_password(account.password_hash, current):
+        form.error("current_password", "Your current password is not right")
+    password = form.get("password")
+    problem = password_problem(password, username=account.username, email=account.email)
+    if problem:
+        form.error("password", problem)
+    return password if form.ok else None
+
+
+async def check_deletion(form: Form, account: Account) -> bool:
+    """Deleting the account needs its password."""
+    password = form.get("password")
+    if not password:
+        form.error("password", "Enter your password to confirm")
+    elif not await verify_password(account.password_hash, password):
+        form.error("password", "Your password is not right")
+    return form.ok
+
+
+async def check_new_learner(form: Form) -> NewLearner | None:
+    """Staff adding a learner: the name and an email address no account uses yet."""
+    first = form.required("first_name", "Enter the learner's first name")
+    last = form.required("last_name", "Enter the learner's last name")
+    email = form.email("email")
+    if form.ok and await email_taken(email):
+        form.error("email", "An account already uses this email address")
+    return NewLearner(first_name=first, last_name=last, email=email) if form.ok else None
+
+
+def check_email_form(form: Form) -> str | None:
+    """A form that asks for one email address (send the verification link again)."""
+    email = form.email("email")
+    return email if form.ok else None
+
+
+def check_forgot(form: Form) -> str | None:
+    """Forgotten password: the user name or email address."""
+    identifier = form.required("login", "Enter your user name or email address", 254)
+    return identifier if form.ok else None
