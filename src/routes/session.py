@@ -14,7 +14,7 @@ from src import accounts, throttle
 from src.auth import end_session, start_session
 from src.forms import read_form
 from src.htmx import redirect, render
-from src.routes.common import client_ip, safe_next
+from src.routes.common import client_ip, safe_next, url
 
 IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accounts
 IP_WINDOW = 15 * 60
@@ -74,7 +74,7 @@ class SessionController(Controller):
             form.error("login", "The user name, email address or password is not right")
             return self._form(request, form, next_path, 422)
         start_session(request, result.account)
-        return redirect(request, next_path or "/dashboard")
+        return redirect(request, next_path or url(request, "dashboard"))
 
     @staticmethod
     def _form(
@@ -97,4 +97,4 @@ class SessionController(Controller):
         """End the session, then the log-in page."""
         end_session(request)
         flash(request, "You have logged out.", category="success")
-        return redirect(request, "/login")
+        return redirect(request, url(request, "login"))
