@@ -70,6 +70,9 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
         autoescape=select_autoescape(["html"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Outside development every template is compiled once: no file-time check on each render.
+        auto_reload=settings.development,
+        cache_size=1000,
     )
     environment.globals.update(
         static_url=static_url,

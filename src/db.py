@@ -54,8 +54,8 @@ class _PooledTransaction(SQLiteTransaction):
         finally:
             # A connection whose COMMIT/ROLLBACK was cancelled or failed may still hold a transaction:
             # it is closed, never handed to the next request.
-            engine.release(self.connection, healthy=healthy)
             engine.current_transaction.reset(self.context)
+            await engine.release(self.connection, healthy=healthy)
         return exception is None
 
 
@@ -117,8 +117,9 @@ class PooledSQLiteEngine(SQLiteEngine):
         connection.portal_semaphore = semaphore  # type: ignore[attr-defined]
         return connection
 
-    def release(self, connection: aiosqlite.Connection, *, healthy: bool) -> None:
-        """Synchronous, so a cancelled request still hands its connection back."""
+    async def release(self, connection: aiosqlite.Connection, *, healthy: bool) -> None:
+        """Hand a connection back, or close it: when the pool is closed or full, or when it may still
+        hold a transaction (its COMMIT/ROLLBACK failed or was cancelled)."""
         semaphore = getattr(connection, "portal_semaphore", None)
         if semaphore is not None:
             connection.portal_semaphore = None  # type: ignore[attr-defined]
@@ -128,7 +129,11 @@ class PooledSQLiteEngine(SQLiteEngine):
                 if len(self._idle) < self._max_size:
                     self._idle.append(connection)
                     return
-        connection.stop()  # closes it on its own thread; nothing to wait for
+        try:
+            await connection.close()
+        except BaseException:
+            connection.stop()  # cancelled while closing: its thread still closes it and ends
+            raise
 
     async def _run_in_new_connection(
         self,
@@ -151,7 +156,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             healthy = True  # a refused statement (a unique index, a lock) leaves the connection usable
             raise
         finally:
-            self.release(connection, healthy=healthy)
+            await self.release(connection, healthy=healthy)
 
     async def _run_in_existing_connection(
         self,
@@ -187,6 +192,11 @@ def engine() -> Engine:
     from src.tables.accounts import Account
 
     return Account._meta.db
+
+
+def engine_kind() -> str:
+    """ "sqlite" or "postgres", for the rare statement whose SQL differs (SKIP LOCKED)."""
+    return "sqlite" if isinstance(engine(), SQLiteEngine) else "postgres"
 
 
 @asynccontextmanager
