@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 
 if TYPE_CHECKING:
-    from email.message import EmailMessage
+    from email.message import Message
 
     from src.settings import Settings
 
@@ -38,7 +38,7 @@ class SmtpConnections:
         await client.connect()  # also STARTTLS and the log-in, as configured above
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         client = self._idle.pop() if self._idle else None
         if client is not None and client.is_connected:
             try:

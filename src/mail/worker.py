@@ -97,42 +97,64 @@ def _permanent(exc: Exception) -> bool:
     return False
 
 
+class _Marks:
+    """Writes a batch's outcomes one at a time (group commit): the "sent" marks that gather while
+    one write runs go in the next single UPDATE. Several senders writing at once would only wait on
+    SQLite's write lock, whose busy handler sleeps, and that capped a worker at ~10 emails/s."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.sent: list[int] = []
+
+    async def mark_sent(self, row_id: int) -> None:
+        self.sent.append(row_id)
+        async with self.lock:
+            ids, self.sent = self.sent, []
+            if ids:  # empty when an earlier write already took this row's mark
+                await OutboxEmail.update(
+                    {
+                        OutboxEmail.state: "sent",
+                        OutboxEmail.attempts: OutboxEmail.attempts + 1,
+                        OutboxEmail.sent_at: datetime.now(UTC),
+                        OutboxEmail.lease_until: None,
+                        OutboxEmail.claimed_by: "",
+                        OutboxEmail.last_error: "",
+                    }
+                ).where(OutboxEmail.id.is_in(ids))
+
+    async def mark_failed(self, row: OutboxEmail, exc: Exception, now: datetime) -> None:
+        attempts = row.attempts + 1
+        give_up = _permanent(exc) or attempts >= MAX_ATTEMPTS
+        log.warning("email %s to %s failed (attempt %d): %s", row.id, row.recipient, attempts, exc)
+        async with self.lock:
+            await OutboxEmail.update(
+                {
+                    OutboxEmail.state: "failed" if give_up else "pending",
+                    OutboxEmail.attempts: attempts,
+                    OutboxEmail.next_attempt_at: now + backoff(attempts),
+                    OutboxEmail.lease_until: None,
+                    OutboxEmail.claimed_by: "",
+                    OutboxEmail.last_error: f"{type(exc).__name__}: {exc}"[:2000],
+                }
+            ).where(OutboxEmail.id == row.id)
+
+
 async def _send_one(
     row: OutboxEmail,
     engine: TemplateEngineProtocol[Any, Any],
     settings: Settings,
     connections: SmtpConnections,
+    marks: _Marks,
     now: datetime,
 ) -> bool:
-    attempts = row.attempts + 1
     try:
         rendered = render_email(engine, row, settings)
         if settings.mail_delivery == "smtp":
             await connections.send(build_message(row, rendered, settings))
     except Exception as exc:  # every failure is recorded on the row, never swallowed silently
-        give_up = _permanent(exc) or attempts >= MAX_ATTEMPTS
-        log.warning("email %s to %s failed (attempt %d): %s", row.id, row.recipient, attempts, exc)
-        await OutboxEmail.update(
-            {
-                OutboxEmail.state: "failed" if give_up else "pending",
-                OutboxEmail.attempts: attempts,
-                OutboxEmail.next_attempt_at: now + backoff(attempts),
-                OutboxEmail.lease_until: None,
-                OutboxEmail.claimed_by: "",
-                OutboxEmail.last_error: f"{type(exc).__name__}: {exc}"[:2000],
-            }
-        ).where(OutboxEmail.id == row.id)
+        await marks.mark_failed(row, exc, now)
         return False
-    await OutboxEmail.update(
-        {
-            OutboxEmail.state: "sent",
-            OutboxEmail.attempts: attempts,
-            OutboxEmail.sent_at: datetime.now(UTC),
-            OutboxEmail.lease_until: None,
-            OutboxEmail.claimed_by: "",
-            OutboxEmail.last_error: "",
-        }
-    ).where(OutboxEmail.id == row.id)
+    await marks.mark_sent(row.id)
     return True
 
 
@@ -155,12 +177,13 @@ async def send_due(
     own = connections is None
     smtp = connections if connections is not None else SmtpConnections(settings)
     pending = list(reversed(rows))
+    marks = _Marks()
     renewer = asyncio.create_task(_renew(token), name="mail-lease")
 
     async def sender() -> int:
         sent = 0
         while pending and not stopping():
-            sent += await _send_one(pending.pop(), engine, settings, smtp, now)
+            sent += await _send_one(pending.pop(), engine, settings, smtp, marks, now)
         return sent
 
     try:
