@@ -149,8 +149,12 @@ def create_app(settings: Settings) -> Litestar:
             AccountMiddleware(settings),
         ],
         csrf_config=csrf,
+        # Brotli for browsers that accept it (all current ones), gzip for the rest.
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, middleware_class=PostSafeCompressionMiddleware
+            backend="brotli",
+            brotli_gzip_fallback=True,
+            minimum_size=500,
+            middleware_class=PostSafeCompressionMiddleware,
         ),
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.host_names),
         template_config=template_config,
