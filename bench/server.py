@@ -154,7 +154,11 @@ def parse(output: str) -> Rate:
 
 
 def wrk(url: str, cookie: str = "", **kwargs: object) -> Rate:
-    done = subprocess.run(wrk_command(url, cookie, **kwargs), capture_output=True, text=True, check=True)  # type: ignore[arg-type]  # noqa: S603
+    done = subprocess.run(wrk_command(url, cookie, **kwargs), capture_output=True, text=True)  # type: ignore[arg-type]  # noqa: S603
+    if done.returncode != 0 or "Requests/sec" not in done.stdout:
+        raise SystemExit(
+            f"wrk on {url} failed ({done.returncode}): {done.stdout[-1500:]} {done.stderr[-1500:]}"
+        )
     return parse(done.stdout)
 
 
