@@ -44,7 +44,8 @@ format: $(STAMP) ## ruff format and autofix
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
-bench: $(STAMP) ## benchmarks (ratios measured in one run; see bench/README)
+bench: $(STAMP) ## benchmarks: the 10,000-connection gate, `portal serve` under wrk, mail throughput (see bench/README)
+	@bash scripts/ensure-wrk.sh
 	$(BIN)/python -m bench
 
 clean: ## remove the virtual environment and local data under var/

@@ -70,6 +70,9 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
         autoescape=select_autoescape(["html"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Outside development every template is compiled once: no file-time check on each render.
+        auto_reload=settings.development,
+        cache_size=1000,
     )
     environment.globals.update(
         static_url=static_url,
@@ -146,8 +149,12 @@ def create_app(settings: Settings) -> Litestar:
             AccountMiddleware(settings),
         ],
         csrf_config=csrf,
+        # Brotli for browsers that accept it (all current ones), gzip for the rest.
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, middleware_class=PostSafeCompressionMiddleware
+            backend="brotli",
+            brotli_gzip_fallback=True,
+            minimum_size=500,
+            middleware_class=PostSafeCompressionMiddleware,
         ),
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.host_names),
         template_config=template_config,

@@ -1,16 +1,23 @@
 """Password rules (NIST SP 800-63B-4: length, a blocklist, no composition rules) and Argon2id hashing.
 
-Hashing is CPU-heavy, so it runs in a worker thread, off the event loop.
+Hashing is CPU-heavy, so it runs off the event loop in a small pool of threads sized from the CPU
+count (argon2 releases the GIL while it works). A storm of log-ins waits in line for that pool
+instead of taking every core, so pages and /healthz keep answering; a wait that would be long is
+refused at once with 429 and words for the person, never a hang.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from litestar.exceptions import TooManyRequestsException
 
 MIN_LENGTH = 15
 MAX_LENGTH = 128
@@ -18,6 +25,54 @@ MAX_LENGTH = 128
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id with RFC 9106's low-memory profile
 # Verifying against this costs as much as a real check, so unknown accounts answer as slowly.
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+# One core stays free for everything else; at least one hash at a time.
+HASH_THREADS = max(1, (os.cpu_count() or 1) - 1)
+# How many may wait in line (per process) beyond those hashing, and for how long at most.
+MAX_WAITING = 8 * HASH_THREADS
+MAX_WAIT_SECONDS = 5.0
+_executor = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2")
+_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+_waiting = 0
+
+
+class HashingBusy(TooManyRequestsException):
+    """Too many password checks are waiting already: answered 429, with words for the person."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            detail="Too many people are signing in right now. Wait a few seconds and try again.",
+            headers={"Retry-After": "5"},
+        )
+
+
+def _semaphore() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    for other in [other for other in _slots if other.is_closed()]:
+        del _slots[other]
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(HASH_THREADS)
+    return _slots[loop]
+
+
+async def _in_pool(function: Any, *args: Any) -> Any:
+    global _waiting
+    semaphore = _semaphore()
+    if semaphore.locked() and _waiting >= MAX_WAITING:
+        raise HashingBusy
+    _waiting += 1
+    try:
+        async with asyncio.timeout(MAX_WAIT_SECONDS):
+            await semaphore.acquire()
+    except TimeoutError:
+        raise HashingBusy from None
+    finally:
+        _waiting -= 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_executor, function, *args)
+    finally:
+        semaphore.release()
 
 
 @cache
@@ -42,7 +97,7 @@ def password_problem(password: str, *, username: str = "", email: str = "") -> s
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await _in_pool(_hasher.hash, password)
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:
@@ -54,4 +109,4 @@ def _verify(stored_hash: str | None, password: str) -> bool:
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when the password matches; with no stored hash it still spends the same time and fails."""
-    return await anyio.to_thread.run_sync(_verify, stored_hash, password)
+    return await _in_pool(_verify, stored_hash, password)

@@ -1,7 +1,14 @@
-"""Server-side sessions whose id is replaced at log-in (Litestar's backend reuses the cookie's id).
+"""Server-side sessions whose id is replaced at log-in (Litestar's backend reuses the cookie's id),
+written only when they change, and ended for good.
 
 `rotate_session(request)` marks the request; when the response is written the old entry is
 deleted and the session data is stored under a fresh random id, which defeats session fixation.
+
+A request that did not change its session never writes it back (no store write on most page
+loads). Ending a session (log-out, and every rotation) also writes an "ended" marker under the old
+id that nothing else ever overwrites, and a session whose marker exists loads as empty: so a
+request that was in flight during the log-out and writes the old session back (it changed its
+"seen" time, say) cannot bring the log-in back, on the file store or on Redis, in any process.
 """
 
 from __future__ import annotations
@@ -14,20 +21,47 @@ from litestar.types import Empty
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
+    from litestar.stores.base import Store
     from litestar.types import Message, ScopeSession
 
 _ROTATE = "portal.rotate_session"
 _NEW_ID = "portal.session_id"
+_LOADED = "portal.session_loaded"
 
 
 def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.scope[_ROTATE] = True  # type: ignore[literal-required]
 
 
+def _ended_key(session_id: str) -> str:
+    return f"ended-{session_id}"
+
+
 class RotatingSessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         new_id = connection.scope.get(_NEW_ID)  # type: ignore[misc]
         return str(new_id) if new_id else super().get_session_id(connection)
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        session_id = connection.cookies.get(self.config.key)
+        if not session_id or session_id == "null":
+            return {}
+        store = self.config.get_store_from_app(connection.scope["app"])
+        data = await self.get(session_id, store=store)
+        if data is None:
+            return {}
+        if await store.exists(_ended_key(session_id)):
+            # Whatever this request keeps (a flash) goes under a new id, never under the ended one.
+            connection.scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
+            return {}
+        connection.scope[_LOADED] = data  # type: ignore[literal-required]
+        return self.deserialize_data(data)
+
+    async def end(self, session_id: str, store: Store) -> None:
+        """Delete a session for good: the marker first, so no moment exists where it could return."""
+        expires_in = int(self.config.max_age) if self.config.max_age is not None else None
+        await store.set(_ended_key(session_id), b"1", expires_in=expires_in)
+        await self.delete(session_id, store=store)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
@@ -41,8 +75,10 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if scope.get(_ROTATE) and _NEW_ID not in scope:  # type: ignore[misc]
             old_id = connection.cookies.get(self.config.key)
             if old_id and old_id != "null":
-                await self.delete(old_id, store=self.config.get_store_from_app(scope["app"]))
+                await self.end(old_id, store=self.config.get_store_from_app(scope["app"]))
             scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
+        elif scope_session is not Empty and self.serialize_data(scope_session, scope) == scope.get(_LOADED):  # type: ignore[misc]
+            return  # unchanged: the stored copy and the browser's cookie are already right
         await super().store_in_message(scope_session, message, connection)
 
 

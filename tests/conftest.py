@@ -198,7 +198,8 @@ def make_settings(smtp_port: int, **overrides: Any) -> Settings:
         # No PostgreSQL pool in the in-process tests: Litestar's test client runs each app on its own
         # event loop (and `other_client` on another), and an asyncpg pool belongs to one loop. Every
         # query opens its own connection instead; tests/test_db_pool.py checks the pool itself.
-        "DATABASE_POOL_MAX": "0",
+        # SQLite's pool serves any loop, so the tests run on it, as production does.
+        "DATABASE_POOL_MAX": "0" if IS_POSTGRES else "4",
         "SMTP_TIMEOUT": "3",
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})

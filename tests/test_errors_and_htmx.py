@@ -222,3 +222,27 @@ def test_static_css_and_javascript_are_compressed(client):
         assert response.status_code == 200
         assert response.headers["content-encoding"] == "gzip", href
         assert int(response.headers["content-length"]) < len(response.content)
+
+
+def test_a_browser_that_accepts_brotli_gets_brotli_and_the_same_page(client):
+    response = client.get("/register", headers={"Accept-Encoding": "br, gzip"}, follow_redirects=False)
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "br"
+    assert "Accept-Encoding" in response.headers["vary"]
+    assert int(response.headers["content-length"]) < len(response.content)  # httpx decoded it
+    assert html(response).css_first("form#register-form") is not None
+    # what went over the wire is brotli, and smaller than the gzip answer
+    gzip_answer = raw_get(client, "/register")
+    assert int(response.headers["content-length"]) < int(gzip_answer.headers["content-length"])
+
+
+def test_a_post_answer_is_not_compressed_with_brotli_either(client):
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={"_csrf_token": token, "login": "attacker-chosen-guess", "password": "wrong-password-x"},
+        headers={"Accept-Encoding": "br, gzip"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 422
+    assert "content-encoding" not in response.headers

@@ -2,7 +2,8 @@
 worker renders and sends them over SMTP with retries. Other code uses only the names below."""
 
 from src.mail.outbox import enqueue, minute_key, poke_worker
-from src.mail.worker import MailWorker, RenderedEmail, build_message, render_email, send_due
+from src.mail.render import RenderedEmail, build_message, render_email
+from src.mail.worker import MailWorker, send_due
 
 __all__ = [
     "MailWorker",

@@ -20,20 +20,32 @@ def minute_key() -> str:
     return datetime.now(UTC).strftime("%Y%m%d%H%M")
 
 
+# Emails a person is waiting for on screen ("we sent you a link"): sent before any queue of reminders.
+WAITED_FOR = frozenset(
+    {"activate_account", "already_registered", "confirm_email_change", "reset_password", "verify_email"}
+)
+URGENT, ROUTINE = 1, 0
+
+
 async def enqueue(recipient: str, template: str, context: dict[str, Any], idempotency_key: str) -> bool:
-    """Queue one email; returns False when an email with this key was already queued."""
-    exists = await OutboxEmail.exists().where(OutboxEmail.idempotency_key == idempotency_key)
-    if exists:
-        return False
-    await OutboxEmail.insert(
-        OutboxEmail(
-            recipient=recipient,
-            template=template,
-            context=context,
-            idempotency_key=idempotency_key,
+    """Queue one email; returns False when an email with this key was already queued.
+
+    One statement, INSERT … ON CONFLICT DO NOTHING: a double-submitted form whose two requests
+    race (in two processes, say) queues one email and neither request fails on the unique key."""
+    inserted = await (
+        OutboxEmail.insert(
+            OutboxEmail(
+                recipient=recipient,
+                template=template,
+                context=context,
+                idempotency_key=idempotency_key,
+                priority=URGENT if template in WAITED_FOR else ROUTINE,
+            )
         )
+        .on_conflict(target=OutboxEmail.idempotency_key, action="DO NOTHING")
+        .returning(OutboxEmail.id)
     )
-    return True
+    return bool(inserted)
 
 
 def poke_worker(app: Litestar) -> None:

@@ -18,6 +18,10 @@ class OutboxEmail(Table):
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
     lease_until = Timestamptz(null=True, default=None)
+    # The sender's random claim token: only it renews the lease while it sends.
+    claimed_by = Varchar(length=32, default="")
+    # Mail a person is waiting for (a reset link) goes before a batch of reminders: higher first.
+    priority = Integer(default=0, index=True)
     last_error = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,89 @@
+"""The query plans of the connections list: no full scan or sort of an account's connections."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from piccolo.querystring import QueryString
+
+from bench.env import IS_POSTGRES, LARGE, OUT_DIR, ROOT, SEARCH_SURNAME
+from src import connections
+from src.db import engine
+from src.tables.accounts import Account
+
+
+async def captured_queries(work: Any) -> list[QueryString]:
+    """The query strings Piccolo runs while `work()` runs (the real ones, not a copy of them)."""
+    kind = type(engine())  # the engine has __slots__: patch its class, only while `work()` runs
+    original = kind.run_querystring
+    seen: list[QueryString] = []
+
+    async def spy(self: Any, querystring: QueryString, in_pool: bool = False) -> Any:
+        seen.append(querystring)
+        return await original(self, querystring, in_pool=in_pool)
+
+    kind.run_querystring = spy  # type: ignore[method-assign]
+    try:
+        await work()
+    finally:
+        kind.run_querystring = original  # type: ignore[method-assign]
+    return seen
+
+
+async def explain(querystring: QueryString) -> list[str]:
+    if IS_POSTGRES:
+        rows = await engine().run_querystring(
+            QueryString("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {}", querystring)
+        )
+        return [row["QUERY PLAN"] for row in rows]
+    rows = await engine().run_querystring(QueryString("EXPLAIN QUERY PLAN {}", querystring))
+    depth: dict[int, int] = {0: -1}
+    lines = []
+    for row in rows:
+        depth[row["id"]] = depth.get(row["parent"], -1) + 1
+        lines.append("  " * depth[row["id"]] + row["detail"])
+    return lines
+
+
+def suspicious(line: str) -> bool:
+    """A plan line that reads or sorts every connection of the account, or the whole table."""
+    if IS_POSTGRES:
+        return bool(re.search(r"Seq Scan on connection|Sort\b", line)) and "Top-N" not in line
+    return bool(re.search(r"SCAN connection|TEMP B-TREE", line))
+
+
+async def query_plans(third_parties: dict[str, Any], today: date) -> dict[str, Any]:
+    account = await Account.objects().where(Account.id == third_parties[LARGE]["id"]).first()
+    assert account is not None
+    cases = {
+        "list: all": lambda: connections.list_page(account, today),
+        "list: active": lambda: connections.list_page(account, today, "active"),
+        "list: waiting": lambda: connections.list_page(account, today, "waiting"),
+        "list: ended": lambda: connections.list_page(account, today, "ended"),
+        "list: search": lambda: connections.list_page(account, today, "all", SEARCH_SURNAME),
+        "list: page 40": lambda: connections.list_page(account, today, "all", "", 40),
+        "counts_for": lambda: connections.counts_for(account, today),
+    }
+    report: dict[str, Any] = {}
+    lines_out = []
+    for name, work in cases.items():
+        for n, querystring in enumerate(await captured_queries(work), start=1):
+            sql = str(querystring)
+            plan = await explain(querystring)
+            flagged = [line.strip() for line in plan if suspicious(line)]
+            report[f"{name} #{n}"] = {"sql": sql, "plan": plan, "flagged": flagged}
+            lines_out += [f"== {name} #{n}", sql, *plan, ""]
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    plans_path = OUT_DIR / f"plans-{'postgresql' if IS_POSTGRES else 'sqlite'}.txt"
+    plans_path.write_text("\n".join(lines_out))
+    print(
+        f"\nQuery plans for the large account ({'PostgreSQL' if IS_POSTGRES else 'SQLite'}); full text in "
+        f"{plans_path.relative_to(ROOT)}"
+    )
+    for name, item in report.items():
+        first_line = re.sub(r"\s+", " ", item["sql"])[:70]
+        mark = "CHECK: " + " | ".join(item["flagged"]) if item["flagged"] else "ok"
+        print(f"  {name:<18} {first_line:<72} {mark}")
+    return report

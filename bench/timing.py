@@ -1,0 +1,169 @@
+"""The 10,000-vs-10 connections gate: pages measured interleaved in-process, gated on ratios of medians."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from typing import Any
+
+from litestar.testing import TestClient
+
+from bench.env import (
+    BASE_URL,
+    IS_POSTGRES,
+    LARGE,
+    LIMIT,
+    PASSWORD,
+    ROUNDS,
+    SEARCH_SURNAME,
+    SIZES,
+    SMALL,
+    WARMUP,
+)
+from src.app import create_app
+from src.db import engine
+from src.settings import load_settings
+
+ROW = re.compile(r'id="connection-\d+"')
+
+
+def pages() -> list[tuple[str, str, str, bool]]:
+    """(name, small account's URL, large account's URL, gated by the ratio)."""
+    search = f"/connections?q={SEARCH_SURNAME.lower()}"
+    return [
+        ("connections", "/connections", "/connections", True),
+        ("show=active", "/connections?show=active", "/connections?show=active", True),
+        ("search", search, search, True),
+        ("page 40 (small: page 1)", "/connections", "/connections?page=40", True),
+        ("htmx list", "/connections", "/connections", False),
+        ("dashboard", "/dashboard", "/dashboard", False),
+    ]
+
+
+def log_in(client: TestClient[Any], username: str) -> Any:
+    client.cookies.clear()
+    page = client.get("/login")
+    match = re.search(r'name="_csrf_token"\s+value="([^"]+)"', page.text) or re.search(
+        r'value="([^"]+)"\s+name="_csrf_token"', page.text
+    )
+    if match is None:
+        raise SystemExit("no CSRF field on /login")
+    answer = client.post(
+        "/login",
+        data={"_csrf_token": match.group(1), "login": username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    if answer.status_code != 303:
+        raise SystemExit(f"log-in as {username} failed: {answer.status_code} {answer.text[:300]}")
+    return client.cookies.copy() if hasattr(client.cookies, "copy") else dict(client.cookies)
+
+
+def fetch(client: TestClient[Any], jar: Any, url: str, htmx: bool) -> tuple[float, Any]:
+    client.cookies = jar
+    headers = {"HX-Request": "true"} if htmx else {}
+    started = time.perf_counter()
+    answer = client.get(url, headers=headers, follow_redirects=False)
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise SystemExit(f"GET {url} answered {answer.status_code}: {answer.text[:300]}")
+    return elapsed, answer
+
+
+def check_content(client: TestClient[Any], jars: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """The pages show what they should (rows, a next page for the large account): not an empty page that is
+    fast for the wrong reason."""
+    seen: dict[str, dict[str, int]] = {}
+    for name, small_url, large_url, _ in pages():
+        seen[name] = {}
+        for key, url in ((SMALL, small_url), (LARGE, large_url)):
+            _, answer = fetch(client, jars[key], url, name == "htmx list")
+            seen[name][key] = len(ROW.findall(answer.text))
+            if name != "dashboard" and seen[name][key] == 0:
+                raise SystemExit(f"{url} for the {key} account shows no connections")
+            if key == LARGE and name in ("connections", "show=active") and 'rel="next"' not in answer.text:
+                raise SystemExit(f"{url} for the large account has no next page")
+    return seen
+
+
+def measure(third_parties: dict[str, Any]) -> dict[str, Any]:
+    app = create_app(load_settings())
+    samples: dict[str, dict[str, list[float]]] = {name: {SMALL: [], LARGE: []} for name, *_ in pages()}
+    with TestClient(app, base_url=BASE_URL) as client:
+        jars = {key: log_in(client, tp["username"]) for key, tp in third_parties.items()}
+        rows_shown = check_content(client, jars)
+        order = [SMALL, LARGE]
+        for round_number in range(WARMUP + ROUNDS):
+            for name, small_url, large_url, _ in pages():
+                order.reverse()  # alternate which account goes first, page by page and round by round
+                for key in order:
+                    elapsed, _answer = fetch(
+                        client, jars[key], small_url if key == SMALL else large_url, name == "htmx list"
+                    )
+                    if round_number >= WARMUP:
+                        samples[name][key].append(elapsed)
+    results: dict[str, Any] = {}
+    for name, *_, gated in pages():
+        entry: dict[str, Any] = {"gated": gated, "rows_shown": rows_shown[name]}
+        for key in (SMALL, LARGE):
+            values = sorted(samples[name][key])
+            entry[key] = {
+                "median_ms": statistics.median(values) * 1000,
+                "p90_ms": values[int(0.9 * (len(values) - 1))] * 1000,
+                "n": len(values),
+            }
+        entry["ratio"] = entry[LARGE]["median_ms"] / entry[SMALL]["median_ms"]
+        results[name] = entry
+    return results
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    print(
+        f"\nPage timings ({ROUNDS} rounds after {WARMUP} warm-up, interleaved; small = {SIZES[SMALL]} "
+        f"connections, large = {SIZES[LARGE]:,}; {'PostgreSQL' if IS_POSTGRES else 'SQLite'})"
+    )
+    header = f"{'page':<26}{'small med':>10}{'small p90':>10}{'large med':>10}{'large p90':>10}{'ratio':>8}  verdict"
+    print(header)
+    print("-" * len(header))
+    failures = []
+    for name, entry in results.items():
+        s, big = entry[SMALL], entry[LARGE]
+        if entry["gated"]:
+            ok = entry["ratio"] <= LIMIT
+            verdict = "ok" if ok else f"TOO SLOW (> {LIMIT}x)"
+            if not ok:
+                failures.append(f"{name}: {entry['ratio']:.2f}x")
+        else:
+            verdict = "(not gated)"
+        print(
+            f"{name:<26}{s['median_ms']:>9.1f}ms{s['p90_ms']:>8.1f}ms{big['median_ms']:>8.1f}ms"
+            f"{big['p90_ms']:>8.1f}ms{entry['ratio']:>7.2f}x  {verdict}"
+        )
+    return failures
+
+
+def queries_per_page(third_parties: dict[str, Any]) -> dict[str, int]:
+    """How many statements each page runs for the small account, counting the session's account
+    lookup (a list page should need at most four)."""
+    kind = type(engine())
+    original = kind.run_querystring
+    count = [0]
+
+    async def counting(self: Any, querystring: Any, in_pool: bool = False) -> Any:
+        count[0] += 1
+        return await original(self, querystring, in_pool=in_pool)
+
+    app = create_app(load_settings())
+    counts: dict[str, int] = {}
+    with TestClient(app, base_url=BASE_URL) as client:
+        jar = log_in(client, third_parties[SMALL]["username"])
+        kind.run_querystring = counting  # type: ignore[method-assign]
+        try:
+            for url in ("/dashboard", "/connections", f"/connections?q={SEARCH_SURNAME.lower()}"):
+                fetch(client, jar, url, htmx=False)  # once to settle the session, then counted
+                count[0] = 0
+                fetch(client, jar, url, htmx=False)
+                counts[url] = count[0]
+        finally:
+            kind.run_querystring = original  # type: ignore[method-assign]
+    return counts
