@@ -46,9 +46,16 @@ async def supersede(document: Document, newer: Document, at: datetime | None = N
     ).where(Document.id == document.id)
 
 
-async def shelf(day: date, shown: bool = False) -> Shelf:
-    """One learner's documents, one in each standing; `shown`: all shown on their verify pages."""
-    lena = await make_account("learner", "lena", password=None, first_name="Łucja", last_name="Nguyễn")
+async def shelf(day: date, shown: bool = False, can_log_in: bool = False) -> Shelf:
+    """One learner's documents, one in each standing; `shown`: all shown on their verify pages.
+    The learner, `lena`, has STRONG_PASSWORD when `can_log_in` (hashing costs time otherwise spared)."""
+    lena = await make_account(
+        "learner",
+        "lena",
+        **({} if can_log_in else {"password": None}),
+        first_name="Łucja",
+        last_name="Nguyễn",
+    )
     fields = {"qualification_code": "603/1234/5", "level": "3", "show_on_verify": shown}
     docs = Shelf(
         valid=await issue(lena, "Level 3 Diploma in Data", "APC-1", date(2026, 3, 14), **fields),
