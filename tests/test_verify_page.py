@@ -12,7 +12,7 @@ import pytest
 from src.documents import CHECKED_ACTION, new_verify_code, printed
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
-from tests.conftest import errors_on, html, run
+from tests.conftest import errors_on, html, log_in, make_account, run
 from tests.verify_fixtures import revoke, shelf
 
 HEADLINES = {
@@ -271,3 +271,17 @@ def test_the_typed_check_keeps_a_mistyped_code_with_the_error_beside_it(client, 
 def test_the_home_page_links_to_the_typed_check(client):
     links = [a.attributes.get("href") for a in html(client.get("/")).css("main a")]
     assert "/verify" in links
+
+
+def test_the_learner_sees_each_check_in_their_activity_and_nobody_else_does(client, day):
+    docs = run(shelf(day, can_log_in=True))
+    client.get(f"/v/{docs.valid.verify_code}")
+    client.get(f"/v/{docs.valid.verify_code}")
+    log_in(client, "lena")
+    rows = [r.text(separator=" ", strip=True) for r in html(client.get("/activity")).css("#activity-list li")]
+    assert len(rows) == 2
+    assert all("Someone checked Level 3 Diploma in Data on its verify page" in r for r in rows)
+    client.cookies.clear()
+    run(make_account("learner", "olga"))
+    log_in(client, "olga")
+    assert html(client.get("/activity")).css("#activity-list li") == []

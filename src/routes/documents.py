@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from src.documents import owned_by
+from src.documents import CHECKED_ACTION, owned_by
 from src.guards import requires_learner
 from src.htmx import render
 from src.routes.connection_common import today
@@ -29,7 +29,8 @@ class DocumentController(Controller):
 
     @get("/activity", name="activity")
     async def list_activity(self, request: Request[Any, Any, Any], page: FromQuery[int] = 1) -> Template:
-        """Page: who did what and when on the learner's connections, newest first. htmx: the list alone."""
+        """Page: who did what and when on the learner's connections and verify pages, newest first.
+        htmx: the list alone."""
         page = max(1, min(page, 10_000))
         events = (
             await AccessEvent.select(
@@ -43,8 +44,13 @@ class DocumentController(Controller):
                 AccessEvent.account.last_name.as_alias("last_name"),
                 AccessEvent.account.company_name.as_alias("company"),
                 AccessEvent.account.role.as_alias("role"),
+                AccessEvent.document.title.as_alias("document_title"),
             )
-            .where(AccessEvent.connection.learner == request.user.id)
+            .where(
+                (AccessEvent.connection.learner == request.user.id)
+                # Checks on the public verify page belong to no connection: the document says whose.
+                | ((AccessEvent.action == CHECKED_ACTION) & (AccessEvent.document.owner == request.user.id))
+            )
             .order_by(AccessEvent.id, ascending=False)
             .limit(ACTIVITY_PAGE + 1)
             .offset((page - 1) * ACTIVITY_PAGE)
