@@ -62,3 +62,26 @@ def test_verify_base_url_gives_qr_codes_a_lower_case_host_and_a_compact_code(own
     # The app answers on the verify host too.
     answer = own_host_client.get(f"/v/{docs.valid.verify_code}", headers={"host": "verify-portal.example"})
     assert answer.status_code == 200
+
+
+def test_verify_base_url_defaults_to_base_url_and_must_be_a_web_address(tmp_path):
+    from src.settings import SettingsError, load_settings
+
+    plain = load_settings({"VAR_DIR": str(tmp_path), "BASE_URL": "https://portal.example.test"})
+    assert plain.verify_base == "https://portal.example.test"
+    assert (
+        "localhost"
+        not in load_settings(
+            {
+                "VAR_DIR": str(tmp_path),
+                "PORTAL_MODE": "production",
+                "SECRET_KEYS": "k" * 40,
+                "BASE_URL": "https://portal.example.test",
+            }
+        ).host_names
+    )
+    own = load_settings({"VAR_DIR": str(tmp_path), "VERIFY_BASE_URL": "https://check.example.test/"})
+    assert own.verify_base == "https://check.example.test"
+    assert "check.example.test" in own.host_names
+    with pytest.raises(SettingsError, match="VERIFY_BASE_URL"):
+        load_settings({"VAR_DIR": str(tmp_path), "VERIFY_BASE_URL": "check.example.test"})
