@@ -6,14 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
 from src.documents import new_verify_code, printed
 from src.tables.connections import AccessEvent
-from src.tables.documents import Document
 from tests.conftest import BASE_URL, html, run
-from tests.verify_fixtures import shelf
+from tests.verify_fixtures import break_the_database, shelf
 
 STATUSES = [
     "valid",
@@ -25,14 +22,6 @@ STATUSES = [
     "not_found",
     "unavailable",
 ]
-
-
-def break_the_database(monkeypatch) -> None:
-    if isinstance(Document._meta.db, SQLiteEngine):
-        broken = SQLiteEngine(path="/nonexistent-dir/portal.sqlite3")
-    else:
-        broken = PostgresEngine(config={"dsn": "postgresql://postgres@127.0.0.1:9/nowhere"})
-    monkeypatch.setattr(Document._meta, "db", broken)
 
 
 @pytest.mark.parametrize("status", STATUSES)

@@ -13,7 +13,7 @@ from src.documents import CHECKED_ACTION, new_verify_code, printed
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
 from tests.conftest import errors_on, html, log_in, make_account, run
-from tests.verify_fixtures import revoke, shelf
+from tests.verify_fixtures import break_the_database, revoke, shelf
 
 HEADLINES = {
     "valid": "Valid: issued by Achievement Portal on 14 March 2026",
@@ -154,11 +154,9 @@ def test_a_typing_error_is_decided_before_any_database_lookup(client, day, monke
     code = docs.valid.verify_code
     wrong_check = code[:-1] + ("0" if code[-1] != "0" else "1")
     swapped = code[1] + code[0] + code[2:] if code[0] != code[1] else None
-
-    def no_lookups(*args, **kwargs):
-        raise AssertionError("the database was asked")
-
-    monkeypatch.setattr(Document, "select", no_lookups)
+    # With the database gone, any lookup would answer 503 "could not check".
+    break_the_database(monkeypatch)
+    assert client.get(f"/v/{code}").status_code == 503
     for typo in filter(None, [wrong_check, swapped]):
         response = client.get(f"/v/{typo}")
         assert response.status_code == 400, typo
@@ -226,15 +224,8 @@ def test_each_check_of_an_existing_code_is_recorded_with_its_time_only(client, d
 
 
 def test_a_database_failure_is_never_a_verdict(client, day, monkeypatch):
-    from piccolo.engine.postgres import PostgresEngine
-    from piccolo.engine.sqlite import SQLiteEngine
-
     docs = run(shelf(day))
-    if isinstance(Document._meta.db, SQLiteEngine):
-        broken = SQLiteEngine(path="/nonexistent-dir/portal.sqlite3")
-    else:
-        broken = PostgresEngine(config={"dsn": "postgresql://postgres@127.0.0.1:9/nowhere"})
-    monkeypatch.setattr(Document._meta, "db", broken)
+    break_the_database(monkeypatch)
     response = client.get(f"/v/{docs.valid.verify_code}")
     assert response.status_code == 503
     assert headline(response) == "We could not check this document just now; try again shortly"

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
 from src.documents import issue
 from src.tables.documents import Document
 from tests.conftest import make_account
@@ -77,3 +80,12 @@ async def shelf(day: date, shown: bool = False, can_log_in: bool = False) -> She
     await revoke(docs.revoked)
     await supersede(docs.superseded, docs.newer)
     return docs
+
+
+def break_the_database(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Point documents at a database that cannot be reached (a missing directory; a closed port)."""
+    if isinstance(Document._meta.db, SQLiteEngine):
+        broken = SQLiteEngine(path="/nonexistent-dir/portal.sqlite3")
+    else:
+        broken = PostgresEngine(config={"dsn": "postgresql://postgres@127.0.0.1:9/nowhere"})
+    monkeypatch.setattr(Document._meta, "db", broken)

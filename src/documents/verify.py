@@ -18,6 +18,7 @@ import asyncpg
 from litestar.stores.base import Store
 
 from src import throttle
+from src.documents.lookup import by_verify_code
 from src.documents.queries import content_of
 from src.documents.status import verify_headline
 from src.documents.verify_codes import is_well_formed, normalise
@@ -76,33 +77,6 @@ class Verdict:
         return self.facts is not None
 
 
-async def _lookup(code: str) -> dict[str, Any] | None:
-    """The one indexed query of the read path: the document and whether its replacement is shown."""
-    return await (
-        Document.select(
-            Document.id,
-            Document.status,
-            Document.kind,
-            Document.title,
-            Document.qualification_code,
-            Document.level,
-            Document.name_as_printed,
-            Document.awarded_on,
-            Document.valid_until,
-            Document.certificate_number,
-            Document.revoked_reason,
-            Document.revoked_at,
-            Document.superseded_at,
-            Document.show_on_verify,
-            Document.content,
-            Document.superseded_by.verify_code.as_alias("newer_code"),
-            Document.superseded_by.show_on_verify.as_alias("newer_shown"),
-        )
-        .where(Document.verify_code == code)
-        .first()
-    )
-
-
 def _throttle_key(client: str) -> str:
     return f"verify-failed:{client}"
 
@@ -118,7 +92,7 @@ async def verify(
     if await throttle.count(store, key) >= FAILED_LOOKUP_LIMIT:
         return await _too_many(store, key, code)
     try:
-        row = await _lookup(code)
+        row = await by_verify_code(code)
     except DATABASE_ERRORS as exc:
         log.warning("verify lookup failed: %s", exc)
         return Verdict("unavailable", code, HEADLINES["unavailable"])
