@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import sqlite3
