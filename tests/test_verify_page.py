@@ -276,3 +276,21 @@ def test_the_learner_sees_each_check_in_their_activity_and_nobody_else_does(clie
     run(make_account("learner", "olga"))
     log_in(client, "olga")
     assert html(client.get("/activity")).css("#activity-list li") == []
+
+
+def test_a_parallel_burst_of_checks_is_recorded_once_each(client, day):
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = run(shelf(day))
+    codes = [docs.valid.verify_code, docs.expired.verify_code, docs.revoked.verify_code] * 10
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(lambda c: client.get(f"/v/{c}").status_code, codes))
+    assert statuses == [200] * 30
+    # Requests that found another writing returned at once; the writer's request ended only when
+    # nothing was left pending, so every check is stored once all answers are in.
+    events = run(AccessEvent.select(AccessEvent.document).where(AccessEvent.action == CHECKED_ACTION))
+    counts = {
+        doc.id: sum(1 for e in events if e["document"] == doc.id)
+        for doc in (docs.valid, docs.expired, docs.revoked)
+    }
+    assert counts == {docs.valid.id: 10, docs.expired.id: 10, docs.revoked.id: 10}

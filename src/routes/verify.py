@@ -65,7 +65,7 @@ class VerifyController(Controller):
             status_code=verdict.http_status,
             headers=headers_for(verdict),
             # Counted for the learner's Activity after the answer has gone: the page never waits.
-            background=BackgroundTask(documents.record_checks, [verdict.document_id])
+            background=BackgroundTask(documents.record_checks, [verdict.document_id], utcnow())
             if verdict.document_id
             else None,
         )

@@ -18,6 +18,7 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, JSONBody
 
 from src import documents
+from src.clock import utcnow
 from src.routes.common import settings_of
 from src.routes.verify import PUBLIC, VERIFY_HEADERS, check
 
@@ -197,7 +198,7 @@ class VerifyApiController(Controller):
         return Response(
             content=_result(request, verdict),
             headers=API_HEADERS,
-            background=BackgroundTask(documents.record_checks, [verdict.document_id]),
+            background=BackgroundTask(documents.record_checks, [verdict.document_id], utcnow()),
         )
 
     @post(
@@ -228,5 +229,5 @@ class VerifyApiController(Controller):
         return Response(
             content=VerifyBatchResult(results=[_result(request, v) for v in verdicts]),
             headers=API_HEADERS,
-            background=BackgroundTask(documents.record_checks, found) if found else None,
+            background=BackgroundTask(documents.record_checks, found, utcnow()) if found else None,
         )
