@@ -91,3 +91,13 @@ def test_a_parallel_burst_across_two_processes_sharing_redis(smtp_server, mailbo
             assert redis.Redis.from_url(REDIS_URL).keys("portal*throttle*verify-failed*")
     finally:
         redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_when_the_throttle_store_is_down_there_is_no_verdict_and_no_lookup(smtp_server, mailbox, day):
+    docs = run(shelf(day))
+    settings = make_settings(smtp_server.port, redis_url="redis://127.0.0.1:9/0")
+    with TestClient(create_app(settings), base_url=BASE_URL) as client:
+        response = client.get(f"/v/{docs.valid.verify_code}")
+        assert response.status_code == 503
+        assert "Valid" not in html(response).css_first("main").text()
+        assert client.get("/v/ABCD").status_code == 400  # decided without the store

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from litestar.stores.base import Store
+from redis.exceptions import RedisError
 
 from src import throttle
 from src.documents.lookup import by_verify_code
@@ -51,8 +52,9 @@ HEADLINES = {
     "too_many": "Too many codes checked from here",
     "unavailable": "We could not check this document just now; try again shortly",
 }
-# Errors that mean "the database did not answer", not "the code is unknown".
+# Errors that mean "the database (or the throttle's store) did not answer", not "the code is unknown".
 DATABASE_ERRORS = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+UNAVAILABLE = (*DATABASE_ERRORS, RedisError)
 
 
 @dataclass(frozen=True)
@@ -89,19 +91,20 @@ async def verify(
     if len(typed) > MAX_TYPED or not is_well_formed(code):
         return Verdict("typing_error", code, HEADLINES["typing_error"])
     key = _throttle_key(client)
-    if await throttle.count(store, key) >= FAILED_LOOKUP_LIMIT:
-        return await _too_many(store, key, code)
     try:
-        row = await by_verify_code(code)
-    except DATABASE_ERRORS as exc:
-        log.warning("verify lookup failed: %s", exc)
-        return Verdict("unavailable", code, HEADLINES["unavailable"])
-    if row is None:
-        # Counted after the lookup and decided on the count the store hands back, so a burst of
-        # parallel guesses gets exactly FAILED_LOOKUP_LIMIT answers however it interleaves.
-        if await throttle.hit(store, key, FAILED_LOOKUP_WINDOW) > FAILED_LOOKUP_LIMIT:
+        if await throttle.count(store, key) >= FAILED_LOOKUP_LIMIT:
             return await _too_many(store, key, code)
-        return Verdict("not_found", code, HEADLINES["not_found"])
+        row = await by_verify_code(code)
+        if row is None:
+            # Counted after the lookup and decided on the count the store hands back, so a burst
+            # of parallel guesses gets exactly FAILED_LOOKUP_LIMIT answers however it interleaves.
+            if await throttle.hit(store, key, FAILED_LOOKUP_WINDOW) > FAILED_LOOKUP_LIMIT:
+                return await _too_many(store, key, code)
+            return Verdict("not_found", code, HEADLINES["not_found"])
+    except UNAVAILABLE as exc:
+        # The database or the throttle's store did not answer: no verdict, and no unthrottled lookup.
+        log.warning("verify check failed: %s", exc)
+        return Verdict("unavailable", code, HEADLINES["unavailable"])
     today = now.astimezone(tz).date()
     found, headline = verify_headline(row, today, tz, awarding_body)
     shown = bool(row["show_on_verify"]) and found.code != "revoked"
