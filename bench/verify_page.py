@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -192,9 +193,17 @@ def wrk(url: str, script: Path | None = None) -> tuple[float, float]:
 
 
 def main() -> int:
+    # A `timeout` or Ctrl-C must still stop the server this starts and remove the seeded files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     started = time.monotonic()
-    asyncio.run(prepare_database())
-    sample = asyncio.run(seed_postgres(PG_URL)) if PG_URL else seed_sqlite(DB_URL.removeprefix("sqlite:///"))
+    try:
+        asyncio.run(prepare_database())
+        sample = (
+            asyncio.run(seed_postgres(PG_URL)) if PG_URL else seed_sqlite(DB_URL.removeprefix("sqlite:///"))
+        )
+    except BaseException:
+        shutil.rmtree(TMP, ignore_errors=True)
+        raise
     print(f"seeded {DOCUMENTS:,} documents in {time.monotonic() - started:.0f} s", flush=True)
     script = TMP / "codes.lua"
     script.write_text(
