@@ -15,6 +15,8 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -23,6 +25,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
+from markupsafe import Markup
 
 from src import db
 from src.assets import STATIC, static_url
@@ -30,7 +33,7 @@ from src.auth import AccountMiddleware
 from src.clock import today_in
 from src.compression import PostSafeCompressionMiddleware
 from src.connections import send_reminders
-from src.documents import standing
+from src.documents import qr_svg, standing, verify_url
 from src.errors import http_exception_handler, internal_error_handler
 from src.jobs import PeriodicJob
 from src.mail import MailWorker
@@ -80,6 +83,9 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
         support_email=settings.support_email,
         development=settings.development,
     )
+    # A document's verify address and its QR code (segno's SVG: only our own URL and code in it).
+    environment.globals["verify_url"] = lambda code: verify_url(settings.verify_base, code)
+    environment.globals["verify_qr"] = lambda code: Markup(qr_svg(verify_url(settings.verify_base, code)))  # noqa: S704
     environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
     environment.filters["iso_long_date"] = _iso_long_date
     # The one status rule for documents, in words: "Valid", "Document valid until …", "Revoked" …
@@ -162,7 +168,14 @@ def create_app(settings: Settings) -> Litestar:
         stores=_stores(settings),
         exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
         request_max_body_size=MAX_BODY,
-        openapi_config=None,
+        # The verifier API's schema, as JSON at /api/v1/openapi.json (no viewer page: it would load
+        # scripts from another host).
+        openapi_config=OpenAPIConfig(
+            title=f"{settings.org_name} verifier API",
+            version="1.0.0",
+            path="/api/v1",
+            render_plugins=[JsonRenderPlugin()],
+        ),
         debug=False,
     )
     app.state.settings = settings

@@ -36,6 +36,8 @@ class AccountMiddleware(ASGIMiddleware):
     # Static files need no account (should_bypass_for_scope: a path pattern on a route with a
     # path parameter is deprecated in Litestar 2.19+).
     should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/static/"))
+    # Public routes that read no session (the verify page, its API, /healthz) need no account either.
+    exclude_opt_key = "skip_session"
 
     def __init__(self, settings: Settings) -> None:
         self.idle = settings.session_idle_minutes * 60

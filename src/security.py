@@ -66,7 +66,9 @@ class SecurityMiddleware(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in extra.items():
-                    headers[name] = value
+                    # A page may ask for a stricter referrer policy (the verify page sends none).
+                    if name != "Referrer-Policy" or name not in headers:
+                        headers[name] = value
                 if "cache-control" not in headers:
                     # Private by default; public pages and static files set their own.
                     headers["Cache-Control"] = "no-store"

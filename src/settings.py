@@ -30,6 +30,7 @@ class Settings:
     redis_url: str | None = None
     secret_keys: tuple[str, ...] = ()
     base_url: str = "http://127.0.0.1:8000"
+    verify_base_url: str = ""  # the host QR codes point at; empty: BASE_URL's
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_user: str | None = None
@@ -60,6 +61,11 @@ class Settings:
         return self.base_url.startswith("https://")
 
     @property
+    def verify_base(self) -> str:
+        """Where printed QR codes and typed checks lead: VERIFY_BASE_URL, or BASE_URL."""
+        return self.verify_base_url or self.base_url
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
@@ -69,9 +75,11 @@ class Settings:
 
     @property
     def host_names(self) -> list[str]:
-        """Hosts the app answers to: BASE_URL's host (with and without port) plus ALLOWED_HOSTS."""
-        parts = urlsplit(self.base_url)
-        hosts = {parts.hostname or "localhost", parts.netloc}
+        """Hosts the app answers to: BASE_URL's and VERIFY_BASE_URL's (with and without port) plus ALLOWED_HOSTS."""
+        hosts = set()
+        for url in filter(None, (self.base_url, self.verify_base_url)):  # QR codes may lead elsewhere
+            parts = urlsplit(url)
+            hosts |= {parts.hostname or "localhost", parts.netloc}
         if self.development:
             hosts |= {"localhost", "127.0.0.1", "testserver.local", "testserver"}
             hosts |= {f"{h}:{p}" for h in ("localhost", "127.0.0.1") for p in range(8000, 8010)}
@@ -147,6 +155,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if mode == "production":
             missing.append("BASE_URL (the public address, e.g. https://portal.example.org)")
         base_url = f"http://127.0.0.1:{env.get('PORT', '8000')}"
+    verify_base_url = env.get("VERIFY_BASE_URL", "").strip().rstrip("/")
+    if verify_base_url and not verify_base_url.lower().startswith(("https://", "http://")):
+        raise SettingsError("VERIFY_BASE_URL must start with https:// (or http:// in development).")
     if missing:
         raise SettingsError("Cannot start in production mode. Set: " + "; ".join(missing) + ".")
     time_zone = env.get("TIME_ZONE", "Europe/London")
@@ -166,6 +177,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         secret_keys=keys,
         base_url=base_url,
+        verify_base_url=verify_base_url,
         smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
         smtp_port=_number(env, "SMTP_PORT", "1025", int),
         smtp_user=env.get("SMTP_USER") or None,

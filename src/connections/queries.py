@@ -14,6 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
+from src.documents import CHECKED_ACTION
 from src.forms import Paging
 from src.tables.accounts import Account, Role
 from src.tables.connections import AccessEvent, Connection, ConnectionState, ExtensionRequest, SharedDocument
@@ -248,7 +249,7 @@ class ActivityPage:
 
 
 async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
-    """Who did what and when on the learner's connections, newest first, one page."""
+    """Who did what and when on the learner's connections and documents' verify pages, newest first."""
     paging = Paging.of(page, ACTIVITY_PAGE)
     query = (
         AccessEvent.select(
@@ -262,8 +263,13 @@ async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
             AccessEvent.account.last_name.as_alias("last_name"),
             AccessEvent.account.company_name.as_alias("company"),
             AccessEvent.account.role.as_alias("role"),
+            AccessEvent.document.title.as_alias("document_title"),
         )
-        .where(AccessEvent.connection.learner == learner.id)
+        .where(
+            (AccessEvent.connection.learner == learner.id)
+            # Checks on the public verify page belong to no connection: the document says whose.
+            | ((AccessEvent.action == CHECKED_ACTION) & (AccessEvent.document.owner == learner.id))
+        )
         .order_by(AccessEvent.id, ascending=False)
     )
     events, has_next = paging.cut(await paging.apply(query))

@@ -7,10 +7,12 @@ import secrets
 from pathlib import Path
 
 from src import accounts
-from src.clock import today_in
+from src.clock import today_in, utcnow
 from src.demo.connections import load_demo_connections
+from src.documents import issue, verify_url
 from src.settings import Settings
 from src.tables.accounts import Account, Address, Role
+from src.tables.documents import Document
 
 WORDS = [
     "amber",
@@ -85,12 +87,15 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
             )
         logins.append((role.value, username, password))
         people[username] = account
+    verify_lines: list[str] = []
     if {"lena", "liam", "tara", "theo"} <= people.keys():
         await load_demo_connections(people, today_in(settings.tz))
+        verify_lines = await _demo_verify_pages(settings, people["liam"])
     text = (
         "Demo log-ins (user name / password):\n"
         + "\n".join(f"  {role:<12} {username:<8} {password}" for role, username, password in logins)
         + "\n"
+        + "".join(f"{line}\n" for line in verify_lines)
     )
     if logins:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -98,3 +103,31 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
         logins_file.chmod(0o600)
     print(text, flush=True)
     return logins
+
+
+async def _demo_verify_pages(settings: Settings, liam: Account) -> list[str]:
+    """One document shown on its verify page, the rest hidden; a superseded one; the URLs to try."""
+    await Document.update({Document.show_on_verify: True}).where(Document.certificate_number == "APC-300101")
+    newer = await Document.objects().where(Document.certificate_number == "APC-400201").first()
+    if newer is not None:
+        first = await issue(
+            liam, "Level 2 Certificate in Plumbing", "APC-400200", newer.awarded_on, level="2"
+        )
+        await Document.update(
+            {
+                Document.status: "superseded",
+                Document.superseded_by: newer.id,
+                Document.superseded_at: utcnow(),
+            }
+        ).where(Document.id == first.id)
+    rows = await Document.select(
+        Document.certificate_number, Document.verify_code, Document.show_on_verify, Document.status
+    ).order_by(Document.certificate_number)
+    lines = ["Verify pages to try (anyone can open these; /verify takes a typed code):"]
+    for row in rows:
+        shown = "document shown" if row["show_on_verify"] else "document hidden"
+        lines.append(
+            f"  {row['certificate_number']:<11} {row['status']:<10} {shown:<15} "
+            f"{verify_url(settings.verify_base, row['verify_code'])}"
+        )
+    return lines

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Router
+
 from src.settings import Settings
 
 
@@ -20,6 +22,9 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.session import SessionController
     from src.routes.sharing import SharingController
     from src.routes.staff import StaffController
+    from src.routes.verify import VerifyController
+    from src.routes.verify_api import VerifyApiController
+    from src.routes.verify_choice import VerifyChoiceController
 
     handlers: list[Any] = [
         HomeController,
@@ -33,7 +38,10 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         ConnectionController,
         ExtensionController,
         DocumentController,
+        VerifyController,
+        VerifyChoiceController,
     ]
     if settings.development:
         handlers.append(MailboxController)  # absent in production mode
-    return handlers
+    # The OpenAPI schema describes the JSON API only; the HTML pages are not an API.
+    return [Router(path="/", route_handlers=handlers, include_in_schema=False), VerifyApiController]

@@ -27,7 +27,8 @@ class DocumentController(Controller):
 
     @get("/activity", name="activity")
     async def list_activity(self, request: Request[Any, Any, Any], page: FromQuery[int] = 1) -> Template:
-        """Page: who did what and when on the learner's connections, newest first. htmx: the list alone."""
+        """Page: who did what and when on the learner's connections and verify pages, newest first.
+        htmx: the list alone."""
         activity = await activity_page(request.user, page)
         return render(
             request,

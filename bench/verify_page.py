@@ -1,0 +1,241 @@
+"""The verify page under a real HTTP server: `python -m bench.verify_page` (for `make bench`).
+
+Issue 8's target: with 1,000,000 documents in SQLite the verify page's throughput is at least 0.30 x
+the same server's plain-text /healthz, p99 <= 50 ms at 64 concurrent connections (PostgreSQL: at
+least 0.15 x). Measured here in one run: a throw-away database seeded in bulk, `portal serve` (what
+`make run` starts) as a subprocess, and `wrk` over loopback against /healthz and then against
+/v/CODE for codes drawn at random from the seeded ones. Exits 1 when a target is missed.
+
+Environment: BENCH_DOCUMENTS (default 1,000,000), BENCH_DATABASE_URL (a PostgreSQL database whose
+name contains "bench": dropped and re-created), BENCH_SECONDS (per wrk run, default 10),
+BENCH_CONNECTIONS (default 64).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TMP = Path(tempfile.mkdtemp(prefix="portal-bench-verify-"))
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "").strip()
+DB_URL = PG_URL or f"sqlite:///{TMP / 'bench.sqlite3'}"
+DOCUMENTS = int(os.environ.get("BENCH_DOCUMENTS", "1000000"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+MIN_RATIO = 0.15 if PG_URL else 0.30
+MAX_P99_MS = 50.0
+BATCH = 10_000
+SAMPLE = 2_000  # codes the load generator picks from
+
+os.environ.update(
+    {
+        "DATABASE_URL": DB_URL,
+        "VAR_DIR": str(TMP),
+        "RUN_MAIL_WORKER": "false",
+        "PORTAL_MODE": "development",
+        "MAIL_DELIVERY": "mailbox",
+    }
+)
+os.environ.pop("REDIS_URL", None)
+sys.path.insert(0, str(ROOT))
+
+from src.documents import new_verify_code, snapshot  # noqa: E402
+
+
+def _rows(start: int, count: int, owner: int) -> list[tuple[object, ...]]:
+    rows = []
+    for n in range(start, start + count):
+        awarded = date(2020, 1, 1) + timedelta(days=n % 2000)
+        content, digest = snapshot(
+            {
+                "title": "Level 3 Diploma in Data Analysis",
+                "certificate_number": f"BEN-{n:08d}",
+                "awarded_on": awarded,
+                "name_as_printed": "Bench Learner",
+                "level": "3",
+            }
+        )
+        rows.append(
+            (
+                owner,
+                "Level 3 Diploma in Data Analysis",
+                "Bench Learner",
+                "3",
+                awarded.isoformat(),
+                f"BEN-{n:08d}",
+                new_verify_code(),
+                n % 2 == 0,  # half show the document itself: the heavier page
+                json.dumps(content),
+                digest,
+            )
+        )
+    return rows
+
+
+COLUMNS = (
+    "owner, title, name_as_printed, level, awarded_on, certificate_number, verify_code, "
+    "show_on_verify, content, content_sha256"
+)
+
+
+def seed_sqlite(path: str) -> list[str]:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = OFF")  # seeding only; the server uses its defaults
+    owner = connection.execute(
+        "INSERT INTO account (role, username, username_key, email, first_name, last_name) "
+        "VALUES ('learner', 'bench', 'bench', 'bench@bench.invalid', 'Bench', 'Learner') RETURNING id"
+    ).fetchone()[0]
+    sample: list[str] = []
+    with connection:
+        for start in range(0, DOCUMENTS, BATCH):
+            rows = _rows(start, min(BATCH, DOCUMENTS - start), owner)
+            connection.executemany(
+                f"INSERT INTO document ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                rows,
+            )
+            sample.extend(str(r[6]) for r in rows[:: max(1, DOCUMENTS // SAMPLE)])
+    connection.close()
+    return sample[:SAMPLE]
+
+
+async def seed_postgres(url: str) -> list[str]:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        owner = await connection.fetchval(
+            "INSERT INTO account (role, username, username_key, email, first_name, last_name) "
+            "VALUES ('learner', 'bench', 'bench', 'bench@bench.invalid', 'Bench', 'Learner') RETURNING id"
+        )
+        sample: list[str] = []
+        for start in range(0, DOCUMENTS, BATCH):
+            rows = [
+                (*r[:4], date.fromisoformat(str(r[4])), *r[5:])
+                for r in _rows(start, min(BATCH, DOCUMENTS - start), owner)
+            ]
+            await connection.copy_records_to_table(
+                "document", records=rows, columns=[c.strip() for c in COLUMNS.split(",")]
+            )
+            sample.extend(str(r[6]) for r in rows[:: max(1, DOCUMENTS // SAMPLE)])
+        await connection.execute("VACUUM ANALYZE document")
+        return sample[:SAMPLE]
+    finally:
+        await connection.close()
+
+
+async def prepare_database() -> None:
+    if PG_URL:
+        import asyncpg
+
+        base, _, name = PG_URL.rpartition("/")
+        if "bench" not in name:
+            raise SystemExit("BENCH_DATABASE_URL must name a database containing 'bench' (it is dropped)")
+        connection = await asyncpg.connect(f"{base}/postgres")
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise SystemExit(result.message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("portal serve stopped before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("portal serve did not answer within 60 s")
+
+
+def wrk(url: str, script: Path | None = None) -> tuple[float, float]:
+    """Requests per second and p99 latency in ms from one wrk run (non-2xx answers fail the run)."""
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    print(output, flush=True)
+    if "Non-2xx" in output:
+        raise SystemExit(f"{url}: some answers were not 2xx")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+    return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> int:
+    # A `timeout` or Ctrl-C must still stop the server this starts and remove the seeded files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    started = time.monotonic()
+    try:
+        asyncio.run(prepare_database())
+        sample = (
+            asyncio.run(seed_postgres(PG_URL)) if PG_URL else seed_sqlite(DB_URL.removeprefix("sqlite:///"))
+        )
+    except BaseException:
+        shutil.rmtree(TMP, ignore_errors=True)
+        raise
+    print(f"seeded {DOCUMENTS:,} documents in {time.monotonic() - started:.0f} s", flush=True)
+    script = TMP / "codes.lua"
+    script.write_text(
+        "local codes = {" + ",".join(f'"{c}"' for c in sample) + "}\n"
+        "request = function()\n"
+        '  return wrk.format("GET", "/v/" .. codes[math.random(#codes)])\n'
+        "end\n"
+    )
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "BASE_URL": f"http://127.0.0.1:{port}"}
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "src.cli", "serve", "--port", str(port)], cwd=ROOT, env=env
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/healthz", server)
+        wrk(f"{base}/healthz")  # warm-up
+        hello_rate, hello_p99 = wrk(f"{base}/healthz")
+        verify_rate, verify_p99 = wrk(base, script)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(TMP, ignore_errors=True)
+    ratio = verify_rate / hello_rate
+    engine = "PostgreSQL" if PG_URL else "SQLite"
+    print(
+        f"{engine}, {DOCUMENTS:,} documents, {CONNECTIONS} connections: /healthz {hello_rate:.0f} req/s "
+        f"(p99 {hello_p99:.1f} ms); /v/CODE {verify_rate:.0f} req/s (p99 {verify_p99:.1f} ms); "
+        f"ratio {ratio:.2f} (target >= {MIN_RATIO}), p99 target <= {MAX_P99_MS:.0f} ms"
+    )
+    return 0 if ratio >= MIN_RATIO and verify_p99 <= MAX_P99_MS else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,233 @@
+"""The verifier API: the verify page's answers as JSON, one code or a batch of up to 100.
+
+The same check, statuses, facts and throttle as the page (src/routes/verify.py's `check`); the
+document's content only when its learner allows it. Errors are RFC 9457 problem details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import FromPath, JSONBody
+
+from src import documents
+from src.clock import utcnow
+from src.routes.common import settings_of
+from src.routes.verify import PUBLIC, VERIFY_HEADERS, check
+
+BATCH_LIMIT = 100
+API_HEADERS = {**VERIFY_HEADERS, "Access-Control-Allow-Origin": "*"}
+PROBLEM = "application/problem+json"
+PROBLEM_TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    429: "Too many requests",
+    500: "Server error",
+    503: "Service unavailable",
+}
+
+
+@dataclass
+class Facts:
+    name_as_printed: str
+    title: str
+    kind: str
+    qualification_code: str
+    level: str
+    awarded_on: date
+    valid_until: date | None
+    certificate_number: str
+    awarding_body: str
+
+
+@dataclass
+class VerifyResult:
+    """One code's answer. `status` is valid, valid_until, expired, revoked, superseded,
+    typing_error, not_found, too_many or unavailable; `http_status` is what the page answers."""
+
+    code: str
+    status: str
+    http_status: int
+    headline: str
+    checked_at: datetime | None = None
+    status_on: date | None = None
+    verify_url: str | None = None
+    facts: Facts | None = None
+    content: dict[str, Any] | None = None
+    newer_verify_url: str | None = None
+
+
+@dataclass
+class VerifyBatch:
+    codes: list[str]
+
+
+@dataclass
+class VerifyBatchResult:
+    results: list[VerifyResult]
+
+
+@dataclass
+class Problem:
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+
+
+def _result(request: Request[Any, Any, Any], verdict: documents.Verdict) -> VerifyResult:
+    base = settings_of(request).verify_base
+    return VerifyResult(
+        code=verdict.code,
+        status=verdict.status,
+        http_status=verdict.http_status,
+        headline=verdict.headline,
+        checked_at=verdict.checked_at,
+        status_on=verdict.status_on,
+        verify_url=documents.verify_url(base, verdict.code) if verdict.found else None,
+        facts=Facts(**verdict.facts) if verdict.facts else None,
+        content=verdict.content,
+        newer_verify_url=documents.verify_url(base, verdict.newer_code) if verdict.newer_code else None,
+    )
+
+
+def problem(status: int, detail: str, code: str | None = None, **headers: str) -> Response[Any]:
+    body = Problem(
+        type="about:blank", title=PROBLEM_TITLES.get(status, "Error"), status=status, detail=detail
+    )
+    if code is not None:
+        body.code = code
+    return Response(content=body, status_code=status, media_type=PROBLEM, headers={**API_HEADERS, **headers})
+
+
+def api_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Malformed JSON, a wrong method, a body too large: problem details, never an HTML page."""
+    detail = exc.detail if exc.status_code in (400, 413) and exc.detail else ""
+    return problem(exc.status_code, detail or PROBLEM_TITLES.get(exc.status_code, "Error"))
+
+
+VALID_EXAMPLE = {
+    "code": "7QK2M9XD4RTB8HVC6",
+    "status": "valid",
+    "http_status": 200,
+    "headline": "Valid: issued by Achievement Portal on 14 March 2026",
+    "checked_at": "2026-11-28T21:40:00Z",
+    "status_on": None,
+    "verify_url": "https://portal.example.org/v/7QK2M9XD4RTB8HVC6",
+    "facts": {
+        "name_as_printed": "Lena Okafor",
+        "title": "Level 3 Diploma in Data Analysis",
+        "kind": "certificate",
+        "qualification_code": "603/1234/5",
+        "level": "3",
+        "awarded_on": "2026-03-14",
+        "valid_until": None,
+        "certificate_number": "AP-2026-000123",
+        "awarding_body": "Achievement Portal",
+    },
+    "content": None,
+    "newer_verify_url": None,
+}
+REVOKED_EXAMPLE = {
+    **VALID_EXAMPLE,
+    "status": "revoked",
+    "headline": "Revoked on 2 June 2026: issued in error",
+    "status_on": "2026-06-02",
+}
+NOT_FOUND_EXAMPLE = {
+    "type": "about:blank",
+    "title": "Not found",
+    "status": 404,
+    "detail": "No document has this code",
+    "code": "7QK2M9XD4RTB8HVC7",
+}
+
+
+class VerifyApiController(Controller):
+    path = "/api/v1/verify"
+    opt = PUBLIC
+    tags = ["verify"]
+    exception_handlers = {HTTPException: api_exception_handler}
+
+    @get(
+        "/{code:str}",
+        summary="Check one verify code",
+        description="The live status and key facts of the document with this code (as printed or "
+        "scanned: any case, dashes and spaces allowed). The document's content is included only "
+        "when its learner shows it on the verify page. Failed lookups are throttled per IP.",
+        responses={
+            200: ResponseSpec(
+                data_container=VerifyResult,
+                description="A document has this code: valid, valid_until, expired, revoked or superseded",
+                examples=[
+                    Example(summary="valid", value=VALID_EXAMPLE),
+                    Example(summary="revoked", value=REVOKED_EXAMPLE),
+                ],
+            ),
+            400: ResponseSpec(Problem, description="The code has a typing error", media_type=PROBLEM),
+            404: ResponseSpec(
+                Problem,
+                description="No document has this code",
+                media_type=PROBLEM,
+                examples=[Example(summary="not found", value=NOT_FOUND_EXAMPLE)],
+            ),
+            429: ResponseSpec(
+                Problem, description="Too many failed lookups from this IP", media_type=PROBLEM
+            ),
+            503: ResponseSpec(Problem, description="The status could not be checked", media_type=PROBLEM),
+        },
+    )
+    async def verify_one(
+        self, request: Request[Any, Any, Any], code: FromPath[str]
+    ) -> Response[VerifyResult]:
+        """JSON: one code's status and facts; errors as problem details."""
+        verdict = await check(request, code)
+        if verdict.document_id is None:  # no document: an error, as problem details
+            extra = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
+            return problem(verdict.http_status, verdict.headline, verdict.code, **extra)
+        return Response(
+            content=_result(request, verdict),
+            headers=API_HEADERS,
+            background=BackgroundTask(documents.record_checks, [verdict.document_id], utcnow()),
+        )
+
+    @post(
+        "/",
+        summary="Check up to 100 verify codes",
+        description="Each code gets its own answer, as GET /api/v1/verify/{code} would give it "
+        "(its status and http_status in the result). More than 100 codes: 400.",
+        status_code=200,
+        responses={
+            400: ResponseSpec(
+                Problem, description="No codes, more than 100, or not JSON", media_type=PROBLEM
+            ),
+            429: ResponseSpec(
+                Problem, description="Too many failed lookups from this IP", media_type=PROBLEM
+            ),
+        },
+    )
+    async def verify_batch(
+        self, request: Request[Any, Any, Any], data: JSONBody[VerifyBatch]
+    ) -> Response[VerifyBatchResult]:
+        """JSON: a result per code, in the order given."""
+        if not data.codes or len(data.codes) > BATCH_LIMIT:
+            return problem(400, f"Send between 1 and {BATCH_LIMIT} codes")
+        verdicts = [await check(request, code) for code in data.codes]
+        if all(v.status == "too_many" for v in verdicts):
+            return problem(429, verdicts[0].headline, **{"Retry-After": str(verdicts[0].retry_after)})
+        found = [v.document_id for v in verdicts if v.document_id]
+        return Response(
+            content=VerifyBatchResult(results=[_result(request, v) for v in verdicts]),
+            headers=API_HEADERS,
+            background=BackgroundTask(documents.record_checks, found, utcnow()) if found else None,
+        )
