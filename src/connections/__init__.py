@@ -27,6 +27,7 @@ from src.connections.queries import (
     counts_for,
     list_page,
     one_row,
+    shared_document,
     shared_documents,
 )
 from src.connections.reminders import send_reminders
@@ -82,6 +83,7 @@ __all__ = [
     "request_extension",
     "send_reminders",
     "share",
+    "shared_document",
     "shared_documents",
     "usable_where",
 ]

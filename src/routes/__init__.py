@@ -17,9 +17,12 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.mailbox import MailboxController
     from src.routes.password import PasswordController
     from src.routes.profile import ProfileController
+    from src.routes.reports import ReportController
     from src.routes.session import SessionController
+    from src.routes.shared_documents import SharedDocumentController
     from src.routes.sharing import SharingController
     from src.routes.staff import StaffController
+    from src.routes.staff_reports import StaffReportController
 
     handlers: list[Any] = [
         HomeController,
@@ -33,6 +36,9 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         ConnectionController,
         ExtensionController,
         DocumentController,
+        SharedDocumentController,
+        ReportController,
+        StaffReportController,
     ]
     if settings.development:
         handlers.append(MailboxController)  # absent in production mode
