@@ -34,9 +34,10 @@ class Conflict(Exception):
 def check(category: str, message: str) -> dict[str, str]:
     """Errors by field name, in page order; empty when the report may be sent."""
     errors: dict[str, str] = {}
+    message = clean(message)
     if category not in CATEGORIES:
         errors["category"] = "Choose what is wrong"
-    if not message.strip():
+    if not message:
         errors["message"] = "Describe the problem"
     elif len(message) > MAX_MESSAGE:
         errors["message"] = f"Describe the problem in {MAX_MESSAGE:,} characters or fewer"
@@ -44,7 +45,8 @@ def check(category: str, message: str) -> dict[str, str]:
 
 
 def check_answer(answer: str) -> dict[str, str]:
-    if not answer.strip():
+    answer = clean(answer)
+    if not answer:
         return {"answer": "Write an answer to the reporter"}
     if len(answer) > MAX_MESSAGE:
         return {"answer": f"Write the answer in {MAX_MESSAGE:,} characters or fewer"}

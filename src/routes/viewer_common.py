@@ -97,6 +97,8 @@ async def send_report(request: Request[Any, Any, Any], viewing: Viewing) -> Resp
     """Send a report. htmx: the confirmation in place of the form (422/429 with the form again).
     Plain form: back to the document with the confirmation as a notice."""
     form = await read_form(request)
+    # NUL characters are never typed (and PostgreSQL text cannot hold them): not even shown back.
+    form.values["message"] = form.get("message").replace("\x00", "")
     category, message = form.get("category"), form.get("message")
     for name, text in reports.check(category, message).items():
         form.error(name, text)
