@@ -273,3 +273,14 @@ async def compare_and_set(
     if also is not None:
         where = where & also
     return bool(await table.update(changes).where(where).returning(table._meta.primary_key))
+
+
+async def lock_row(table: type[Table], row_id: int) -> None:
+    """Inside a `write_transaction()`: hold this row until the transaction ends, so that a count
+    followed by an insert cannot be interleaved by another request of the same person.
+    PostgreSQL: `SELECT … FOR UPDATE`. SQLite: BEGIN IMMEDIATE already holds the one write lock."""
+    if isinstance(engine(), PostgresEngine):
+        await table.raw(
+            f"SELECT 1 FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE",  # noqa: S608 - a table name, not input
+            row_id,
+        )

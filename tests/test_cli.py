@@ -81,6 +81,8 @@ def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh):
     rows = query(fresh, "SELECT username, role, email_verified_at IS NOT NULL FROM account ORDER BY username")
     assert {(u, r) for u, r, _ in rows} == {(u, role) for u, (role, _) in logins.items()}
     assert all(verified for _, _, verified in rows)
+    # Demo reports: one waiting in the staff inbox, one answered.
+    assert query(fresh, "SELECT state FROM report ORDER BY state") == [("answered",), ("open",)]
     passwords = [password for _, password in logins.values()]
     assert len(set(passwords)) == 5 and all(len(p) >= 15 for p in passwords)  # no default passwords
 

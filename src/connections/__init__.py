@@ -41,6 +41,7 @@ from src.connections.queries import (
     counts_for,
     list_page,
     one_row,
+    shared_document,
     shared_documents,
 )
 from src.connections.reminders import send_reminders
@@ -108,6 +109,7 @@ __all__ = [
     "request_extension",
     "send_reminders",
     "share",
+    "shared_document",
     "shared_documents",
     "usable_where",
 ]

@@ -30,13 +30,14 @@ async def log_event(
     connection_id: int | None,
     document_id: int | None = None,
     detail: str = "",
-) -> None:
-    await AccessEvent.insert(
-        AccessEvent(
-            account=actor.id if actor else None,
-            action=action,
-            connection=connection_id,
-            document=document_id,
-            detail=detail[:200],
-        )
+) -> int:
+    """Write one AccessEvent; its id is the short reference a viewer's watermark shows."""
+    event = AccessEvent(
+        account=actor.id if actor else None,
+        action=action,
+        connection=connection_id,
+        document=document_id,
+        detail=detail[:200],
     )
+    await event.save()
+    return int(event.id)

@@ -18,6 +18,7 @@ from src.documents import CHECKED_ACTION
 from src.forms import Paging
 from src.tables.accounts import Account, Role
 from src.tables.connections import AccessEvent, Connection, ConnectionState, ExtensionRequest, SharedDocument
+from src.tables.documents import Document
 
 # --- one connection and what it shares ------------------------------------------------------
 
@@ -57,6 +58,32 @@ async def shared_documents(connection_id: int, account: Account, today: date) ->
         .where(where)
         .order_by(SharedDocument.document.awarded_on, ascending=False)
     )
+
+
+async def shared_document(
+    third_party: Account, connection_id: int, document_id: int, today: date
+) -> tuple[Connection, Document] | None:
+    """A document as a third party may open it: shared in their connection while that connection is
+    usable (the rule is in the query itself). Anything else is None, and the caller says 404."""
+    if third_party.role != Role.third_party.value:
+        return None
+    shared_in = SharedDocument.select(SharedDocument.connection).where(SharedDocument.document == document_id)
+    connection = (
+        await Connection.objects()
+        .where(
+            (Connection.id == connection_id)
+            & (Connection.third_party == third_party.id)
+            & usable_where(today)
+            & Connection.id.is_in(shared_in)
+        )
+        .first()
+    )
+    if connection is None:
+        return None
+    document = await Document.objects().where(Document.id == document_id).first()
+    if document is None:
+        return None
+    return connection, document
 
 
 async def live_account(account_id: int | None) -> Account | None:
@@ -263,6 +290,7 @@ async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
             AccessEvent.account.last_name.as_alias("last_name"),
             AccessEvent.account.company_name.as_alias("company"),
             AccessEvent.account.role.as_alias("role"),
+            AccessEvent.document,
             AccessEvent.document.title.as_alias("document_title"),
         )
         .where(

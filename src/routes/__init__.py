@@ -19,9 +19,12 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.mailbox import MailboxController
     from src.routes.password import PasswordController
     from src.routes.profile import ProfileController
+    from src.routes.reports import ReportController
     from src.routes.session import SessionController
+    from src.routes.shared_documents import SharedDocumentController
     from src.routes.sharing import SharingController
     from src.routes.staff import StaffController
+    from src.routes.staff_reports import StaffReportController
     from src.routes.verify import VerifyController
     from src.routes.verify_api import VerifyApiController
     from src.routes.verify_choice import VerifyChoiceController
@@ -40,6 +43,9 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         DocumentController,
         VerifyController,
         VerifyChoiceController,
+        SharedDocumentController,
+        ReportController,
+        StaffReportController,
     ]
     if settings.development:
         handlers.append(MailboxController)  # absent in production mode

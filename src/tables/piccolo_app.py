@@ -8,6 +8,7 @@ from src.tables.accounts import Account, Address, ContactDetail
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document, ImportBatch
 from src.tables.outbox import OutboxEmail
+from src.tables.reports import Report
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -23,6 +24,7 @@ APP_CONFIG = AppConfig(
         SharedDocument,
         ExtensionRequest,
         AccessEvent,
+        Report,
     ],
     migration_dependencies=[],
     commands=[],

@@ -1,0 +1,58 @@
+"""What a report may say, how many a person may send, and the two ways sending or answering can fail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from src.tables.reports import ReportCategory, ReportState
+
+CATEGORIES = {
+    ReportCategory.wrong_name.value: "My name is wrong",
+    ReportCategory.wrong_details.value: "A grade, unit or date is wrong",
+    ReportCategory.should_not_see.value: "I should not see this document",
+    ReportCategory.other.value: "Something else",
+}
+STATES = {
+    ReportState.open.value: "Sent, waiting for an answer",
+    ReportState.answered.value: "Answered",
+    ReportState.closed.value: "Closed",
+}
+MAX_MESSAGE = 2000
+PER_DAY = 10  # reports one person may send in any 24 hours
+PER_DOCUMENT = 3  # reports one person may send on one document, ever
+DAY = timedelta(hours=24)
+
+
+class LimitReached(Exception):
+    """The person has sent as many reports as they may; the message says so in words."""
+
+
+class Conflict(Exception):
+    """Someone else changed this report first (another member of staff answered or closed it)."""
+
+
+def check(category: str, message: str) -> dict[str, str]:
+    """Errors by field name, in page order; empty when the report may be sent."""
+    errors: dict[str, str] = {}
+    message = clean(message)
+    if category not in CATEGORIES:
+        errors["category"] = "Choose what is wrong"
+    if not message:
+        errors["message"] = "Describe the problem"
+    elif len(message) > MAX_MESSAGE:
+        errors["message"] = f"Describe the problem in {MAX_MESSAGE:,} characters or fewer"
+    return errors
+
+
+def check_answer(answer: str) -> dict[str, str]:
+    answer = clean(answer)
+    if not answer:
+        return {"answer": "Write an answer to the reporter"}
+    if len(answer) > MAX_MESSAGE:
+        return {"answer": f"Write the answer in {MAX_MESSAGE:,} characters or fewer"}
+    return {}
+
+
+def clean(text: str) -> str:
+    """Text as it is kept: NUL characters dropped (PostgreSQL text cannot hold them), ends trimmed."""
+    return text.replace("\x00", "").strip()
