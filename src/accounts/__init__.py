@@ -16,7 +16,7 @@ from src.accounts.addresses import (
 )
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
-from src.accounts.login import LOCK_AFTER, LoginResult, check_login, find_by_login
+from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
 from src.accounts.profile import confirm_email_change, details_values, update_details
 from src.accounts.registration import (
     NewAccount,
@@ -45,6 +45,7 @@ __all__ = [
     "address_of",
     "address_values",
     "addresses_of",
+    "check_current_password",
     "check_login",
     "confirm_email_change",
     "contacts_of",

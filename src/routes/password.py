@@ -16,9 +16,10 @@ from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.passwords import password_problem, verify_password
+from src.passwords import password_problem
 from src.routes.account import limit_email_forms
 from src.routes.common import tokens_of
+from src.routes.profile import LOCKED
 from src.tokens import TokenError
 
 
@@ -114,8 +115,13 @@ class PasswordController(Controller):
         form = await read_form(request)
         if not form.get("current_password"):
             form.error("current_password", "Enter your current password")
-        elif not await verify_password(account.password_hash, form.get("current_password")):
-            form.error("current_password", "Your current password is not right")
+        else:
+            # Counted like a failed log-in: a stolen session cannot guess the password here.
+            check = await accounts.check_current_password(account, form.get("current_password"))
+            if check.problem:
+                form.error(
+                    "current_password", LOCKED if check.locked else "Your current password is not right"
+                )
         problem = password_problem(form.get("password"), username=account.username, email=account.email)
         if problem:
             form.error("password", problem)
@@ -124,7 +130,7 @@ class PasswordController(Controller):
                 request,
                 "profile/password.html",
                 "partials/profile/_password_form.html",
-                status_code=422,
+                status_code=429 if form.errors.get("current_password") == LOCKED else 422,
                 errors=form.errors,
             )
         account.session_epoch = await accounts.set_password(account, form.get("password"))

@@ -17,9 +17,13 @@ from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render, wants_fragment
 from src.mail import poke_worker
-from src.passwords import verify_password
 from src.routes.common import tokens_of
 from src.tokens import TokenError
+
+LOCKED = (
+    "Too many wrong passwords: your account is paused for a while. "
+    "Try again later, or log out and reset your password"
+)
 
 
 async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
@@ -153,14 +157,17 @@ class ProfileController(Controller):
         form = await read_form(request)
         if not form.get("password"):
             form.error("password", "Enter your password to confirm")
-        elif not await verify_password(request.user.password_hash, form.get("password")):
-            form.error("password", "Your password is not right")
+        else:
+            # Counted like a failed log-in: a stolen session cannot guess the password here.
+            check = await accounts.check_current_password(request.user, form.get("password"))
+            if check.problem:
+                form.error("password", LOCKED if check.locked else "Your password is not right")
         if not form.ok:
             return render(
                 request,
                 "profile/delete.html",
                 "partials/profile/_delete_form.html",
-                status_code=422,
+                status_code=429 if form.errors.get("password") == LOCKED else 422,
                 errors=form.errors,
             )
         await accounts.delete_account(request.user)
