@@ -20,6 +20,9 @@ from src.mail import poke_worker
 from src.routes.connection_common import parse_ids, today
 
 ADD_LIMIT_PER_HOUR = 30
+# Shares a learner may start a day. Every share counts, not only those that email an invitation to an
+# unknown address: counting only invitations would tell the learner which addresses have accounts.
+SHARES_PER_DAY = 20
 
 
 class SharingController(Controller):
@@ -89,6 +92,11 @@ class SharingController(Controller):
             form.error("documents", "Choose at least one document to share")
         expires_on = parse_date(form, "expires_on", "the date access ends", required=True)
         if form.ok and expires_on is not None:
+            store = request.app.stores.get("throttle")
+            if await throttle.hit(store, f"share:{request.user.id}", 86400) > SHARES_PER_DAY:
+                raise TooManyRequestsException(
+                    f"You have shared {SHARES_PER_DAY} times today. Try again tomorrow."
+                )
             try:
                 connection = await share(request.user, email, ids, expires_on, day)
             except Refused as exc:
