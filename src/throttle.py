@@ -70,6 +70,15 @@ async def _add(store: Store, key: str, step: int, window_seconds: int | None) ->
         return count
 
 
+EMAILS_PER_RECIPIENT = 10  # an hour, to one address, from the forms anyone can send
+
+
+async def may_email(store: Store, recipient: str) -> bool:
+    """Count one email to this address, shared by every form that emails on a stranger's say-so
+    (forgot password, resend verification, registration); False once the hour's budget is spent."""
+    return await hit(store, f"emails-to:{recipient.strip().lower()}", 3600) <= EMAILS_PER_RECIPIENT
+
+
 async def count(store: Store, key: str) -> int:
     raw = await store.get(key)
     return int(raw) if raw else 0

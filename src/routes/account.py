@@ -3,6 +3,8 @@ and activate (learners whose account staff created)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,7 +15,6 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
-from src.db import unique_violation
 from src.forms import USERNAME_RE, Form, parse_date, read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
@@ -22,7 +23,6 @@ from src.routes.common import client_ip, tokens_of
 from src.tables.accounts import Role
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError
 
-USERNAME_TAKEN = "This user name is taken. Choose another"
 EMAIL_FORM_LIMIT = 10  # per IP per hour, for forms that send email
 
 
@@ -30,6 +30,11 @@ async def limit_email_forms(request: Request[Any, Any, Any], name: str) -> None:
     store = request.app.stores.get("throttle")
     if await throttle.hit(store, f"{name}:{client_ip(request)}", 3600) > EMAIL_FORM_LIMIT:
         raise TooManyRequestsException("You have sent this form too many times. Try again in an hour.")
+
+
+def email_budget(request: Request[Any, Any, Any]) -> Callable[[str], Awaitable[bool]]:
+    """Emails per recipient an hour, counted in the shared store across every form that sends one."""
+    return partial(throttle.may_email, request.app.stores.get("throttle"))
 
 
 def check_registration(form: Form) -> accounts.NewAccount | None:
@@ -75,25 +80,14 @@ class AccountController(Controller):
 
     @post("/register")
     async def register(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
-        """Register a third party, then 'check your email'. Errors: the form again, 422, values kept."""
+        """Register a third party, then 'check your email' (also when the user name or address is taken:
+        the email says so). Errors in what was typed: the form again, 422, values kept."""
         form = await read_form(request)
         new = check_registration(form)
-        if new is not None and await accounts.username_taken(new.username):
-            new = None
-            form.error("username", USERNAME_TAKEN)
         if new is not None:
             await limit_email_forms(request, "register")
-            try:
-                await accounts.register(tokens_of(request), new)
-            except Exception as exc:
-                # Lost a race to another registration: the unique index decides. A taken email
-                # answers like any other registration (no enumeration); a taken user name says so.
-                column = unique_violation(exc)
-                if column not in {"username_key", "email"}:
-                    raise
-                if column == "username_key":
-                    new = None
-                    form.error("username", USERNAME_TAKEN)
+            # Whether the user name or the address is taken is told by email, never on this page.
+            await accounts.register(tokens_of(request), new, email_budget(request))
         if new is None:
             return render(
                 request,
@@ -155,7 +149,7 @@ class AccountController(Controller):
                 errors=form.errors,
             )
         await limit_email_forms(request, "resend")
-        await accounts.resend_verification(tokens_of(request), email)
+        await accounts.resend_verification(tokens_of(request), email, email_budget(request))
         poke_worker(request.app)
         request.session["check_email"] = email
         return redirect(request, "/register/check-email")

@@ -17,7 +17,7 @@ from src.guards import requires_login
 from src.htmx import redirect, render
 from src.mail import poke_worker
 from src.passwords import password_problem
-from src.routes.account import limit_email_forms
+from src.routes.account import email_budget, limit_email_forms
 from src.routes.common import tokens_of
 from src.routes.profile import LOCKED
 from src.tokens import TokenError
@@ -46,7 +46,7 @@ class PasswordController(Controller):
                 errors=form.errors,
             )
         await limit_email_forms(request, "forgot")
-        await accounts.request_password_reset(tokens_of(request), identifier)
+        await accounts.request_password_reset(tokens_of(request), identifier, email_budget(request))
         poke_worker(request.app)
         return redirect(request, "/forgot-password/sent")
 
