@@ -19,7 +19,7 @@ from src.forms import USERNAME_RE, Form, parse_date, read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
 from src.passwords import password_problem
-from src.routes.common import client_ip, tokens_of
+from src.routes.common import client_ip, settings_of, tokens_of
 from src.tables.accounts import Role
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError
 
@@ -37,7 +37,7 @@ def email_budget(request: Request[Any, Any, Any]) -> Callable[[str], Awaitable[b
     return partial(throttle.may_email, request.app.stores.get("throttle"))
 
 
-def check_registration(form: Form) -> accounts.NewAccount | None:
+def check_registration(form: Form, org_name: str) -> accounts.NewAccount | None:
     first = form.required("first_name", "Enter your first name")
     middle = form.optional("middle_name", 100)
     last = form.required("last_name", "Enter your last name")
@@ -50,7 +50,7 @@ def check_registration(form: Form) -> accounts.NewAccount | None:
     company = form.optional("company_name")
     job = form.optional("job_title")
     password = form.get("password")
-    problem = password_problem(password, username=username, email=email)
+    problem = password_problem(password, username=username, email=email, org_name=org_name)
     if problem:
         form.error("password", problem)
     if not form.ok:
@@ -83,7 +83,7 @@ class AccountController(Controller):
         """Register a third party, then 'check your email' (also when the user name or address is taken:
         the email says so). Errors in what was typed: the form again, 422, values kept."""
         form = await read_form(request)
-        new = check_registration(form)
+        new = check_registration(form, settings_of(request).org_name)
         if new is not None:
             await limit_email_forms(request, "register")
             # Whether the user name or the address is taken is told by email, never on this page.
@@ -184,7 +184,12 @@ class AccountController(Controller):
                 request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="activate"
             )
         form = await read_form(request)
-        problem = password_problem(form.get("password"), username=account.username, email=account.email)
+        problem = password_problem(
+            form.get("password"),
+            username=account.username,
+            email=account.email,
+            org_name=settings_of(request).org_name,
+        )
         if problem:
             form.error("password", problem)
             return render(

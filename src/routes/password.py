@@ -18,7 +18,7 @@ from src.htmx import redirect, render
 from src.mail import poke_worker
 from src.passwords import password_problem
 from src.routes.account import email_budget, limit_email_forms
-from src.routes.common import tokens_of
+from src.routes.common import settings_of, tokens_of
 from src.routes.profile import LOCKED
 from src.tokens import TokenError
 
@@ -85,7 +85,12 @@ class PasswordController(Controller):
                 request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="reset"
             )
         form = await read_form(request)
-        problem = password_problem(form.get("password"), username=account.username, email=account.email)
+        problem = password_problem(
+            form.get("password"),
+            username=account.username,
+            email=account.email,
+            org_name=settings_of(request).org_name,
+        )
         if problem:
             form.error("password", problem)
             return render(
@@ -122,7 +127,12 @@ class PasswordController(Controller):
                 form.error(
                     "current_password", LOCKED if check.locked else "Your current password is not right"
                 )
-        problem = password_problem(form.get("password"), username=account.username, email=account.email)
+        problem = password_problem(
+            form.get("password"),
+            username=account.username,
+            email=account.email,
+            org_name=settings_of(request).org_name,
+        )
         if problem:
             form.error("password", problem)
         if not form.ok:
