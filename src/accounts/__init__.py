@@ -17,7 +17,14 @@ from src.accounts.addresses import (
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
 from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
-from src.accounts.profile import confirm_email_change, details_values, update_details
+from src.accounts.profile import (
+    LOCKED,
+    confirm_email_change,
+    details_values,
+    pending_change_for_stop_link,
+    stop_email_change,
+    update_details,
+)
 from src.accounts.registration import (
     NewAccount,
     account_with_email,
@@ -33,6 +40,7 @@ from src.accounts.registration import (
 )
 
 __all__ = [
+    "LOCKED",
     "LOCK_AFTER",
     "MAX_ADDRESSES",
     "MAX_CONTACTS",
@@ -56,6 +64,7 @@ __all__ = [
     "email_taken",
     "find_by_login",
     "newest_learners",
+    "pending_change_for_stop_link",
     "register",
     "remove_address",
     "remove_contact",
@@ -63,6 +72,7 @@ __all__ = [
     "resend_verification",
     "save_address",
     "set_password",
+    "stop_email_change",
     "update_details",
     "username_taken",
     "verify_email",

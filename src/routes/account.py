@@ -154,6 +154,35 @@ class AccountController(Controller):
         request.session["check_email"] = email
         return redirect(request, "/register/check-email")
 
+    @get("/email-change/stop/{token:str}", name="stop_email_change")
+    async def show_stop_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        """Page: the link sent to the old address; a button stops the change (a GET never changes
+        anything, as mail scanners open links)."""
+        try:
+            account = await accounts.pending_change_for_stop_link(tokens_of(request), token)
+        except TokenError as exc:
+            return render(
+                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="stop"
+            )
+        return render(
+            request,
+            "account/stop_email_change.html",
+            new_email=account.pending_email,
+            action=f"/email-change/stop/{token}",
+            stopped=False,
+        )
+
+    @post("/email-change/stop/{token:str}")
+    async def stop_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        """Stop the change and end every session of the account, then say so."""
+        try:
+            await accounts.stop_email_change(tokens_of(request), token)
+        except TokenError as exc:
+            return render(
+                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="stop"
+            )
+        return render(request, "account/stop_email_change.html", stopped=True)
+
     @get("/activate/{token:str}", name="activate")
     async def show_activate(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         """Page: a learner chooses a password to activate the account staff made for them."""

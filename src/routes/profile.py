@@ -20,10 +20,7 @@ from src.mail import poke_worker
 from src.routes.common import tokens_of
 from src.tokens import TokenError
 
-LOCKED = (
-    "Too many wrong passwords: your account is paused for a while. "
-    "Try again later, or log out and reset your password"
-)
+LOCKED = accounts.LOCKED
 
 
 async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
@@ -76,7 +73,10 @@ class ProfileController(Controller):
         poke_worker(request.app)
         message = "Your details have been saved."
         if pending:
-            message += f" We have sent a link to {pending}: your email address changes when you open it."
+            message += (
+                f" We have sent a link to {pending}: your email address changes when you open it."
+                " We have told your current address too."
+            )
         if wants_fragment(request):
             account = await accounts.find_by_login(form.get("username"))
             values = accounts.details_values(account) if account else form.kept()
