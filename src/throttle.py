@@ -1,8 +1,14 @@
 """Counters in a Litestar store that hold across processes (file store on one host, Redis across hosts).
 
-Used for per-IP limits on log-in, registration and email-sending forms and on failed verify-page
-lookups. Failed log-ins per account are counted in the database instead (src/auth.py), as they must
-survive a store flush.
+Used for per-IP limits on log-in, registration and email-sending forms, for emails per recipient and
+for failed verify-page lookups. Failed log-ins per account are counted in the database instead
+(src/accounts/login.py), as they must survive a store flush.
+
+Every limit counts first, then compares (`hit(...) > LIMIT`): a burst of parallel requests gets
+distinct counts and only the first LIMIT pass. In Redis the count is one INCR, atomic across every
+process and host. The file store has no atomic increment, so an exclusive lock on a file beside its
+entries holds across its read-modify-write: exact across the processes of one host. Several hosts
+need Redis (REDIS_URL).
 """
 
 from __future__ import annotations
@@ -29,17 +35,41 @@ async def hit(store: Store, key: str, window_seconds: int) -> int:
         pipe.expire(full_key, window_seconds, nx=True)
         count, _ = await pipe.execute()
         return int(count)
-    # Other stores: read-modify-write, made atomic for the file store by an exclusive lock on a file
-    # beside its entries (held across processes on the host, and between requests in one process:
-    # each hit opens its own lock), so a burst of parallel requests is counted one by one.
+    return await _add(store, key, 1, window_seconds)
+
+
+async def forgive(store: Store, key: str) -> None:
+    """Take back one counted event (a log-in that turned out right is not a failure)."""
+    if isinstance(store, RedisStore):
+        redis = store._redis
+        full_key = store._make_key(key)
+        # DECR on a key that expired meanwhile would leave a -1 with no expiry: only if it exists.
+        if await redis.exists(full_key):
+            await redis.decr(full_key)
+        return
+    await _add(store, key, -1, None)
+
+
+async def _add(store: Store, key: str, step: int, window_seconds: int | None) -> int:
+    """Read-modify-write under the store's lock (see the module's docstring)."""
     async with _locked(store):
         raw = await store.get(key)
-        count = int(raw) + 1 if raw else 1
+        if raw is None and window_seconds is None:
+            return 0
+        count = max(0, (int(raw) if raw else 0) + step)
         remaining = await store.expires_in(key) if raw else None
-        await store.set(
-            key, str(count), expires_in=remaining if remaining and remaining > 0 else window_seconds
-        )
-    return count
+        expires = remaining if remaining and remaining > 0 else window_seconds
+        await store.set(key, str(count), expires_in=expires)
+        return count
+
+
+EMAILS_PER_RECIPIENT = 10  # an hour, to one address, from the forms anyone can send
+
+
+async def may_email(store: Store, recipient: str) -> bool:
+    """Count one email to this address, shared by every form that emails on a stranger's say-so
+    (forgot password, resend verification, registration); False once the hour's budget is spent."""
+    return await hit(store, f"emails-to:{recipient.strip().lower()}", 3600) <= EMAILS_PER_RECIPIENT
 
 
 @asynccontextmanager

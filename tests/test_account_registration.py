@@ -294,13 +294,23 @@ def test_body_over_64_kb_is_refused_with_413(client):
     assert count_rows() == (0, 0)
 
 
-def test_taken_user_name_is_refused_whatever_its_case(client):
+def test_taken_user_name_answers_like_a_free_one_and_the_registrant_is_told_by_email(
+    client, other_client, mailbox
+):
+    # Issue 9 item 8: the page must not tell a stranger that a user name exists.
     run(make_account(username="nina", email_address="first-nina@example.com"))
-    response = register(client, username="NINA")
-    assert response.status_code == 422
-    assert errors_on(response) == {"username": "This user name is taken. Choose another"}
-    assert run(Account.count().run()) == 1
-    assert run(OutboxEmail.count().run()) == 0
+    taken = register(client, username="NINA", email="second-nina@example.com")
+    free = post_form(
+        other_client,
+        "/register",
+        {**NEW, "username": "free-name", "email": "x@example.com"},
+        token_from="/register",
+    )
+    assert (taken.status_code, taken.headers["location"]) == (free.status_code, free.headers["location"])
+    assert taken.headers["location"] == "/register/check-email"
+    assert run(Account.count().where(Account.email == "second-nina@example.com").run()) == 0
+    told = mailbox.wait_for(to="second-nina@example.com", subject="Choose another user name")
+    assert "NINA" in text_of(told) and f"{BASE_URL}/register" in text_of(told)
 
 
 # --- a known address gets the same answer, and its owner an email instead -------------------------

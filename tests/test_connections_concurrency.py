@@ -76,7 +76,11 @@ def _kind(subject: str) -> str:
 
 def close_round(connection_id: int) -> None:
     """Make room for the next round between the same two people (no rule, so no email)."""
-    run(Connection.update({Connection.state: "cancelled"}).where(Connection.id == connection_id))
+    run(
+        Connection.update({Connection.state: "cancelled", Connection.open_pair: None}).where(
+            Connection.id == connection_id
+        )
+    )
 
 
 def outcome(results: list[Any]) -> int:

@@ -21,6 +21,7 @@ DETAILS = {
     "phone": "",
     "company_name": "",
     "job_title": "",
+    "current_password": STRONG_PASSWORD,  # asked for when the email address changes
 }
 
 

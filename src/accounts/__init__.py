@@ -30,8 +30,15 @@ from src.accounts.forms import (
     check_password_change,
     check_registration,
 )
-from src.accounts.login import LOCK_AFTER, LoginResult, check_login, find_by_login
-from src.accounts.profile import confirm_email_change, details_values, update_details
+from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
+from src.accounts.profile import (
+    LOCKED,
+    confirm_email_change,
+    details_values,
+    pending_change_for_stop_link,
+    stop_email_change,
+    update_details,
+)
 from src.accounts.registration import (
     NewAccount,
     account_with_email,
@@ -47,6 +54,7 @@ from src.accounts.registration import (
 )
 
 __all__ = [
+    "LOCKED",
     "LOCK_AFTER",
     "MAX_ADDRESSES",
     "MAX_CONTACTS",
@@ -63,6 +71,7 @@ __all__ = [
     "addresses_of",
     "check_address",
     "check_contact",
+    "check_current_password",
     "check_deletion",
     "check_details",
     "check_email_form",
@@ -81,6 +90,7 @@ __all__ = [
     "email_taken",
     "find_by_login",
     "newest_learners",
+    "pending_change_for_stop_link",
     "register",
     "remove_address",
     "remove_contact",
@@ -88,6 +98,7 @@ __all__ = [
     "resend_verification",
     "save_address",
     "set_password",
+    "stop_email_change",
     "update_details",
     "username_taken",
     "verify_email",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.accounts.login import find_by_login
+from src.accounts.registration import MayEmail
 from src.clock import utcnow
 from src.connections import attach_pending
 from src.db import write_transaction
@@ -31,11 +32,11 @@ async def account_for_link(tokens: Tokens, purpose: str, token: str) -> Account:
     return account
 
 
-async def request_password_reset(tokens: Tokens, identifier: str) -> None:
+async def request_password_reset(tokens: Tokens, identifier: str, may_email: MayEmail) -> None:
     """Email a reset link when the account exists; the page answers the same either way."""
     async with write_transaction():
         account = await find_by_login(identifier)
-        if account is None or not account.password_hash:
+        if account is None or not account.password_hash or not await may_email(account.email):
             return
         fingerprint = password_fingerprint(account.password_hash, account.last_login_at)
         token = tokens.sign("reset-password", {"a": account.id, "f": fingerprint})

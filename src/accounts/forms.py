@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from src.accounts.login import LOCKED, check_current_password
 from src.accounts.registration import NewAccount, email_taken, username_taken
 from src.forms import USERNAME_RE, Form, parse_date
-from src.passwords import password_problem, verify_password
+from src.passwords import password_problem
 from src.tables.accounts import Account, Address, Role
 
 USERNAME_RULE = "User name must be 3 to 40 letters, numbers, dots, dashes or underscores"
@@ -30,9 +31,9 @@ def _username(form: Form) -> str:
     return username
 
 
-def check_registration(form: Form) -> NewAccount | None:
-    """A third party's registration (the user name's uniqueness is checked by the caller, then by the
-    unique index)."""
+def check_registration(form: Form, org_name: str = "") -> NewAccount | None:
+    """A third party's registration. Whether the user name or address is taken is never said here
+    (`register` tells the registrant by email), so the page cannot reveal that an account exists."""
     first = form.required("first_name", "Enter your first name")
     middle = form.optional("middle_name", 100)
     last = form.required("last_name", "Enter your last name")
@@ -43,7 +44,7 @@ def check_registration(form: Form) -> NewAccount | None:
     company = form.optional("company_name")
     job = form.optional("job_title")
     password = form.get("password")
-    problem = password_problem(password, username=username, email=email)
+    problem = password_problem(password, username=username, email=email, org_name=org_name)
     if problem:
         form.error("password", problem)
     if not form.ok:
@@ -115,25 +116,28 @@ def check_address(form: Form) -> dict[Any, Any] | None:
     return values if form.ok else None
 
 
-def check_new_password(form: Form, account: Account) -> str | None:
+def check_new_password(form: Form, account: Account, org_name: str = "") -> str | None:
     """The password chosen on an emailed link's page (activation or reset)."""
     password = form.get("password")
-    problem = password_problem(password, username=account.username, email=account.email)
+    problem = password_problem(password, username=account.username, email=account.email, org_name=org_name)
     if problem:
         form.error("password", problem)
         return None
     return password
 
 
-async def check_password_change(form: Form, account: Account) -> str | None:
-    """A logged-in password change: the current password, then the new one."""
+async def check_password_change(form: Form, account: Account, org_name: str = "") -> str | None:
+    """A logged-in password change: the current password (counted like a log-in, so a stolen
+    session cannot guess it here), then the new one."""
     current = form.get("current_password")
     if not current:
         form.error("current_password", "Enter your current password")
-    elif not await verify_password(account.password_hash, current):
-        form.error("current_password", "Your current password is not right")
+    else:
+        check = await check_current_password(account, current)
+        if check.problem:
+            form.error("current_password", LOCKED if check.locked else "Your current password is not right")
     password = form.get("password")
-    problem = password_problem(password, username=account.username, email=account.email)
+    problem = password_problem(password, username=account.username, email=account.email, org_name=org_name)
     if problem:
         form.error("password", problem)
     return password if form.ok else None
@@ -144,8 +148,11 @@ async def check_deletion(form: Form, account: Account) -> bool:
     password = form.get("password")
     if not password:
         form.error("password", "Enter your password to confirm")
-    elif not await verify_password(account.password_hash, password):
-        form.error("password", "Your password is not right")
+    else:
+        # Counted like a failed log-in: a stolen session cannot guess the password here.
+        check = await check_current_password(account, password)
+        if check.problem:
+            form.error("password", LOCKED if check.locked else "Your password is not right")
     return form.ok
 
 

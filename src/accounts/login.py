@@ -1,16 +1,31 @@
-"""Log-in and lock-out: a log-in by user name or email, counted per account in the database."""
+"""Log-in and lock-out: a log-in by user name or email, counted per account in the database.
+
+Every attempt on a known account is counted BEFORE the password is hashed, in one atomic
+`UPDATE … SET failed_logins = failed_logins + 1 … RETURNING`: thirty simultaneous guesses get thirty
+different counts, so at most LOCK_AFTER of them are ever checked. A correct password resets the count.
+Past LOCK_AFTER the account is locked for a while (doubling, at most an hour); when a lock runs
+out, one more attempt is allowed, claimed by compare-and-set on `locked_until` so that only one of
+many racing requests gets it. The same count covers the current password asked for by
+change-password and delete-account (`check_current_password`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from src.clock import utcnow
+from src.db import compare_and_set
 from src.passwords import verify_password
 from src.tables.accounts import Account
 
 LOCK_AFTER = 5  # consecutive failed log-ins before the account is locked for a while
 LOCK_MAX = timedelta(hours=1)
+# Said when the current password is asked for a sensitive change and the account is paused.
+LOCKED = (
+    "Too many wrong passwords: your account is paused for a while. "
+    "Try again later, or log out and reset your password"
+)
 
 
 async def find_by_login(identifier: str) -> Account | None:
@@ -22,30 +37,71 @@ async def find_by_login(identifier: str) -> Account | None:
 @dataclass
 class LoginResult:
     account: Account | None = None
-    problem: str | None = None  # "wrong" | "locked" | "unverified"
-    retry_minutes: int = 0
+    # "wrong" (also for a locked or unknown account: the answers must not differ) | "unverified"
+    problem: str | None = None
+    locked: bool = False  # for the account's owner only (change password, delete account)
+
+
+def _lock_length(failures: int) -> timedelta:
+    return min(timedelta(minutes=2 ** max(0, failures - LOCK_AFTER)), LOCK_MAX)
+
+
+async def _may_try(account_id: int) -> bool:
+    """Count this attempt, then say whether its password may be checked at all."""
+    rows = (
+        await Account.update({Account.failed_logins: Account.failed_logins + 1})
+        .where(Account.id == account_id)
+        .returning(Account.failed_logins, Account.locked_until)
+    )
+    if not rows:
+        return False
+    failures: int = rows[0]["failed_logins"]
+    locked_until: datetime | None = rows[0]["locked_until"]
+    now = utcnow()
+    if locked_until is not None and locked_until > now:
+        return False
+    if failures < LOCK_AFTER:
+        return True
+    # The last allowed attempt before a lock, or the first after one ran out: lock first, then try.
+    # Of several requests that read the same `locked_until`, one wins; the others stay refused.
+    return await compare_and_set(
+        Account,
+        account_id,
+        {Account.locked_until: locked_until},
+        {Account.locked_until: now + _lock_length(failures)},
+    )
+
+
+async def _settle(account: Account) -> None:
+    await Account.update(
+        {Account.failed_logins: 0, Account.locked_until: None, Account.last_login_at: utcnow()}
+    ).where(Account.id == account.id)
 
 
 async def check_login(identifier: str, password: str) -> LoginResult:
     account = await find_by_login(identifier)
-    if account is not None and account.locked_until and account.locked_until > utcnow():
-        minutes = max(1, int((account.locked_until - utcnow()).total_seconds() // 60) + 1)
-        return LoginResult(problem="locked", retry_minutes=minutes)
-    ok = await verify_password(account.password_hash if account else None, password)
-    if account is None:
-        return LoginResult(problem="wrong")
-    if not ok:
-        failures = account.failed_logins + 1
-        locked_until = None
-        if failures >= LOCK_AFTER:
-            locked_until = utcnow() + min(timedelta(minutes=2 ** (failures - LOCK_AFTER)), LOCK_MAX)
-        await Account.update({Account.failed_logins: failures, Account.locked_until: locked_until}).where(
+    allowed = account is not None and await _may_try(account.id)
+    # Unknown, locked or not: the hash is always computed, so every answer takes as long.
+    ok = await verify_password(account.password_hash if account and allowed else None, password)
+    if account is None or not ok:
+        return LoginResult(problem="wrong", locked=account is not None and not allowed)
+    if account.email_verified_at is None:
+        await Account.update({Account.failed_logins: 0, Account.locked_until: None}).where(
             Account.id == account.id
         )
-        return LoginResult(problem="wrong")
-    if account.email_verified_at is None:
         return LoginResult(problem="unverified")
-    await Account.update(
-        {Account.failed_logins: 0, Account.locked_until: None, Account.last_login_at: utcnow()}
-    ).where(Account.id == account.id)
+    await _settle(account)
+    return LoginResult(account=account)
+
+
+async def check_current_password(account: Account, password: str) -> LoginResult:
+    """The current password asked for before a sensitive change, counted like a log-in: guessing
+    it through a stolen session locks the account as failed log-ins would."""
+    allowed = await _may_try(account.id)
+    ok = await verify_password(account.password_hash if allowed else None, password)
+    if not ok:
+        return LoginResult(problem="wrong", locked=not allowed)
+    await Account.update({Account.failed_logins: 0, Account.locked_until: None}).where(
+        Account.id == account.id
+    )
     return LoginResult(account=account)

@@ -1,12 +1,15 @@
-"""Profile: personal details; an email change waits for the new address to be verified."""
+"""Profile: personal details. An email change asks for the current password (counted like a log-in),
+tells the old address at once with a link to stop it, and happens only when the new address
+confirms it: a stolen session alone cannot move the account to another inbox."""
 
 from __future__ import annotations
 
 from src.accounts.forms import USERNAME_TAKEN, check_details
+from src.accounts.login import LOCKED, check_current_password
 from src.accounts.registration import email_taken
 from src.clock import utcnow
 from src.connections import attach_pending
-from src.db import unique_violation, write_transaction
+from src.db import compare_and_set, unique_violation, write_transaction
 from src.forms import Form
 from src.mail import enqueue, minute_key
 from src.tables.accounts import Account
@@ -30,28 +33,83 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
     if changes is None:
         return None
     email = form.get("email").lower()
-    pending = email if email != account.email else None
+    pending = email if email and email != account.email else None
+    if pending:
+        # Checked last, and only when all else is right, so a typo elsewhere costs no attempt.
+        if not form.get("current_password"):
+            form.error("current_password", "Enter your current password to change your email address")
+        else:
+            check = await check_current_password(account, form.get("current_password"))
+            if check.problem:
+                form.error(
+                    "current_password", LOCKED if check.locked else "Your current password is not right"
+                )
+        if not form.ok:
+            return None
     try:
         async with write_transaction():
             await Account.update(changes).where(Account.id == account.id)
             if pending and not await email_taken(pending):
-                token = tokens.sign("change-email", {"a": account.id, "old": account.email, "e": pending})
-                await enqueue(
-                    pending,
-                    "confirm_email_change",
-                    {
-                        "first_name": form.get("first_name"),
-                        "path": f"/profile/email/{token}",
-                        "hours": VERIFY_EMAIL_MAX_AGE // 3600,
-                    },
-                    f"email-change:{account.id}:{pending}:{minute_key()}",
-                )
+                await _start_email_change(tokens, account, pending, changes[Account.first_name])
     except Exception as exc:
         if unique_violation(exc) != "username_key":
             raise
         form.error("username", USERNAME_TAKEN)
         return None
     return pending
+
+
+async def _start_email_change(tokens: Tokens, account: Account, new_email: str, first_name: str) -> None:
+    """A link to the new address to confirm, and a notice to the old one, at once, with a link to stop it."""
+    await Account.update({Account.pending_email: new_email}).where(Account.id == account.id)
+    confirm = tokens.sign("change-email", {"a": account.id, "old": account.email, "e": new_email})
+    stop = tokens.sign("stop-email-change", {"a": account.id, "e": new_email})
+    hours = VERIFY_EMAIL_MAX_AGE // 3600
+    key = f"{account.id}:{new_email}:{minute_key()}"
+    await enqueue(
+        new_email,
+        "confirm_email_change",
+        {"first_name": first_name, "path": f"/profile/email/{confirm}", "hours": hours},
+        f"email-change:{key}",
+    )
+    await enqueue(
+        account.email,
+        "email_change_requested",
+        {
+            "first_name": first_name,
+            "new_email": new_email,
+            "path": f"/email-change/stop/{stop}",
+            "hours": hours,
+        },
+        f"email-change-notice:{key}",
+    )
+
+
+async def pending_change_for_stop_link(tokens: Tokens, token: str) -> Account:
+    """The account whose email change the old address's link would stop, while it still waits."""
+    data = tokens.load("stop-email-change", token, max_age=VERIFY_EMAIL_MAX_AGE)
+    account = (
+        await Account.objects().where((Account.id == data.get("a")) & Account.deleted_at.is_null()).first()
+    )
+    if account is None:
+        raise TokenError("invalid")
+    if account.pending_email is None or account.pending_email != data.get("e"):
+        raise TokenError("used")
+    return account
+
+
+async def stop_email_change(tokens: Tokens, token: str) -> None:
+    """The old address says no: the change is dropped (its confirm link dies with it) and, as the
+    request may have come from a stolen session, every session of the account ends."""
+    account = await pending_change_for_stop_link(tokens, token)
+    stopped = await compare_and_set(
+        Account,
+        account.id,
+        {Account.pending_email: account.pending_email, Account.session_epoch: account.session_epoch},
+        {Account.pending_email: None, Account.session_epoch: account.session_epoch + 1},
+    )
+    if not stopped:
+        raise TokenError("used")
 
 
 async def confirm_email_change(tokens: Tokens, token: str) -> Account:
@@ -64,13 +122,13 @@ async def confirm_email_change(tokens: Tokens, token: str) -> Account:
         )
         if account is None:
             raise TokenError("invalid")
-        if account.email != data.get("old"):
-            raise TokenError("used")
+        if account.email != data.get("old") or account.pending_email != data.get("e"):
+            raise TokenError("used")  # confirmed already, or stopped from the old address
         if await email_taken(data["e"]):
             raise TokenError("invalid")
-        await Account.update({Account.email: data["e"], Account.email_verified_at: utcnow()}).where(
-            Account.id == account.id
-        )
+        await Account.update(
+            {Account.email: data["e"], Account.email_verified_at: utcnow(), Account.pending_email: None}
+        ).where(Account.id == account.id)
         account.email = data["e"]
         await attach_pending(account)
         await enqueue(

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from src.clock import utcnow
 from src.connections import attach_pending
-from src.db import write_transaction
+from src.db import unique_violation, write_transaction
 from src.mail import enqueue, minute_key
 from src.passwords import hash_password
 from src.tables.accounts import Account, Role
 from src.tokens import ACTIVATE_MAX_AGE, VERIFY_EMAIL_MAX_AGE, TokenError, Tokens, password_fingerprint
+
+# Says whether one more email may go to this address now (src.throttle.may_email, bound to the app's
+# shared store): the forms anyone can send must not turn the portal into a mail bomb.
+MayEmail = Callable[[str], Awaitable[bool]]
 
 
 @dataclass
@@ -81,30 +86,53 @@ def _verify_link(tokens: Tokens, account: Account) -> dict[str, Any]:
     }
 
 
-async def register(tokens: Tokens, new: NewAccount) -> None:
-    """Register a third party. An email already in use gets a notice instead of a second account,
-    so the page answers the same whether or not the address is known.
+async def register(tokens: Tokens, new: NewAccount, may_email: MayEmail) -> None:
+    """Register a third party. The page answers the same whatever happens, so it never tells whether
+    a user name or an email address is in use: a known address gets a notice instead of a second
+    account, and a taken user name is explained in an email to the registrant's address.
 
-    The password is hashed first on both paths: the answer takes as long either way, and the slow
+    The password is hashed first on every path: the answer takes as long either way, and the slow
     hash never runs while the write transaction holds the database."""
     password_hash = await hash_password(new.password or "")
+    try:
+        await _register(tokens, new, password_hash, may_email)
+    except Exception as exc:
+        # Lost a race to another registration: once it has committed, the checks see it.
+        if unique_violation(exc) not in {"username_key", "email"}:
+            raise
+        await _register(tokens, new, password_hash, may_email)
+
+
+async def _register(tokens: Tokens, new: NewAccount, password_hash: str, may_email: MayEmail) -> None:
     async with write_transaction():
         existing = await account_with_email(new.email)
         if existing is not None:
-            await enqueue(
-                existing.email,
-                "already_registered",
-                {"first_name": existing.first_name},
-                f"already-registered:{existing.id}:{minute_key()}",
-            )
+            if await may_email(existing.email):
+                await enqueue(
+                    existing.email,
+                    "already_registered",
+                    {"first_name": existing.first_name},
+                    f"already-registered:{existing.id}:{minute_key()}",
+                )
+            return
+        if await username_taken(new.username):
+            if await may_email(new.email):
+                await enqueue(
+                    new.email.lower(),
+                    "username_taken",
+                    {"first_name": new.first_name, "username": new.username},
+                    f"username-taken:{new.email.lower()}:{minute_key()}",
+                )
             return
         account = await create_account(new, password_hash)
-        await enqueue(
-            account.email, "verify_email", _verify_link(tokens, account), f"verify:{account.id}:first"
-        )
+        # Even the first link counts toward the address's hourly emails (a resend can follow later).
+        if await may_email(account.email):
+            await enqueue(
+                account.email, "verify_email", _verify_link(tokens, account), f"verify:{account.id}:first"
+            )
 
 
-async def resend_verification(tokens: Tokens, email: str) -> None:
+async def resend_verification(tokens: Tokens, email: str, may_email: MayEmail) -> None:
     async with write_transaction():
         account = (
             await Account.objects()
@@ -115,7 +143,7 @@ async def resend_verification(tokens: Tokens, email: str) -> None:
             )
             .first()
         )
-        if account is not None and account.password_hash:
+        if account is not None and account.password_hash and await may_email(account.email):
             await enqueue(
                 account.email,
                 "verify_email",

@@ -19,7 +19,7 @@ from src.connections.rules import (
     date_text,
     display_name,
 )
-from src.db import compare_and_set, write_transaction
+from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents import owned_by
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
@@ -52,6 +52,19 @@ async def advance(connection: Connection, new_state: str, **values: Any) -> int:
     return new_version
 
 
+def pair_key(learner_email: str, third_party_email: str) -> str:
+    """The value of `Connection.open_pair` while a connection between these two is open."""
+    return f"{learner_email.lower()} {third_party_email.lower()}"
+
+
+async def _claim_pair(key: str, today: date) -> None:
+    """Free the pair's key from a connection whose access has ended since it was set (the end day is
+    a date, so nothing clears it at midnight); the unique index then decides between racing inserts."""
+    await Connection.update({Connection.open_pair: None}).where(
+        (Connection.open_pair == key) & (Connection.state == ACTIVE) & (Connection.expires_on < today)
+    )
+
+
 async def _set_documents(connection_id: int, documents: list[Document]) -> None:
     await SharedDocument.delete().where(SharedDocument.connection == connection_id)
     if documents:
@@ -78,13 +91,31 @@ async def share(
     problem = check_end_date(expires_on, today)
     if problem:
         raise Refused(problem, "expires_on")
+    try:
+        return await _share(learner, email, document_ids, expires_on, today)
+    except Exception as exc:
+        # Lost the race to a simultaneous share or request between the same two: the same answer.
+        if unique_violation(exc) != "open_pair":
+            raise
+        raise Refused(ALREADY_SHARING, "email") from None
+
+
+ALREADY_SHARING = "You already share with this person, or a request between you is waiting"
+ALREADY_ASKED = "You already have a request waiting or an active connection with this learner"
+
+
+async def _share(
+    learner: Account, email: str, document_ids: list[int], expires_on: date, today: date
+) -> Connection:
     async with write_transaction():
         documents = await _chosen_documents(learner, document_ids)
         third_party = await verified_account(email, Role.third_party)
         if await is_duplicate(
             learner.id, learner.email, third_party.id if third_party else None, email, today
         ):
-            raise Refused("You already share with this person, or a request between you is waiting", "email")
+            raise Refused(ALREADY_SHARING, "email")
+        key = pair_key(learner.email, email)
+        await _claim_pair(key, today)
         connection = Connection(
             learner=learner.id,
             learner_email=learner.email,
@@ -93,6 +124,7 @@ async def share(
             started_by="learner",
             state=WAITING_TP,
             expires_on=expires_on,
+            open_pair=key,
         )
         await connection.save()
         await _set_documents(connection.id, documents)
@@ -114,15 +146,23 @@ async def share(
 
 async def add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
     """A third party asks a learner to connect. The answer never says whether the learner exists."""
-    learner_email = learner_email.lower()
+    try:
+        return await _add_connection(third_party, learner_email.lower(), message, today)
+    except Exception as exc:
+        if unique_violation(exc) != "open_pair":
+            raise
+        raise Refused(ALREADY_ASKED, "email") from None
+
+
+async def _add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
     async with write_transaction():
         learner = await verified_account(learner_email, Role.learner)
         if await is_duplicate(
             learner.id if learner else None, learner_email, third_party.id, third_party.email, today
         ):
-            raise Refused(
-                "You already have a request waiting or an active connection with this learner", "email"
-            )
+            raise Refused(ALREADY_ASKED, "email")
+        key = pair_key(learner_email, third_party.email)
+        await _claim_pair(key, today)
         connection = Connection(
             learner=learner.id if learner else None,
             learner_email=learner_email,
@@ -131,6 +171,7 @@ async def add_connection(third_party: Account, learner_email: str, message: str,
             started_by="third_party",
             state=WAITING_LEARNER,
             message=message,
+            open_pair=key,
         )
         await connection.save()
         if learner is not None:
@@ -195,7 +236,7 @@ async def decline(actor: Account, connection: Connection) -> None:
         raise Conflict()
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
-        await advance(connection, ConnectionState.declined.value)
+        await advance(connection, ConnectionState.declined.value, open_pair=None)
         await notify(
             connection,
             await live_account(other_id),
@@ -212,7 +253,7 @@ async def cancel(actor: Account, connection: Connection) -> None:
         raise Conflict()
     other_id = connection.learner if actor.role == Role.third_party.value else connection.third_party
     async with write_transaction():
-        await advance(connection, ConnectionState.cancelled.value, cancelled_by=actor.id)
+        await advance(connection, ConnectionState.cancelled.value, cancelled_by=actor.id, open_pair=None)
         await ExtensionRequest.update({ExtensionRequest.state: ExtensionState.withdrawn.value}).where(
             (ExtensionRequest.connection == connection.id)
             & (ExtensionRequest.state == ExtensionState.pending.value)

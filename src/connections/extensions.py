@@ -1,21 +1,37 @@
 """Extension requests: a third party asks for more time; the learner approves (choosing the date)
-or declines. One pending request per connection."""
+or declines. One pending request per connection, at most MAX_PER_DAY a day, and only while the
+connection still gives access (once it has ended, the learner can share again instead)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from src.clock import utcnow
 from src.connections.actions import advance
 from src.connections.notify import log_event, notify
 from src.connections.queries import live_account
-from src.connections.rules import ACTIVE, Conflict, Refused, check_end_date, date_text, display_name
+from src.connections.rules import (
+    ACTIVE,
+    Conflict,
+    Refused,
+    check_end_date,
+    date_text,
+    display_name,
+    is_usable,
+)
 from src.db import compare_and_set, write_transaction
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest, ExtensionState
 
 PENDING = ExtensionState.pending.value
+MAX_PER_DAY = (
+    3  # requests per connection in any 24 hours: asking again after a "no" is fine, pestering is not
+)
+ENDED = (
+    "Access through this connection has ended, so you cannot ask for more time. "
+    "The learner can share their documents with you again"
+)
 
 
 async def pending_for(connection_id: int) -> ExtensionRequest | None:
@@ -31,6 +47,8 @@ async def request_extension(
 ) -> ExtensionRequest:
     if connection.state != ACTIVE:
         raise Conflict()
+    if not is_usable(connection, today):
+        raise Refused(ENDED)
     problem = check_end_date(wanted_until, today, current=connection.expires_on)
     if problem:
         raise Refused(problem, "wanted_until")
@@ -39,8 +57,18 @@ async def request_extension(
             raise Refused(
                 "You have already asked for more time on this connection. Wait for the learner's answer"
             )
-        # Bumping the version serialises racing requests: only one of two double submits wins.
+        # Bumping the version serialises racing requests: only one of two double submits wins, and
+        # the count below is read after the winner of any earlier race committed.
         await advance(connection, ACTIVE)
+        recent = await ExtensionRequest.count().where(
+            (ExtensionRequest.connection == connection.id)
+            & (ExtensionRequest.created_at > utcnow() - timedelta(days=1))
+        )
+        if recent >= MAX_PER_DAY:
+            raise Refused(
+                f"You have asked for more time {MAX_PER_DAY} times on this connection today. "
+                "Try again tomorrow"
+            )
         request = ExtensionRequest(
             connection=connection.id, requested_by=third_party.id, wanted_until=wanted_until, message=message
         )

@@ -3,6 +3,8 @@ and activate (learners whose account staff created)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,11 +15,10 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
-from src.db import unique_violation
 from src.forms import Form, read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import client_ip, tokens_of, url
+from src.routes.common import client_ip, settings_of, tokens_of, url
 from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError
 
 EMAIL_FORM_LIMIT = 10  # per IP per hour, for forms that send email
@@ -27,6 +28,11 @@ async def limit_email_forms(request: Request[Any, Any, Any], name: str) -> None:
     store = request.app.stores.get("throttle")
     if await throttle.hit(store, f"{name}:{client_ip(request)}", 3600) > EMAIL_FORM_LIMIT:
         raise TooManyRequestsException("You have sent this form too many times. Try again in an hour.")
+
+
+def email_budget(request: Request[Any, Any, Any]) -> Callable[[str], Awaitable[bool]]:
+    """Emails per recipient an hour, counted in the shared store across every form that sends one."""
+    return partial(throttle.may_email, request.app.stores.get("throttle"))
 
 
 def set_password_page(
@@ -64,25 +70,14 @@ class AccountController(Controller):
 
     @post("/register", name="register_account")
     async def register(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
-        """Register a third party, then 'check your email'. Errors: the form again, 422, values kept."""
+        """Register a third party, then 'check your email' (also when the user name or address is taken:
+        the email says so). Errors in what was typed: the form again, 422, values kept."""
         form = await read_form(request)
-        new = accounts.check_registration(form)
-        if new is not None and await accounts.username_taken(new.username):
-            new = None
-            form.error("username", accounts.USERNAME_TAKEN)
+        new = accounts.check_registration(form, settings_of(request).org_name)
         if new is not None:
             await limit_email_forms(request, "register")
-            try:
-                await accounts.register(tokens_of(request), new)
-            except Exception as exc:
-                # Lost a race to another registration: the unique index decides. A taken email
-                # answers like any other registration (no enumeration); a taken user name says so.
-                column = unique_violation(exc)
-                if column not in {"username_key", "email"}:
-                    raise
-                if column == "username_key":
-                    new = None
-                    form.error("username", accounts.USERNAME_TAKEN)
+            # Whether the user name or the address is taken is told by email, never on this page.
+            await accounts.register(tokens_of(request), new, email_budget(request))
         if new is None:
             return render(
                 request,
@@ -142,10 +137,39 @@ class AccountController(Controller):
                 errors=form.errors,
             )
         await limit_email_forms(request, "resend")
-        await accounts.resend_verification(tokens_of(request), email)
+        await accounts.resend_verification(tokens_of(request), email, email_budget(request))
         poke_worker(request.app)
         request.session["check_email"] = email
         return redirect(request, url(request, "check_email"))
+
+    @get("/email-change/stop/{token:str}", name="stop_email_change")
+    async def show_stop_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        """Page: the link sent to the old address; a button stops the change (a GET never changes
+        anything, as mail scanners open links)."""
+        try:
+            account = await accounts.pending_change_for_stop_link(tokens_of(request), token)
+        except TokenError as exc:
+            return render(
+                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="stop"
+            )
+        return render(
+            request,
+            "account/stop_email_change.html",
+            new_email=account.pending_email,
+            action=url(request, "stop_email_change", token=token),
+            stopped=False,
+        )
+
+    @post("/email-change/stop/{token:str}")
+    async def stop_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+        """Stop the change and end every session of the account, then say so."""
+        try:
+            await accounts.stop_email_change(tokens_of(request), token)
+        except TokenError as exc:
+            return render(
+                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="stop"
+            )
+        return render(request, "account/stop_email_change.html", stopped=True)
 
     @get("/activate/{token:str}", name="activate")
     async def show_activate(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
@@ -168,7 +192,7 @@ class AccountController(Controller):
         except TokenError as exc:
             return link_problem(request, exc, "activate")
         form = await read_form(request)
-        password = accounts.check_new_password(form, account)
+        password = accounts.check_new_password(form, account, settings_of(request).org_name)
         if password is None:
             action = url(request, "activate_account", token=token)
             return set_password_page(request, "account/activate.html", account, action, form)

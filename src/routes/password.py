@@ -16,8 +16,8 @@ from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.account import limit_email_forms, link_problem, set_password_page
-from src.routes.common import tokens_of, url
+from src.routes.account import email_budget, limit_email_forms, link_problem, set_password_page
+from src.routes.common import settings_of, tokens_of, url
 from src.tokens import TokenError
 
 
@@ -44,7 +44,7 @@ class PasswordController(Controller):
                 errors=form.errors,
             )
         await limit_email_forms(request, "forgot")
-        await accounts.request_password_reset(tokens_of(request), identifier)
+        await accounts.request_password_reset(tokens_of(request), identifier, email_budget(request))
         poke_worker(request.app)
         return redirect(request, url(request, "forgot_sent"))
 
@@ -74,7 +74,7 @@ class PasswordController(Controller):
         except TokenError as exc:
             return link_problem(request, exc, "reset")
         form = await read_form(request)
-        password = accounts.check_new_password(form, account)
+        password = accounts.check_new_password(form, account, settings_of(request).org_name)
         if password is None:
             action = url(request, "set_new_password", token=token)
             return set_password_page(request, "account/reset.html", account, action, form)
@@ -94,13 +94,13 @@ class PasswordController(Controller):
         """Change the password; every other session of the account ends; a notice is emailed."""
         account = request.user
         form = await read_form(request)
-        password = await accounts.check_password_change(form, account)
+        password = await accounts.check_password_change(form, account, settings_of(request).org_name)
         if password is None:
             return render(
                 request,
                 "profile/password.html",
                 "partials/profile/_password_form.html",
-                status_code=422,
+                status_code=429 if form.errors.get("current_password") == accounts.LOCKED else 422,
                 errors=form.errors,
             )
         account.session_epoch = await accounts.set_password(account, password)

@@ -20,6 +20,8 @@ from src.mail import poke_worker
 from src.routes.common import tokens_of, url
 from src.tokens import TokenError
 
+LOCKED = accounts.LOCKED
+
 
 async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
     account = request.user
@@ -71,7 +73,10 @@ class ProfileController(Controller):
         poke_worker(request.app)
         message = "Your details have been saved."
         if pending:
-            message += f" We have sent a link to {pending}: your email address changes when you open it."
+            message += (
+                f" We have sent a link to {pending}: your email address changes when you open it."
+                " We have told your current address too."
+            )
         if wants_fragment(request):
             account = await accounts.find_by_login(form.get("username"))
             values = accounts.details_values(account) if account else form.kept()
@@ -155,7 +160,7 @@ class ProfileController(Controller):
                 request,
                 "profile/delete.html",
                 "partials/profile/_delete_form.html",
-                status_code=422,
+                status_code=429 if form.errors.get("password") == LOCKED else 422,
                 errors=form.errors,
             )
         await accounts.delete_account(request.user)

@@ -18,6 +18,7 @@ from src.routes.common import client_ip, safe_next, url
 
 IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accounts
 IP_WINDOW = 15 * 60
+WRONG = "The user name, email address or password is not right"
 
 
 class SessionController(Controller):
@@ -47,22 +48,18 @@ class SessionController(Controller):
         identifier = form.required("login", "Enter your user name or email address", 254)
         if not form.get("password"):
             form.error("password", "Enter your password")
-        store = request.app.stores.get("throttle")
-        ip_key = f"login-failures:{client_ip(request)}"
-        if await throttle.count(store, ip_key) >= IP_FAILURES_LIMIT:
-            form.error("login", "Too many failed log-ins from your network. Wait 15 minutes, then try again.")
-            return self._form(request, form, next_path, 429)
         if not form.ok:
             return self._form(request, form, next_path, 422)
-        result = await accounts.check_login(identifier, form.get("password"))
-        if result.problem == "locked":
-            form.error(
-                "login",
-                f"Too many failed log-ins for this account. Try again in {result.retry_minutes} "
-                "minutes, or reset your password.",
-            )
+        # Counted first, then compared: a burst of parallel guesses cannot all pass the check.
+        # A log-in that turns out right is forgiven below.
+        store = request.app.stores.get("throttle")
+        ip_key = f"login-failures:{client_ip(request)}"
+        if await throttle.hit(store, ip_key, IP_WINDOW) > IP_FAILURES_LIMIT:
+            form.error("login", "Too many failed log-ins from your network. Wait 15 minutes, then try again.")
             return self._form(request, form, next_path, 429)
+        result = await accounts.check_login(identifier, form.get("password"))
         if result.problem == "unverified":
+            await throttle.forgive(store, ip_key)
             form.error(
                 "login",
                 "You need to verify your email address before you can log in. "
@@ -70,9 +67,11 @@ class SessionController(Controller):
             )
             return self._form(request, form, next_path, 422, unverified=True)
         if result.account is None:
-            await throttle.hit(store, ip_key, IP_WINDOW)
-            form.error("login", "The user name, email address or password is not right")
-            return self._form(request, form, next_path, 422)
+            # A locked account answers exactly like an unknown one or a wrong password: nothing
+            # here may tell a stranger that an account exists. The hint is the same for everyone.
+            form.error("login", WRONG)
+            return self._form(request, form, next_path, 422, maybe_locked=True)
+        await throttle.forgive(store, ip_key)
         start_session(request, result.account)
         return redirect(request, next_path or url(request, "dashboard"))
 

@@ -30,6 +30,9 @@ from src.routes.common import url
 from src.routes.connection_common import today
 
 ADD_LIMIT_PER_HOUR = 30
+# Shares a learner may start a day. Every share counts, not only those that email an invitation to an
+# unknown address: counting only invitations would tell the learner which addresses have accounts.
+SHARES_PER_DAY = 20
 
 
 def _add_page(request: Request[Any, Any, Any], form: Form | None = None) -> Template:
@@ -105,6 +108,11 @@ class SharingController(Controller):
         form = await read_form(request)
         shared = check_share(form)
         if shared is not None:
+            store = request.app.stores.get("throttle")
+            if await throttle.hit(store, f"share:{request.user.id}", 86400) > SHARES_PER_DAY:
+                raise TooManyRequestsException(
+                    f"You have shared {SHARES_PER_DAY} times today. Try again tomorrow."
+                )
             try:
                 connection = await share(
                     request.user, shared.email, shared.document_ids, shared.expires_on, today(request)

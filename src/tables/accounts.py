@@ -42,6 +42,10 @@ class Account(Table):
     # The awarding body's learner reference and the Unique Learner Number: set by staff or a CSV import.
     enrolment_number = Varchar(length=40, default="")
     uln = Varchar(length=10, default="")
+    # An email change waiting for the new address to confirm it. The links to confirm it (sent to
+    # the new address) and to stop it (sent to the old one) are valid only while this holds their
+    # address, so each works once and stopping kills the other.
+    pending_email = Varchar(length=254, null=True, default=None)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     # Bumped when every session of the account must end (password change, reset, deletion).

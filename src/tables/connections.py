@@ -35,6 +35,12 @@ class Connection(Table):
     version = Integer(default=1)  # compare-and-set: every change is WHERE id, state, version
     cancelled_by = ForeignKey(references=Account, null=True, default=None)
     message = Text(default="")
+    # "learner_email third_party_email" while the connection is open (waiting, or active and not yet
+    # past its end day), NULL once it is not: the unique index makes a second open connection between
+    # the same two people impossible, however many requests race. Cleared on decline and cancel, and
+    # for an ended connection by the next share or request between the two. The unique index is made
+    # by a raw-SQL migration: SQLite cannot add a UNIQUE column to an existing table.
+    open_pair = Varchar(length=520, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
