@@ -1,53 +1,44 @@
 """Test set-up: a fresh database (SQLite by default, PostgreSQL when TEST_DATABASE_URL says so),
 a real SMTP server (aiosmtpd) that receives every email, and the app under Litestar's test client.
 
-The database engine is chosen when the tables are imported, so the environment is set here first.
+This file only wires fixtures; what they use lives in tests/support/. The database engine is chosen
+when the tables are imported, so the environment is set here first, before anything imports `src`.
 Each test starts from empty tables (no per-test rollback: the app runs on another event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
-import queue
-import re
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 _TMP = Path(tempfile.mkdtemp(prefix="portal-tests-"))
-_DB_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
-os.environ["DATABASE_URL"] = _DB_URL
+os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
 os.environ["VAR_DIR"] = str(_TMP)
 os.environ.pop("REDIS_URL", None)
 os.environ.setdefault("PORTAL_MODE", "development")
 
-from aiosmtpd.controller import Controller  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
-from selectolax.lexbor import LexborHTMLParser as HTMLParser  # noqa: E402
 
 from src.app import create_app  # noqa: E402
-from src.settings import Settings, load_settings  # noqa: E402
+from src.clock import today_in  # noqa: E402
+from src.settings import Settings  # noqa: E402
+from src.tables.accounts import Account  # noqa: E402
 from src.tables.piccolo_app import APP_CONFIG  # noqa: E402
+from tests.support import clocks, factories  # noqa: E402
+from tests.support.client import log_in, make_settings, open_client, run, second_client  # noqa: E402
+from tests.support.environment import DATABASE_URL, IS_POSTGRES, VAR_DIR  # noqa: E402
+from tests.support.smtp import Mailbox, SMTPServer  # noqa: E402
 
-BASE_URL = "http://testserver.local"
-IS_POSTGRES = _DB_URL.startswith("postgres")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# --- the session: an empty database with every migration applied ------------------------------
 
 
 async def _prepare_postgres(url: str) -> None:
@@ -67,75 +58,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     async def setup() -> None:
         if IS_POSTGRES:
-            await _prepare_postgres(_DB_URL)
+            await _prepare_postgres(DATABASE_URL)
         result = await run_forwards(app_name="all")
         assert result.success, result.message
 
     asyncio.run(setup())
 
 
-# --- real SMTP server -------------------------------------------------------------------------
+async def _empty_tables() -> None:
+    for table in reversed(APP_CONFIG.table_classes):
+        await table.delete(force=True)
 
 
-@dataclass
-class Mailbox:
-    """Messages received by the test SMTP server, in arrival order."""
-
-    received: queue.Queue[EmailMessage] = field(default_factory=queue.Queue)
-
-    def wait_for(
-        self, to: str | None = None, subject: str | None = None, timeout: float = 10
-    ) -> EmailMessage:
-        """The next message (matching to/subject) that arrives within timeout; fails otherwise."""
-        skipped = []
-        try:
-            while True:
-                message = self.received.get(timeout=timeout)
-                if (to is None or to.lower() in message["To"].lower()) and (
-                    subject is None or subject.lower() in message["Subject"].lower()
-                ):
-                    return message
-                skipped.append(message)
-        except queue.Empty:
-            summary = [(m["To"], m["Subject"]) for m in skipped]
-            raise AssertionError(
-                f"no email to={to!r} subject={subject!r} within {timeout}s; got {summary}"
-            ) from None
-        finally:
-            for message in skipped:
-                self.received.put(message)
-
-    def drain(self) -> list[EmailMessage]:
-        out = []
-        while not self.received.empty():
-            out.append(self.received.get_nowait())
-        return out
+@pytest.fixture(autouse=True)
+def clean_db(request: pytest.FixtureRequest) -> None:
+    # Browser tests talk to a server process with a database of its own (tests/browser/conftest.py).
+    if request.node.get_closest_marker("browser"):
+        return
+    asyncio.run(_empty_tables())
+    # Sessions and throttle counters live in file stores under VAR_DIR; one test's failed log-ins
+    # or sent forms must not count against the next test.
+    shutil.rmtree(VAR_DIR / "store", ignore_errors=True)
 
 
-class _Handler:
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.mailbox.received.put(message)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-
-class SMTPServer:
-    def __init__(self) -> None:
-        self.mailbox = Mailbox()
-        self.port = _free_port()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(_Handler(self.mailbox), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+# --- mail ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -154,61 +100,14 @@ def mailbox(smtp_server: SMTPServer) -> Mailbox:
     return smtp_server.mailbox
 
 
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()  # type: ignore[no-any-return]
-
-
-def link_in(message: EmailMessage, path_prefix: str) -> str:
-    """The path of the first link in the email's text part that starts with BASE_URL + path_prefix."""
-    match = re.search(re.escape(BASE_URL) + r"(" + re.escape(path_prefix) + r"[^\s]*)", text_of(message))
-    assert match, f"no {path_prefix} link in: {text_of(message)}"
-    return match.group(1)
-
-
-# --- database and app -------------------------------------------------------------------------
-
-
-async def _empty_tables() -> None:
-    for table in reversed(APP_CONFIG.table_classes):
-        await table.delete(force=True)
-
-
-@pytest.fixture(autouse=True)
-def clean_db() -> None:
-    asyncio.run(_empty_tables())
-    # Sessions and throttle counters live in file stores under VAR_DIR; one test's failed log-ins
-    # or sent forms must not count against the next test.
-    shutil.rmtree(_TMP / "store", ignore_errors=True)
-
-
-def make_settings(smtp_port: int, **overrides: Any) -> Settings:
-    env = {
-        "PORTAL_MODE": "development",
-        "DATABASE_URL": _DB_URL,
-        "VAR_DIR": str(_TMP),
-        "BASE_URL": BASE_URL,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        "MAIL_DELIVERY": "smtp",
-        "MAIL_POLL_SECONDS": "0.05",
-        # Tests run the reminder job themselves (src.connections.send_reminders) when they mean to.
-        "REMINDER_INTERVAL_SECONDS": "86400",
-        # No PostgreSQL pool in the in-process tests: Litestar's test client runs each app on its own
-        # event loop (and `other_client` on another), and an asyncpg pool belongs to one loop. Every
-        # query opens its own connection instead; tests/test_db_pool.py checks the pool itself.
-        # SQLite's pool serves any loop, so the tests run on it, as production does.
-        "DATABASE_POOL_MAX": "0" if IS_POSTGRES else "4",
-        "SMTP_TIMEOUT": "3",
-    }
-    env.update({k.upper(): str(v) for k, v in overrides.items()})
-    return load_settings(env)
+# --- the app and its clients ---------------------------------------------------------------------
 
 
 @pytest.fixture
-def settings(smtp_server: SMTPServer) -> Settings:
-    return make_settings(smtp_server.port)
+def settings(request: pytest.FixtureRequest, smtp_server: SMTPServer) -> Settings:
+    """The suite's settings; a test may pass overrides (and `smtp_port`) by indirect parametrization."""
+    overrides = dict(getattr(request, "param", {}))
+    return make_settings(overrides.pop("smtp_port", smtp_server.port), **overrides)
 
 
 @pytest.fixture
@@ -216,138 +115,92 @@ def app(settings: Settings) -> Litestar:
     return create_app(settings)
 
 
-# Blocking portals of the open `client`s: their event loop owns the app's PostgreSQL pool.
-_APP_LOOPS: list[Any] = []
-
-
 @pytest.fixture
 def client(app: Litestar, mailbox: Mailbox) -> Iterator[TestClient[Litestar]]:
-    with TestClient(app, base_url=BASE_URL) as test_client:
-        _APP_LOOPS.append(test_client.blocking_portal)
-        try:
-            yield test_client
-        finally:
-            _APP_LOOPS.remove(test_client.blocking_portal)
+    with open_client(app) as test_client:
+        yield test_client
 
 
 @pytest.fixture
-def other_client(app: Litestar, client: TestClient[Litestar]) -> Iterator[TestClient[Litestar]]:
-    """A second browser against the same app (another person, or the same person elsewhere).
-
-    It shares `client`'s event loop and runs no lifespan of its own: a second loop would open a
-    second PostgreSQL pool in the one engine and use connections across loops."""
-    test_client = TestClient(app, base_url=BASE_URL)
-    test_client.blocking_portal = client.blocking_portal
-    yield test_client
+def other_client(app: Litestar, client: TestClient[Litestar]) -> TestClient[Litestar]:
+    """A second browser against the same app (another person, or the same person elsewhere)."""
+    return second_client(app, client)
 
 
-async def _awaited(coro: Any) -> Any:
-    return await coro
-
-
-def run(coro: Any) -> Any:
-    """Run a database helper from a synchronous test. While a `client` is open it runs on the app's
-    own loop: the PostgreSQL pool opened in the app's lifespan cannot be used from another loop."""
-    if _APP_LOOPS:
-        return _APP_LOOPS[0].call(_awaited, coro)
-    return asyncio.run(coro)
-
-
-# --- HTML and forms ---------------------------------------------------------------------------
-
-
-def html(response: Any) -> HTMLParser:
-    return HTMLParser(response.text)
-
-
-def csrf_token(client: TestClient[Any], path: str = "/login") -> str:
-    page = client.get(path)
-    node = html(page).css_first('input[name="_csrf_token"]')
-    assert node is not None, f"no CSRF field on {path}"
-    return node.attributes["value"] or ""
-
-
-def post_form(
-    client: TestClient[Any],
-    path: str,
-    data: dict[str, str],
-    htmx: bool = False,
-    token_from: str = "/login",
-    **kwargs: Any,
-) -> Any:
-    """Post a form the way a browser would: with the CSRF field from a page of the site."""
-    body = {"_csrf_token": csrf_token(client, token_from), **data}
-    headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(path, data=body, headers=headers, follow_redirects=False, **kwargs)
-
-
-def errors_on(response: Any) -> dict[str, str]:
-    """Inline field errors on a page: {field id: message} from the GOV.UK-style markup."""
-    found = {}
-    for node in html(response).css(".error-message"):
-        found[(node.attributes.get("id") or "").removesuffix("-error")] = (
-            node.text(strip=True).removeprefix("Error:").strip()
-        )
-    return found
-
-
-STRONG_PASSWORD = "correct-lantern-meadow-piano"
-OTHER_PASSWORD = "violet-harbour-stone-kettle"
-
-
-async def make_account(
-    role: str = "third_party",
-    username: str = "tess",
-    email_address: str | None = None,
-    password: str | None = STRONG_PASSWORD,
-    verified: bool = True,
-    **extra: Any,
-) -> Any:
-    from src import accounts
-    from src.tables.accounts import Role
-
-    return await accounts.create_account(
-        accounts.NewAccount(
-            role=Role(role),
-            username=username,
-            email=email_address or f"{username}@example.com",
-            first_name=extra.pop("first_name", username.capitalize()),
-            last_name=extra.pop("last_name", "Tester"),
-            password=password,
-            verified=verified,
-            **extra,
-        )
-    )
-
-
-def log_in(client: TestClient[Any], login: str, password: str = STRONG_PASSWORD) -> Any:
-    response = post_form(client, "/login", {"login": login, "password": password})
-    assert response.status_code == 303, response.text
-    return response
-
-
-# --- small page readers shared by the test modules ---------------------------------------------
-
-
-def heading(response: Any) -> str:
-    return html(response).css_first("main h1").text(strip=True)
-
-
-def notices(response: Any) -> list[str]:
-    return [node.text(strip=True) for node in html(response).css("main .notice")]
-
-
-def is_logged_in(client: TestClient[Any]) -> bool:
-    response = client.get("/dashboard", follow_redirects=False)
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
-    return False
+# --- dates and clocks ----------------------------------------------------------------------------
 
 
 @pytest.fixture
 def day(settings: Settings) -> Any:
     """Today's date where the portal is (its TIME_ZONE)."""
-    from src.clock import today_in
-
     return today_in(settings.tz)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The session clock (src.auth's only), moved forward by setting `clock.minutes`."""
+    return clocks.session_clock(monkeypatch)
+
+
+@pytest.fixture
+def clock_ahead(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """itsdangerous's clock (only), moved forward by setting `clock_ahead.seconds`."""
+    return clocks.link_clock(monkeypatch)
+
+
+# --- people ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(client: TestClient[Litestar]) -> factories.People:
+    """Two learners, two third parties and a member of staff (see factories.prepare_people)."""
+    return run(factories.prepare_people())  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def lena(client: TestClient[Litestar]) -> Account:
+    """Lena Lovelace, a learner, logged in on `client`."""
+    account = run(
+        factories.make_account("learner", "lena", password=None, first_name="Lena", last_name="Lovelace")
+    )
+    run(factories.with_fast_password(account))
+    log_in(client, "lena")
+    return account
+
+
+@pytest.fixture
+def tess(client: TestClient[Litestar]) -> Account:
+    """Tess Turner of Acme Care, a third party (user name "Tess", tess@example.com), not logged in."""
+    account = run(
+        factories.make_account(
+            "third_party",
+            "Tess",
+            email_address="tess@example.com",
+            password=None,
+            first_name="Tess",
+            last_name="Turner",
+            company_name="Acme Care",
+        )
+    )
+    run(factories.with_fast_password(account))
+    return account
+
+
+# --- re-exports -----------------------------------------------------------------------------------
+# Older test modules (and branches written before tests/support/ existed) import these from
+# tests.conftest (log_in, make_settings, run, Mailbox, SMTPServer and IS_POSTGRES are imported above).
+# New tests should import from tests.support.<module> instead.
+from tests.support.client import post_form as post_form  # noqa: E402
+from tests.support.environment import BASE_URL as BASE_URL  # noqa: E402
+from tests.support.environment import free_port as _free_port  # noqa: E402, F401
+from tests.support.factories import OTHER_PASSWORD as OTHER_PASSWORD  # noqa: E402
+from tests.support.factories import STRONG_PASSWORD as STRONG_PASSWORD  # noqa: E402
+from tests.support.factories import make_account as make_account  # noqa: E402
+from tests.support.pages import csrf_token as csrf_token  # noqa: E402
+from tests.support.pages import errors_on as errors_on  # noqa: E402
+from tests.support.pages import heading as heading  # noqa: E402
+from tests.support.pages import html as html  # noqa: E402
+from tests.support.pages import is_logged_in as is_logged_in  # noqa: E402
+from tests.support.pages import notices as notices  # noqa: E402
+from tests.support.smtp import link_in as link_in  # noqa: E402
+from tests.support.smtp import text_of as text_of  # noqa: E402

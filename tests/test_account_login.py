@@ -4,27 +4,11 @@ redirects, idle and absolute time-outs, and CSRF on the forms."""
 
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
-
-import pytest
-
-import src.auth
 from src.tables.accounts import Account
-from tests.conftest import (
-    BASE_URL,
-    STRONG_PASSWORD,
-    csrf_token,
-    errors_on,
-    heading,
-    html,
-    is_logged_in,
-    log_in,
-    make_account,
-    notices,
-    post_form,
-    run,
-)
+from tests.support.client import log_in, post_form, run
+from tests.support.environment import BASE_URL
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import csrf_token, errors_on, heading, html, is_logged_in, notices
 
 WRONG = "The user name, email address or password is not right"
 SESSION = "portal_session"
@@ -32,11 +16,6 @@ SESSION = "portal_session"
 
 def attempt(client, login: str, password: str = STRONG_PASSWORD, htmx: bool = False, **extra: str):
     return post_form(client, "/login", {"login": login, "password": password, **extra}, htmx=htmx)
-
-
-@pytest.fixture
-def tess():
-    return run(make_account(username="Tess", email_address="tess@example.com"))
 
 
 # --- the form -------------------------------------------------------------------------------------
@@ -218,15 +197,6 @@ def test_htmx_refusal_is_the_form_fragment(client, tess):
 
 
 # --- time-outs ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Moves the session clock (only src.auth's) forward by `clock.minutes`."""
-    state = SimpleNamespace(minutes=0.0)
-    real = time.time
-    monkeypatch.setattr(src.auth, "time", SimpleNamespace(time=lambda: real() + state.minutes * 60))
-    return state
 
 
 def assert_session_ended(client) -> None:

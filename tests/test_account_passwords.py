@@ -5,30 +5,16 @@ learner's first password from the activation link staff send."""
 from __future__ import annotations
 
 import re
-import time
-from types import SimpleNamespace
 
-import itsdangerous.timed
 import pytest
 
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
 from src.tokens import ACTIVATE_MAX_AGE, Tokens, password_fingerprint
-from tests.conftest import (
-    OTHER_PASSWORD,
-    STRONG_PASSWORD,
-    errors_on,
-    heading,
-    html,
-    is_logged_in,
-    link_in,
-    log_in,
-    make_account,
-    notices,
-    post_form,
-    run,
-    text_of,
-)
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import OTHER_PASSWORD, STRONG_PASSWORD, make_account
+from tests.support.pages import errors_on, heading, html, is_logged_in, notices
+from tests.support.smtp import link_in, text_of
 
 NEW_PASSWORD = "amber-quiet-river-tulip"
 
@@ -48,20 +34,6 @@ def ask_for_reset(client, login: str):
 
 def set_password(client, path: str, password: str, htmx: bool = False):
     return post_form(client, path, {"password": password}, htmx=htmx)
-
-
-@pytest.fixture
-def tess():
-    return run(make_account(username="tess"))
-
-
-@pytest.fixture
-def clock_ahead(monkeypatch):
-    """Moves itsdangerous's clock (only) forward by `seconds`: links age without waiting."""
-    state = SimpleNamespace(seconds=0)
-    real = time.time
-    monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: real() + state.seconds))
-    return state
 
 
 # --- forgotten password ---------------------------------------------------------------------------

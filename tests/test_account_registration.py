@@ -16,21 +16,11 @@ from src.app import create_app
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
 from src.tokens import VERIFY_EMAIL_MAX_AGE, Tokens
-from tests.conftest import (
-    BASE_URL,
-    STRONG_PASSWORD,
-    errors_on,
-    heading,
-    html,
-    link_in,
-    log_in,
-    make_account,
-    make_settings,
-    notices,
-    post_form,
-    run,
-    text_of,
-)
+from tests.support.client import log_in, make_settings, post_form, run
+from tests.support.environment import BASE_URL
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import errors_on, field_value, heading, html, notices
+from tests.support.smtp import link_in, text_of
 
 NEW = {
     "first_name": "Nina",
@@ -58,11 +48,6 @@ def count_rows() -> tuple[int, int]:
 
 def account_row(username_key: str) -> dict | None:
     return run(Account.select().where(Account.username_key == username_key).first().run())
-
-
-def field_value(page, name: str) -> str | None:
-    node = page.css_first(f'input[name="{name}"]')
-    return None if node is None else node.attributes.get("value")
 
 
 def summary_links(response) -> dict[str, str]:

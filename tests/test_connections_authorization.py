@@ -15,20 +15,25 @@ rebuilding); actions that work run once per variant.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
+from litestar.testing import TestClient
 
 from src.app import create_app
 from src.connections import shared_documents
 from src.routes.connection_common import CONFLICT_TEXT
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.outbox import OutboxEmail
-from tests.conftest import SMTPServer, csrf_token, errors_on, html, log_in, make_settings, run
-from tests.connection_fixtures import STATES, People, build_connection, make_document, prepare_people, today
+from tests.support.client import log_in, make_settings, open_client, run
+from tests.support.clocks import date_fields, today
+from tests.support.factories import STATES, People, build_connection, make_document, prepare_people
+from tests.support.pages import csrf_token, errors_on, html
+from tests.support.smtp import Mailbox, SMTPServer
 
 # Outcomes
 OK = "works"
@@ -121,11 +126,17 @@ CASES = _cases()
 
 
 @pytest.fixture(scope="module")
-def app(smtp_server: SMTPServer) -> Litestar:
+def matrix_app(smtp_server: SMTPServer) -> Litestar:
     """One app for the whole matrix (each test still gets its own client, lifespan and empty tables):
     its template environment compiles each page once, not once per case. No mail worker: this
     matrix is about answers and rows; the emails have their own tests."""
     return create_app(make_settings(smtp_server.port, run_mail_worker="false"))
+
+
+@pytest.fixture
+def matrix_client(matrix_app: Litestar, mailbox: Mailbox) -> Iterator[TestClient[Litestar]]:
+    with open_client(matrix_app) as client:
+        yield client
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -140,14 +151,6 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _date_fields(prefix: str, value: date) -> dict[str, str]:
-    return {
-        f"{prefix}-day": str(value.day),
-        f"{prefix}-month": str(value.month),
-        f"{prefix}-year": str(value.year),
-    }
-
-
 def request_for(action: str, world: World) -> tuple[str, str, dict[str, Any]]:
     """(method, path, form data) for an action. The data is valid for the action, whoever sends it."""
     cid, day, people = world.connection.id, world.day, world.people
@@ -159,7 +162,7 @@ def request_for(action: str, world: World) -> tuple[str, str, dict[str, Any]]:
         "accept": (
             "POST",
             f"{base}/accept",
-            {"documents": [str(i) for i in world.mine], **_date_fields("expires_on", day + timedelta(20))},
+            {"documents": [str(i) for i in world.mine], **date_fields("expires_on", day + timedelta(20))},
         ),
         "decline": ("POST", f"{base}/decline", {}),
         "confirm_cancel": ("GET", f"{base}/cancel", {}),
@@ -168,15 +171,15 @@ def request_for(action: str, world: World) -> tuple[str, str, dict[str, Any]]:
         "request_extension": (
             "POST",
             f"{base}/extension",
-            {**_date_fields("wanted_until", day + timedelta(60)), "message": "Audit next month"},
+            {**date_fields("wanted_until", day + timedelta(60)), "message": "Audit next month"},
         ),
         "approve_extension": (
             "POST",
             f"{base}/extension/approve",
-            _date_fields("new_expiry", day + timedelta(45)),
+            date_fields("new_expiry", day + timedelta(45)),
         ),
         "decline_extension": ("POST", f"{base}/extension/decline", {}),
-        "extend": ("POST", f"{base}/extend", _date_fields("extend_to", day + timedelta(50))),
+        "extend": ("POST", f"{base}/extend", date_fields("extend_to", day + timedelta(50))),
         "change_documents": ("POST", f"{base}/documents", {"documents": [str(world.mine[1])]}),
         "add_connection": ("POST", "/connections/new", {"email": people.learner.email, "message": "Hello"}),
         "share": (
@@ -185,7 +188,7 @@ def request_for(action: str, world: World) -> tuple[str, str, dict[str, Any]]:
             {
                 "email": people.third_party.email,
                 "documents": [str(world.mine[0])],
-                **_date_fields("expires_on", day + timedelta(20)),
+                **date_fields("expires_on", day + timedelta(20)),
             },
         ),
     }[action]
@@ -257,16 +260,16 @@ async def _build(action: str, owner: str, state: str) -> World:
 
 @pytest.mark.parametrize(("action", "role", "owner", "state", "answer", "mode"), CASES)
 def test_authorization_matrix(
-    client: Any, action: str, role: str, owner: str, state: str, answer: str, mode: str
+    matrix_client: Any, action: str, role: str, owner: str, state: str, answer: str, mode: str
 ) -> None:
     world = run(_build(action, owner, state))
-    token = csrf_token(client)
+    token = csrf_token(matrix_client)
     if role != "anonymous":
-        log_in(client, world.people.by_role(role).username)
+        log_in(matrix_client, world.people.by_role(role).username)
     variants = (False, True) if mode == "both" else (mode == "htmx",)
     for htmx in variants:
         before = run(snapshot())
-        response = send(client, action, world, token, htmx)
+        response = send(matrix_client, action, world, token, htmx)
         after = run(snapshot())  # before any check follows a redirect
         if answer == OK:
             check_works(action, role, world, response, htmx)
@@ -278,7 +281,7 @@ def test_authorization_matrix(
         elif answer == LOGIN:
             check_login_redirect(response, htmx)
         elif answer == CONFLICT:
-            check_conflict(client, world, response, htmx)
+            check_conflict(matrix_client, world, response, htmx)
         elif answer == REFUSED:
             assert response.status_code == 422, response.text
             assert "email" in errors_on(response)

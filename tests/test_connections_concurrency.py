@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -25,24 +24,13 @@ from src.connections import Conflict
 from src.routes.connection_common import CONFLICT_TEXT
 from src.tables.connections import Connection, ExtensionRequest
 from src.tables.outbox import OutboxEmail
-from tests.conftest import BASE_URL, Mailbox, csrf_token, html, log_in, run
-from tests.connection_fixtures import People, build_connection, make_document, prepare_people, reload, today
+from tests.support.client import log_in, run
+from tests.support.clocks import today
+from tests.support.factories import People, build_connection, make_document, reload
+from tests.support.pages import csrf_token, html
+from tests.support.smtp import Mailbox
 
 ROUNDS = 30
-
-
-@pytest.fixture
-def people(client: TestClient[Litestar]) -> People:
-    return run(prepare_people())  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def second_browser(client: TestClient[Litestar], app: Litestar) -> TestClient[Litestar]:
-    """Another browser (its own cookies) on the same app and event loop as `client`: on PostgreSQL the
-    app's pool belongs to that loop, so a second lifespan on another loop cannot share it."""
-    browser = TestClient(app, base_url=BASE_URL)
-    browser.blocking_portal = client.blocking_portal
-    return browser
 
 
 async def emails_for(connection_id: int) -> list[str]:
@@ -229,10 +217,10 @@ def logged_in(browser: TestClient[Litestar], username: str) -> str:
 
 
 def test_accept_and_cancel_over_http(
-    client: Any, second_browser: Any, people: People, mailbox: Mailbox
+    client: Any, other_client: Any, people: People, mailbox: Mailbox
 ) -> None:
     tp_token = logged_in(client, people.third_party.username)
-    learner_token = logged_in(second_browser, people.learner.username)
+    learner_token = logged_in(other_client, people.learner.username)
     document = run(make_document(people.learner, 1))
     wins: Counter[str] = Counter()
     for round_number in range(ROUNDS):
@@ -243,10 +231,10 @@ def test_accept_and_cancel_over_http(
         before = run(emails_for(started.id))
         accept, cancel = fire_together(
             poster(client, f"/connections/{started.id}/accept", tp_token, htmx),
-            poster(second_browser, f"/connections/{started.id}/cancel", learner_token, htmx),
+            poster(other_client, f"/connections/{started.id}/cancel", learner_token, htmx),
         )
         accept_won = won(client, accept, started.id, htmx)
-        cancel_won = won(second_browser, cancel, started.id, htmx)
+        cancel_won = won(other_client, cancel, started.id, htmx)
         assert accept_won != cancel_won, (accept.text, cancel.text)
         wins["accept" if accept_won else "cancel"] += 1
         final = run(reload(started.id))
@@ -265,11 +253,11 @@ def test_accept_and_cancel_over_http(
 
 
 def test_approve_extension_and_cancel_over_http(
-    client: Any, second_browser: Any, people: People, mailbox: Mailbox
+    client: Any, other_client: Any, people: People, mailbox: Mailbox
 ) -> None:
     """The learner approves in one tab while the third party cancels in another."""
     learner_token = logged_in(client, people.learner.username)
-    tp_token = logged_in(second_browser, people.third_party.username)
+    tp_token = logged_in(other_client, people.third_party.username)
     document = run(make_document(people.learner, 1))
     new_date = today() + timedelta(days=90)
     date_fields = {
@@ -289,10 +277,10 @@ def test_approve_extension_and_cancel_over_http(
                 data={"_csrf_token": learner_token, **date_fields},
                 headers={"HX-Request": "true"},
             ),
-            poster(second_browser, f"/connections/{started.id}/cancel", tp_token, True),
+            poster(other_client, f"/connections/{started.id}/cancel", tp_token, True),
         )
         approve_won = won(client, approve, started.id, True)
-        cancel_won = won(second_browser, cancel, started.id, True)
+        cancel_won = won(other_client, cancel, started.id, True)
         assert approve_won != cancel_won
         wins["approve" if approve_won else "cancel"] += 1
         final = run(reload(started.id))
@@ -306,11 +294,11 @@ def test_approve_extension_and_cancel_over_http(
 
 
 def test_double_submit_of_the_same_accept(
-    client: Any, second_browser: Any, people: People, mailbox: Mailbox
+    client: Any, other_client: Any, people: People, mailbox: Mailbox
 ) -> None:
     """The same third party presses Accept twice (two tabs, or a double click without JavaScript)."""
     first_token = logged_in(client, people.third_party.username)
-    second_token = logged_in(second_browser, people.third_party.username)
+    second_token = logged_in(other_client, people.third_party.username)
     document = run(make_document(people.learner, 1))
     for round_number in range(ROUNDS // 2):
         htmx = round_number % 2 == 0
@@ -319,9 +307,9 @@ def test_double_submit_of_the_same_accept(
         )
         one, two = fire_together(
             poster(client, f"/connections/{started.id}/accept", first_token, htmx),
-            poster(second_browser, f"/connections/{started.id}/accept", second_token, htmx),
+            poster(other_client, f"/connections/{started.id}/accept", second_token, htmx),
         )
-        assert won(client, one, started.id, htmx) != won(second_browser, two, started.id, htmx)
+        assert won(client, one, started.id, htmx) != won(other_client, two, started.id, htmx)
         final = run(reload(started.id))
         assert (final.state, final.version) == ("active", started.version + 1)
         assert run(emails_for(started.id)) == sorted(

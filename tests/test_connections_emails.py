@@ -9,42 +9,16 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import pytest
-
 from src import connections as actions
 from src.connections import send_reminders
 from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
-from tests.conftest import (
-    STRONG_PASSWORD,
-    Mailbox,
-    html,
-    link_in,
-    log_in,
-    make_account,
-    post_form,
-    run,
-    text_of,
-)
-
-
-def fmt(day: date) -> str:
-    return day.strftime("%-d %B %Y")
-
-
-@pytest.fixture
-def lena(client: Any) -> Account:
-    account = run(make_account("learner", "lena", first_name="Lena", last_name="Lovelace"))
-    log_in(client, "lena")
-    return account
-
-
-@pytest.fixture
-def tess(other_client: Any, lena: Account) -> Account:
-    account = run(make_account("third_party", "tess", first_name="Tess", last_name="Turner"))
-    log_in(other_client, "tess")
-    return account
+from tests.support.client import log_in, post_form, run
+from tests.support.clocks import fmt
+from tests.support.factories import STRONG_PASSWORD
+from tests.support.pages import html
+from tests.support.smtp import Mailbox, link_in, text_of
 
 
 def opens(browser: Any, message: EmailMessage, connection_id: int | None = None) -> None:
@@ -73,6 +47,7 @@ def sent_once(mailbox: Mailbox, expected: dict[str, int]) -> None:
 def test_a_learners_share_through_to_the_end_sends_each_email_once(
     client: Any, other_client: Any, lena: Account, tess: Account, mailbox: Mailbox, day: date
 ) -> None:
+    log_in(other_client, "tess")  # Tess follows her emails' links in the other browser
     doc = run(issue(lena, "Level 3 Diploma", "APC-1", day - timedelta(days=300)))
 
     connection = run(actions.share(lena, tess.email, [doc.id], day + timedelta(days=10), day))
@@ -151,6 +126,7 @@ def test_a_learners_share_through_to_the_end_sends_each_email_once(
 def test_a_third_partys_request_and_its_answers_send_each_email_once(
     client: Any, other_client: Any, lena: Account, tess: Account, mailbox: Mailbox, day: date
 ) -> None:
+    log_in(other_client, "tess")  # Tess follows her emails' links in the other browser
     first = run(actions.add_connection(tess, lena.email, "For your job application", day))
     asked = mailbox.wait_for(to=lena.email, subject="asks to see your achievement documents")
     assert asked["Subject"].startswith("Tess Turner") and "For your job application" in text_of(asked)

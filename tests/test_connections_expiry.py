@@ -17,15 +17,14 @@ from src.connections import is_usable, shared_documents
 from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import Connection
-from tests.conftest import html, log_in, make_account, run
+from tests.support.client import log_in, run
+from tests.support.clocks import fmt, freeze
+from tests.support.factories import People
+from tests.support.pages import html
 
 LONDON = ZoneInfo("Europe/London")
 WINTER, SUMMER = date(2026, 1, 15), date(2026, 7, 15)
 CLOCKS_GO_FORWARD, CLOCKS_GO_BACK = date(2026, 3, 29), date(2026, 10, 25)
-
-
-def fmt(day: date) -> str:
-    return day.strftime("%-d %B %Y")
 
 
 def last_minute(day: date) -> datetime:
@@ -38,10 +37,6 @@ def first_minute_after(day: date) -> datetime:
     return datetime(after.year, after.month, after.day, 0, 0, tzinfo=LONDON).astimezone(UTC)
 
 
-def freeze(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
-    monkeypatch.setattr(clock, "utcnow", lambda: instant)
-
-
 def test_the_change_days_move_the_boundary_off_midnight_utc() -> None:
     """The cases below really are different: on the spring change day the first minute after access
     ends is still the same day in UTC; on an ordinary winter day it is midnight UTC."""
@@ -49,13 +44,6 @@ def test_the_change_days_move_the_boundary_off_midnight_utc() -> None:
     assert last_minute(CLOCKS_GO_BACK) == datetime(2026, 10, 25, 23, 59, tzinfo=UTC)
     assert last_minute(date(2026, 10, 24)) == datetime(2026, 10, 24, 22, 59, tzinfo=UTC)
     assert first_minute_after(WINTER) == datetime(2026, 1, 16, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def people(client: Any) -> tuple[Account, Account]:
-    learner = run(make_account("learner", "lena", password=None, first_name="Lena", last_name="Lovelace"))
-    third_party = run(make_account("third_party", "tess"))
-    return learner, third_party
 
 
 def active_until(
@@ -78,9 +66,9 @@ def active_until(
 
 @pytest.mark.parametrize("end", [WINTER, SUMMER, CLOCKS_GO_FORWARD, CLOCKS_GO_BACK], ids=str)
 def test_the_rule_and_the_query_agree_at_the_last_and_first_minute(
-    monkeypatch: pytest.MonkeyPatch, people: tuple[Account, Account], end: date
+    monkeypatch: pytest.MonkeyPatch, people: People, end: date
 ) -> None:
-    learner, third_party = people
+    learner, third_party = people.learner, people.third_party
     connection = active_until(learner, third_party, end)
 
     freeze(monkeypatch, last_minute(end))
@@ -116,11 +104,11 @@ def _active_count(client: Any) -> int:
 
 @pytest.mark.parametrize("end", [CLOCKS_GO_FORWARD, CLOCKS_GO_BACK, SUMMER], ids=str)
 def test_the_third_partys_pages_open_until_the_last_minute_and_close_after(
-    client: Any, monkeypatch: pytest.MonkeyPatch, people: tuple[Account, Account], end: date
+    client: Any, monkeypatch: pytest.MonkeyPatch, people: People, end: date
 ) -> None:
-    learner, third_party = people
+    learner, third_party = people.learner, people.third_party
     connection = active_until(learner, third_party, end)
-    log_in(client, "tess")
+    log_in(client, third_party.username)
     path = f"/connections/{connection.id}"
 
     freeze(monkeypatch, last_minute(end))
@@ -145,13 +133,13 @@ def test_the_third_partys_pages_open_until_the_last_minute_and_close_after(
 
 
 def test_access_words_are_never_document_validity_words(
-    client: Any, monkeypatch: pytest.MonkeyPatch, people: tuple[Account, Account]
+    client: Any, monkeypatch: pytest.MonkeyPatch, people: People
 ) -> None:
-    learner, third_party = people
+    learner, third_party = people.learner, people.third_party
     end = SUMMER
     # The document's own validity ends on the very same day as access: the words must still differ.
     connection = active_until(learner, third_party, end, valid_until=end)
-    log_in(client, "tess")
+    log_in(client, third_party.username)
     freeze(monkeypatch, last_minute(end))
 
     page = html(client.get(f"/connections/{connection.id}"))

@@ -14,37 +14,10 @@ from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document
-from tests.conftest import errors_on, html, log_in, make_account, post_form, run
-
-
-def fmt(day: date) -> str:
-    return day.strftime("%-d %B %Y")
-
-
-def date_fields(prefix: str, day: date) -> dict[str, str]:
-    return {f"{prefix}-day": str(day.day), f"{prefix}-month": str(day.month), f"{prefix}-year": str(day.year)}
-
-
-@pytest.fixture
-def lena(client: Any) -> Account:
-    account = run(make_account("learner", "lena", first_name="Lena", last_name="Lovelace"))
-    log_in(client, "lena")
-    return account
-
-
-@pytest.fixture
-def tess(client: Any) -> Account:
-    """A third party who never logs in here (no password: no slow hash)."""
-    return run(
-        make_account(
-            "third_party",
-            "tess",
-            password=None,
-            first_name="Tess",
-            last_name="Turner",
-            company_name="Acme Care",
-        )
-    )
+from tests.support.client import post_form, run
+from tests.support.clocks import date_fields, fmt
+from tests.support.factories import make_account
+from tests.support.pages import errors_on, html
 
 
 @pytest.fixture

@@ -14,24 +14,11 @@ from src import connections as actions
 from src.documents import issue
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest
-from tests.conftest import (
-    STRONG_PASSWORD,
-    errors_on,
-    html,
-    link_in,
-    log_in,
-    make_account,
-    post_form,
-    run,
-)
-
-
-def fmt(day: date) -> str:
-    return day.strftime("%-d %B %Y")
-
-
-def date_fields(prefix: str, day: date) -> dict[str, str]:
-    return {f"{prefix}-day": str(day.day), f"{prefix}-month": str(day.month), f"{prefix}-year": str(day.year)}
+from tests.support.client import log_in, post_form, run
+from tests.support.clocks import date_fields, fmt
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import errors_on, html
+from tests.support.smtp import link_in
 
 
 def person(username: str, first: str, last: str) -> Account:
@@ -40,18 +27,14 @@ def person(username: str, first: str, last: str) -> Account:
 
 
 @pytest.fixture
-def lena(client: Any) -> Account:
+def learner(client: Any) -> Account:
+    """Lena Lovelace, who shares documents with Tess but never logs in here (`client` is Tess's)."""
     return person("lena", "Lena", "Lovelace")
 
 
 @pytest.fixture
 def others(client: Any) -> list[Account]:
     return [person("amal", "Amal", "Archer"), person("bo", "Bo", "Baker"), person("cy", "Cy", "Cole")]
-
-
-@pytest.fixture
-def tess(client: Any) -> Account:
-    return run(make_account("third_party", "tess", company_name="Acme Care"))
 
 
 def offer(learner: Account, third_party: Account, today: date, days: int = 30, titles: int = 1) -> Connection:
@@ -97,9 +80,9 @@ def counts(node: Any) -> dict[str, int]:
 
 
 def test_dashboard_shows_counts_and_links_to_access_ending_soon(
-    client: Any, lena: Account, others: list[Account], tess: Account, day: date
+    client: Any, learner: Account, others: list[Account], tess: Account, day: date
 ) -> None:
-    waiting = offer(lena, tess, day)
+    waiting = offer(learner, tess, day)
     soon = active(others[0], tess, day, days=10)
     later = active(others[1], tess, day, days=60)
     run(actions.add_connection(tess, "someone@example.com", "", day))
@@ -120,9 +103,9 @@ def test_dashboard_shows_counts_and_links_to_access_ending_soon(
 
 
 def test_list_has_one_row_per_connection_with_words_documents_and_allowed_actions(
-    client: Any, lena: Account, others: list[Account], tess: Account, day: date
+    client: Any, learner: Account, others: list[Account], tess: Account, day: date
 ) -> None:
-    waiting = offer(lena, tess, day, days=20, titles=2)
+    waiting = offer(learner, tess, day, days=20, titles=2)
     current = active(others[0], tess, day, days=40, titles=3)
     ended = active(others[1], tess, day)
     run(actions.cancel(others[1], ended))
@@ -162,9 +145,9 @@ def test_list_has_one_row_per_connection_with_words_documents_and_allowed_action
 
 
 def test_list_filters_by_state_and_searches_by_learner_name_or_email(
-    client: Any, lena: Account, others: list[Account], tess: Account, day: date
+    client: Any, learner: Account, others: list[Account], tess: Account, day: date
 ) -> None:
-    waiting = offer(lena, tess, day)
+    waiting = offer(learner, tess, day)
     usable = active(others[0], tess, day)
     lapsed = active(others[1], tess, day)
     run(Connection.update({Connection.expires_on: day - timedelta(days=1)}).where(Connection.id == lapsed.id))
@@ -242,9 +225,9 @@ def test_list_pages_hold_25_rows_with_a_next_link(client: Any, tess: Account) ->
 
 
 def test_accept_with_htmx_answers_the_row_and_the_counts(
-    client: Any, lena: Account, tess: Account, day: date
+    client: Any, learner: Account, tess: Account, day: date
 ) -> None:
-    connection = offer(lena, tess, day)
+    connection = offer(learner, tess, day)
     log_in(client, "tess")
 
     response = post_form(
@@ -267,9 +250,9 @@ def test_accept_with_htmx_answers_the_row_and_the_counts(
 
 
 def test_accept_and_decline_without_javascript_redirect_to_the_list_with_a_message(
-    client: Any, lena: Account, tess: Account, day: date
+    client: Any, learner: Account, tess: Account, day: date
 ) -> None:
-    first, second = offer(lena, tess, day), offer(person("amal", "Amal", "Archer"), tess, day)
+    first, second = offer(learner, tess, day), offer(person("amal", "Amal", "Archer"), tess, day)
     log_in(client, "tess")
 
     accepted = post_form(
@@ -292,9 +275,9 @@ def test_accept_and_decline_without_javascript_redirect_to_the_list_with_a_messa
 
 
 def test_decline_with_htmx_answers_the_row_and_the_counts(
-    client: Any, lena: Account, tess: Account, day: date
+    client: Any, learner: Account, tess: Account, day: date
 ) -> None:
-    connection = offer(lena, tess, day)
+    connection = offer(learner, tess, day)
     log_in(client, "tess")
 
     response = post_form(
@@ -308,9 +291,9 @@ def test_decline_with_htmx_answers_the_row_and_the_counts(
 
 
 def test_viewing_lists_shared_documents_only_while_usable_and_records_it(
-    client: Any, lena: Account, others: list[Account], tess: Account, day: date
+    client: Any, learner: Account, others: list[Account], tess: Account, day: date
 ) -> None:
-    connection = active(lena, tess, day, titles=2)
+    connection = active(learner, tess, day, titles=2)
     waiting = offer(others[0], tess, day)
     log_in(client, "tess")
 
@@ -333,9 +316,9 @@ def test_viewing_lists_shared_documents_only_while_usable_and_records_it(
 
 
 def test_request_extension_once_with_a_later_date(
-    client: Any, lena: Account, tess: Account, day: date
+    client: Any, learner: Account, tess: Account, day: date
 ) -> None:
-    connection = active(lena, tess, day, days=10)
+    connection = active(learner, tess, day, days=10)
     log_in(client, "tess")
     path = f"/connections/{connection.id}/extension"
 
@@ -383,9 +366,9 @@ def test_request_extension_once_with_a_later_date(
 
 
 def test_cancel_asks_for_confirmation_then_ends_the_connection(
-    client: Any, lena: Account, tess: Account, day: date
+    client: Any, learner: Account, tess: Account, day: date
 ) -> None:
-    connection = active(lena, tess, day)
+    connection = active(learner, tess, day)
     log_in(client, "tess")
 
     confirm = html(client.get(f"/connections/{connection.id}/cancel"))
@@ -417,11 +400,11 @@ def _normalised(text: str, *replace: str) -> str:
 
 
 def test_add_connection_answers_the_same_whether_or_not_the_learner_exists(
-    client: Any, lena: Account, tess: Account
+    client: Any, learner: Account, tess: Account
 ) -> None:
     log_in(client, "tess")
     answers = []
-    for address in (lena.email, "nobody-here@example.com"):
+    for address in (learner.email, "nobody-here@example.com"):
         response = post_form(
             client, "/connections/new", {"email": address, "message": "Hello"}, token_from="/connections/new"
         )
@@ -438,14 +421,14 @@ def test_add_connection_answers_the_same_whether_or_not_the_learner_exists(
     ] * 2
     assert sorted(
         li.css_first(".connection-name").text(strip=True) for li in listing.css("li.connection")
-    ) == sorted([lena.email, "nobody-here@example.com"])
+    ) == sorted([learner.email, "nobody-here@example.com"])
 
 
 def test_add_connection_refuses_a_second_request_while_one_waits_or_is_active(
-    client: Any, lena: Account, tess: Account, day: date
+    client: Any, learner: Account, tess: Account, day: date
 ) -> None:
     log_in(client, "tess")
-    for address in (lena.email, "nobody-here@example.com"):
+    for address in (learner.email, "nobody-here@example.com"):
         first = post_form(client, "/connections/new", {"email": address}, token_from="/connections/new")
         assert first.status_code == 303
         second = post_form(
@@ -460,11 +443,11 @@ def test_add_connection_refuses_a_second_request_while_one_waits_or_is_active(
         }
         assert html(second).css_first("textarea#message").text() == "Again"
 
-    run(Connection.delete().where(Connection.learner_email == lena.email))
-    active(lena, tess, day)
-    refused = post_form(client, "/connections/new", {"email": lena.email}, token_from="/connections/new")
+    run(Connection.delete().where(Connection.learner_email == learner.email))
+    active(learner, tess, day)
+    refused = post_form(client, "/connections/new", {"email": learner.email}, token_from="/connections/new")
     assert refused.status_code == 422 and "active connection" in errors_on(refused)["email"]
-    assert run(Connection.count().where(Connection.learner_email == lena.email)) == 1
+    assert run(Connection.count().where(Connection.learner_email == learner.email)) == 1
 
 
 def test_add_connection_is_rate_limited(client: Any, tess: Account) -> None:

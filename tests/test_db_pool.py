@@ -10,7 +10,8 @@ from piccolo.engine.postgres import PostgresEngine
 
 from src import db
 from src.app import create_app
-from tests.conftest import BASE_URL, IS_POSTGRES, make_settings
+from tests.support.client import make_settings
+from tests.support.environment import BASE_URL, IS_POSTGRES
 
 
 def test_lifespan_opens_the_pool_and_closes_it(smtp_server):

@@ -3,27 +3,20 @@ production. With MAIL_DELIVERY=mailbox the worker keeps mail there instead of us
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from src.app import create_app
 from src.mail import send_due
-from src.settings import Settings
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
-from tests.conftest import (
-    STRONG_PASSWORD,
-    _free_port,
-    html,
-    link_in,
-    make_settings,
-    post_form,
-    run,
-)
-from tests.test_mail_worker import assert_no_more_mail, queue, row_for, wait_until
+from tests.support.client import make_settings, post_form, run
+from tests.support.environment import free_port
+from tests.support.factories import STRONG_PASSWORD
+from tests.support.outbox import queue, row_for, wait_until
+from tests.support.pages import html
+from tests.support.smtp import assert_no_more_mail, link_in
 
 PRODUCTION_KEYS = "k" * 40 + "," + "m" * 40
 
@@ -93,13 +86,6 @@ def test_unknown_mail_is_not_found(client):
     assert client.get("/dev/mailbox/999999").status_code == 404
 
 
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, smtp_server: Any) -> Settings:
-    """The suite's settings, or with `overrides` given by indirect parametrization."""
-    overrides = dict(getattr(request, "param", {}))
-    return make_settings(overrides.pop("smtp_port", smtp_server.port), **overrides)
-
-
 PRODUCTION = {
     "portal_mode": "production",
     "secret_keys": PRODUCTION_KEYS,
@@ -121,7 +107,7 @@ def test_production_has_no_mailbox(settings, client):
 
 def test_mailbox_delivery_marks_mail_sent_without_smtp(smtp_server, mailbox):
     # Nothing listens on this port: any SMTP attempt would fail and leave the row pending.
-    settings = make_settings(_free_port(), mail_delivery="mailbox", run_mail_worker="false")
+    settings = make_settings(free_port(), mail_delivery="mailbox", run_mail_worker="false")
     queue("kept@example.com")
 
     assert run(send_due(create_app(settings).template_engine, settings)) == 1
@@ -132,7 +118,7 @@ def test_mailbox_delivery_marks_mail_sent_without_smtp(smtp_server, mailbox):
 
 
 # Nothing listens on the SMTP port: any SMTP attempt would fail and leave the row pending.
-@pytest.mark.parametrize("settings", [{"mail_delivery": "mailbox", "smtp_port": _free_port()}], indirect=True)
+@pytest.mark.parametrize("settings", [{"mail_delivery": "mailbox", "smtp_port": free_port()}], indirect=True)
 def test_app_with_mailbox_delivery_keeps_mail_on_the_mailbox_page(settings, client, mailbox):
     register(client, username="mona", first_name="Mona")
     wait_until(lambda: row_for("mona@example.com").state == "sent", what="mail kept as sent")

@@ -9,7 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import src.routes.home
-from tests.conftest import csrf_token, html, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import csrf_token, html
 
 HTMX = {"HX-Request": "true"}
 

@@ -10,7 +10,11 @@ from src import mail
 from src.db import write_transaction
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
-from tests.conftest import BASE_URL, csrf_token, link_in, make_account, post_form, run, text_of
+from tests.support.client import post_form, run
+from tests.support.environment import BASE_URL
+from tests.support.factories import make_account
+from tests.support.pages import csrf_token
+from tests.support.smtp import link_in, text_of
 
 
 class Boom(Exception):

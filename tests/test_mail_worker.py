@@ -4,13 +4,10 @@ outage, parks permanent refusals, and runs as its own `portal worker` process.""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,16 +22,12 @@ from src.app import TEMPLATES, create_app
 from src.mail import render_email, send_due, worker
 from src.mail.worker import MAX_ATTEMPTS, backoff
 from src.tables.outbox import OutboxEmail
-from tests.conftest import (
-    BASE_URL,
-    Mailbox,
-    _free_port,
-    csrf_token,
-    link_in,
-    make_account,
-    make_settings,
-    run,
-)
+from tests.support.client import make_settings, run
+from tests.support.environment import BASE_URL, free_port
+from tests.support.factories import make_account
+from tests.support.outbox import queue, row_for, set_row, wait_until
+from tests.support.pages import csrf_token
+from tests.support.smtp import Handler, Mailbox, assert_no_more_mail, link_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,39 +36,6 @@ def worker_parts(smtp_port: int, **overrides: Any) -> tuple[Any, Any]:
     """The app's own template engine and settings, without the in-app worker running."""
     settings = make_settings(smtp_port, run_mail_worker="false", **overrides)
     return create_app(settings).template_engine, settings
-
-
-def queue(recipient: str, key: str | None = None, template: str = "password_changed", **context: Any) -> None:
-    context = context or {"first_name": "Tess"}
-    run(mail.enqueue(recipient, template, context, key or f"test:{recipient}"))
-
-
-def row_for(recipient: str) -> OutboxEmail:
-    row = run(OutboxEmail.objects().where(OutboxEmail.recipient == recipient).first().run())
-    assert row is not None, f"no outbox row for {recipient}"
-    return row
-
-
-def set_row(recipient: str, **values: Any) -> None:
-    changes = {getattr(OutboxEmail, name): value for name, value in values.items()}
-    run(OutboxEmail.update(changes).where(OutboxEmail.recipient == recipient).run())
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    """Poll the database until check() gives something truthy; fail after the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.05)
-
-
-def assert_no_more_mail(mailbox: Mailbox, to: str, within: float = 0.5) -> None:
-    with pytest.raises(AssertionError, match="no email"):
-        mailbox.wait_for(to=to, timeout=within)
 
 
 def past(seconds: int = 1) -> datetime:
@@ -217,11 +177,8 @@ def test_smtp_outage_through_the_running_app_delays_mail_once(client, smtp_serve
     assert row.attempts == 2
 
 
-class _Refusing:
+class _Refusing(Handler):
     """An SMTP server that refuses some recipients: 550 (no such user) or 451 (try later)."""
-
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address.startswith("gone@"):
@@ -231,15 +188,11 @@ class _Refusing:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.mailbox.received.put(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
 
 @pytest.fixture
 def refusing_smtp() -> Iterator[tuple[int, Mailbox]]:
     received = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(_Refusing(received), hostname="127.0.0.1", port=port)
     controller.start()
     yield port, received
@@ -273,7 +226,7 @@ def test_permanent_refusal_is_parked_and_temporary_one_retried(refusing_smtp):
 
 
 def test_gives_up_after_max_attempts_of_transient_failure():
-    engine, settings = worker_parts(_free_port())  # nothing listens there: connection refused
+    engine, settings = worker_parts(free_port())  # nothing listens there: connection refused
     queue("last-try@example.com")
     queue("second-last@example.com")
     set_row("last-try@example.com", attempts=MAX_ATTEMPTS - 1)
@@ -343,7 +296,7 @@ def test_every_email_template_has_three_parts():
 
 @pytest.mark.parametrize("template", EMAILS)
 def test_every_email_renders_without_gaps(template):
-    settings = make_settings(_free_port(), run_mail_worker="false")
+    settings = make_settings(free_port(), run_mail_worker="false")
     engine = create_app(settings).template_engine
     row = OutboxEmail(recipient="tess@example.com", template=template, context=REALISTIC, idempotency_key="k")
 

@@ -9,7 +9,9 @@ import re
 import pytest
 
 from src.tables.accounts import Address, ContactDetail
-from tests.conftest import html, log_in, make_account, run
+from tests.support.client import log_in, run
+from tests.support.factories import make_account
+from tests.support.pages import html
 
 BUDGET = 14 * 1024
 HTMX_SRC = re.compile(r"^/static/vendor/htmx-2\.0\.\d+\.min\.js(\?v=[0-9a-f]+)?$")

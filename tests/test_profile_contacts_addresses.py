@@ -4,7 +4,9 @@ and someone else's rows answer 404 and stay as they were."""
 from __future__ import annotations
 
 from src.tables.accounts import Account, Address, ContactDetail
-from tests.conftest import html, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import html
 
 ADDRESS = {
     "line1": "1 High Street",

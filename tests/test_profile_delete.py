@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from src.tables.accounts import Account, Address, ContactDetail
-from tests.conftest import STRONG_PASSWORD, html, link_in, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import html
+from tests.support.smtp import link_in
 
 NEW_PASSWORD = "amber-quiet-willow-drum"
 

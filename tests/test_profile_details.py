@@ -7,7 +7,10 @@ from datetime import date
 
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
-from tests.conftest import STRONG_PASSWORD, html, link_in, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import field_value, html
+from tests.support.smtp import link_in
 
 DETAILS = {
     "first_name": "Tess",
@@ -36,11 +39,6 @@ def logged_in(client, username: str = "tess", **extra) -> None:
 
 def save_details(client, htmx: bool = False, **changes: str):
     return post_form(client, "/profile/details", {**DETAILS, **changes}, htmx=htmx, token_from="/profile")
-
-
-def field_value(page, name: str) -> str | None:
-    node = page.css_first(f'input[name="{name}"]')
-    return None if node is None else node.attributes.get("value")
 
 
 def test_profile_page_shows_every_section_with_current_details(client):

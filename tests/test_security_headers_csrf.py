@@ -11,16 +11,9 @@ import pytest
 from litestar.testing import TestClient
 
 from src.app import create_app
-from tests.conftest import (
-    STRONG_PASSWORD,
-    csrf_token,
-    html,
-    log_in,
-    make_account,
-    make_settings,
-    post_form,
-    run,
-)
+from tests.support.client import log_in, make_settings, post_form, run
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import csrf_token, html
 
 HTTPS_BASE = "https://portal.example.test"
 

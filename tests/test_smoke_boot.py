@@ -1,4 +1,4 @@
-from tests.conftest import html
+from tests.support.pages import html
 
 
 def test_start_page_renders_with_skip_link_and_main(client):

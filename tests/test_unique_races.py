@@ -9,7 +9,9 @@ import src.accounts.registration
 from src import accounts
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
-from tests.conftest import STRONG_PASSWORD, errors_on, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import errors_on
 
 REGISTRATION = {
     "first_name": "Rita",

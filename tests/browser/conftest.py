@@ -7,22 +7,23 @@ Each test runs twice: with JavaScript on (htmx at work) and off (plain forms, PO
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, sync_playwright
+
+from tests.browser.seed import SeedAccount, as_argument
+from tests.support.environment import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -39,7 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 360, "height": 740}
-SERVER_START_SECONDS = 30
+# Importing and starting the app takes ~2 s on an idle machine, but close to 30 s on a busy shared one.
+SERVER_START_SECONDS = 90
 # Settings a developer's shell may carry that must not reach the test server (it gets its own below).
 INHERITED_SETTINGS_DROPPED = {
     "REDIS_URL",
@@ -71,18 +73,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = others + browser
 
 
-@pytest.fixture(autouse=True)
-def clean_db() -> None:
-    """The parent's clean_db empties the in-process test database; these tests use the server's own."""
-
-
 # --- the real server ----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _portal_command() -> str:
@@ -131,7 +122,7 @@ class Server:
 def server() -> Iterator[Server]:
     """`portal migrate` then `portal serve` on a free port."""
     var_dir = Path(tempfile.mkdtemp(prefix="portal-browser-"))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = _server_env(var_dir, url)
     portal = _portal_command()
@@ -166,50 +157,14 @@ def base_url(server: Server) -> str:
     return server.url
 
 
-@dataclass(frozen=True)
-class SeedAccount:
-    """A verified account with a password, put straight into the server's database."""
-
-    role: str  # learner, third_party or staff
-    username: str
-    email: str
-    password: str
-    first_name: str
-    last_name: str
-    company_name: str = ""
-    documents: tuple[str, ...] = ()  # titles of documents issued to a learner, awarded today
-
-
-# Run with the server's environment, so it writes to the server's database through the portal's own rules.
-SEED_SCRIPT = """
-import asyncio, json, secrets, sys
-from datetime import date
-from src import accounts, db
-from src.documents import issue
-from src.tables.accounts import Role
-
-async def main(people):
-    await db.open_pool()
-    for person in people:
-        titles = person.pop("documents")
-        person["role"] = Role(person["role"])
-        account = await accounts.create_account(accounts.NewAccount(**person, verified=True))
-        for title in titles:
-            await issue(account, title, f"APC-{secrets.token_hex(5).upper()}", date.today())
-    await db.close_pool()
-
-asyncio.run(main(json.loads(sys.argv[1])))
-"""
-
-
 @pytest.fixture
 def create_accounts(server: Server) -> Callable[..., None]:
     """Make accounts (and a learner's documents) in the server's database, for pages with no UI to do so."""
 
     def create(*people: SeedAccount) -> None:
-        arguments = json.dumps([asdict(person) for person in people])
+        # Its own process with the server's environment: it writes to the server's database.
         done = subprocess.run(
-            [sys.executable, "-c", SEED_SCRIPT, arguments],
+            [sys.executable, "-m", "tests.browser.seed", as_argument(people)],
             env=server.env,
             cwd=ROOT,
             capture_output=True,

@@ -20,7 +20,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from selectolax.lexbor import LexborHTMLParser
 
-from tests.browser.conftest import Auditor, Console, SeedAccount
+from tests.browser.conftest import Auditor, Console
+from tests.browser.seed import SeedAccount
 
 TIME_ZONE = ZoneInfo("Europe/London")  # the portal's default; "today" for access dates is counted there
 
@@ -41,7 +42,7 @@ class People:
 
 
 @pytest.fixture
-def people(create_accounts: Callable[..., None]) -> People:
+def two_people(create_accounts: Callable[..., None]) -> People:
     """A learner with two documents and a third party, new for each test (the runs share one server)."""
     tag = uuid.uuid4().hex[:8]
     document = f"Level 3 Diploma in Carpentry {tag}"
@@ -123,7 +124,7 @@ def assert_mail(base_url: str, to: str, subject: str) -> None:
 
 def test_learner_shares_and_the_connection_runs_its_course(
     new_person_page: Callable[[], Page],
-    people: People,
+    two_people: People,
     audit: Auditor,
     console: Console,
     base_url: str,
@@ -135,43 +136,43 @@ def test_learner_shares_and_the_connection_runs_its_course(
     approved = today() + timedelta(days=45)  # the learner changes the date asked for
 
     # The learner shares one document until a typed date.
-    log_in(learner, audit, people.learner)
+    log_in(learner, audit, two_people.learner)
     open_connections(learner, audit)
     learner.get_by_role("link", name="Share documents").click()
     expect(learner).to_have_url(re.compile(r"/share$"))
     audit.check(learner)
-    learner.get_by_label("Their email address").fill(people.third_party.email)
-    learner.get_by_label(people.document).check()
+    learner.get_by_label("Their email address").fill(two_people.third_party.email)
+    learner.get_by_label(two_people.document).check()
     type_date(learner.get_by_role("group", name="Access ends on"), ends_on)
     learner.get_by_role("button", name="Share", exact=True).click()
     expect(learner).to_have_url(re.compile(r"/connections/\d+$"))
-    status_says(learner, f"Shared with {people.third_party.email}")
+    status_says(learner, f"Shared with {two_people.third_party.email}")
     expect(summary_value(learner, "Status")).to_have_text("Waiting for them to accept")
     audit.check(learner)
     assert_mail(
-        base_url, people.third_party.email, f"{people.learner_name} wants to share documents with you"
+        base_url, two_people.third_party.email, f"{two_people.learner_name} wants to share documents with you"
     )
 
     # The third party finds it waiting on Connections and accepts it from the list.
-    log_in(third_party, audit, people.third_party)
+    log_in(third_party, audit, two_people.third_party)
     open_connections(third_party, audit)
-    row = row_for(third_party, people.learner_name)
+    row = row_for(third_party, two_people.learner_name)
     expect(row).to_contain_text("Waiting for you to accept")
     expect(row).to_contain_text(f"Your access ends on {long_date(ends_on)}")
-    row.get_by_role("button", name=f"Accept {people.learner_name}").click()
+    row.get_by_role("button", name=f"Accept {two_people.learner_name}").click()
     status_says(third_party, "Connection accepted.")
     expect(third_party).to_have_url(re.compile(r"/connections$"))
-    row = row_for(third_party, people.learner_name)
+    row = row_for(third_party, two_people.learner_name)
     expect(row.locator(".state")).to_have_text("Active")
     audit.check(third_party)
-    assert_mail(base_url, people.learner.email, f"{people.third_party_name} accepted your connection")
+    assert_mail(base_url, two_people.learner.email, f"{two_people.third_party_name} accepted your connection")
 
     # The shared documents: the one ticked, not the other; access worded apart from validity.
-    row.get_by_role("link", name=f"View documents shared by {people.learner_name}").click()
+    row.get_by_role("link", name=f"View documents shared by {two_people.learner_name}").click()
     expect(third_party).to_have_url(re.compile(r"/connections/\d+$"))
     shared = third_party.locator("main ul.rows > li")
     expect(shared).to_have_count(1)
-    expect(shared).to_contain_text(people.document)
+    expect(shared).to_contain_text(two_people.document)
     expect(third_party.get_by_role("main")).to_contain_text(f"Your access ends on {long_date(ends_on)}")
     audit.check(third_party)
     detail_url = third_party.url
@@ -186,13 +187,13 @@ def test_learner_shares_and_the_connection_runs_its_course(
     expect(third_party).to_have_url(detail_url)
     status_says(third_party, "Request for more time sent.")
     audit.check(third_party)
-    assert_mail(base_url, people.learner.email, f"{people.third_party_name} asks for more time")
+    assert_mail(base_url, two_people.learner.email, f"{two_people.third_party_name} asks for more time")
 
     # The learner opens the connection and approves, with an earlier date than asked for.
     open_connections(learner, audit)
-    row = row_for(learner, people.third_party_name)
+    row = row_for(learner, two_people.third_party_name)
     expect(row).to_contain_text("more time asked")
-    row.get_by_role("link", name=people.third_party_name, exact=True).click()
+    row.get_by_role("link", name=two_people.third_party_name, exact=True).click()
     expect(learner).to_have_url(detail_url)
     asked = learner.get_by_role("region", name="They ask for more time")
     expect(asked).to_contain_text(f"Until {long_date(wanted)}: “Our audit runs until the spring.”")
@@ -202,7 +203,9 @@ def test_learner_shares_and_the_connection_runs_its_course(
     status_says(learner, "Extension approved.")
     expect(summary_value(learner, "Access")).to_have_text(f"Access ends on {long_date(approved)}")
     audit.check(learner)
-    assert_mail(base_url, people.third_party.email, f"Your access has been extended to {long_date(approved)}")
+    assert_mail(
+        base_url, two_people.third_party.email, f"Your access has been extended to {long_date(approved)}"
+    )
 
     # The third party reloads and sees the new date.
     third_party.reload()
@@ -214,7 +217,7 @@ def test_learner_shares_and_the_connection_runs_its_course(
     third_party.get_by_role("link", name="Cancel this connection").click()
     expect(third_party).to_have_url(re.compile(r"/connections/\d+/cancel$"))
     expect(third_party.get_by_role("heading", level=1)).to_have_text(
-        f"Cancel the connection with {people.learner_name}?"
+        f"Cancel the connection with {two_people.learner_name}?"
     )
     audit.check(third_party)
     third_party.get_by_role("button", name="Yes, cancel the connection").click()
@@ -223,18 +226,20 @@ def test_learner_shares_and_the_connection_runs_its_course(
     expect(summary_value(third_party, "Status")).to_have_text("Cancelled")
     expect(third_party.locator("main ul.rows")).to_have_count(0)  # no documents any more
     audit.check(third_party)
-    assert_mail(base_url, people.learner.email, f"{people.third_party_name} cancelled your connection")
+    assert_mail(
+        base_url, two_people.learner.email, f"{two_people.third_party_name} cancelled your connection"
+    )
 
     # The learner sees it cancelled.
     open_connections(learner, audit)
-    expect(row_for(learner, people.third_party_name).locator(".state")).to_have_text("Cancelled")
+    expect(row_for(learner, two_people.third_party_name).locator(".state")).to_have_text("Cancelled")
 
     assert console.errors == [], console.errors
 
 
 def test_third_party_adds_a_connection_and_the_learner_answers(
     new_person_page: Callable[[], Page],
-    people: People,
+    two_people: People,
     audit: Auditor,
     console: Console,
     base_url: str,
@@ -243,33 +248,35 @@ def test_third_party_adds_a_connection_and_the_learner_answers(
     ends_on = today() + timedelta(days=90)
 
     # The third party asks, by the learner's email address.
-    log_in(third_party, audit, people.third_party)
+    log_in(third_party, audit, two_people.third_party)
     open_connections(third_party, audit)
     third_party.get_by_role("link", name="Add Connection").click()
     expect(third_party).to_have_url(re.compile(r"/connections/new$"))
     audit.check(third_party)
-    third_party.get_by_label("Learner's email address").fill(people.learner.email)
+    third_party.get_by_label("Learner's email address").fill(two_people.learner.email)
     third_party.get_by_label("Message to the learner").fill("For your application to join our team.")
     third_party.get_by_role("button", name="Send request").click()
     expect(third_party).to_have_url(re.compile(r"/connections/\d+$"))
-    status_says(third_party, f"Request sent to {people.learner.email}")
+    status_says(third_party, f"Request sent to {two_people.learner.email}")
     expect(summary_value(third_party, "Status")).to_have_text("Waiting for the learner to answer")
     audit.check(third_party)
     detail_url = third_party.url
     assert_mail(
-        base_url, people.learner.email, f"{people.third_party_name} asks to see your achievement documents"
+        base_url,
+        two_people.learner.email,
+        f"{two_people.third_party_name} asks to see your achievement documents",
     )
 
     # The learner finds it waiting, opens it, chooses a document and an end date, and accepts.
-    log_in(learner, audit, people.learner)
+    log_in(learner, audit, two_people.learner)
     open_connections(learner, audit)
-    row = row_for(learner, people.third_party_name)
+    row = row_for(learner, two_people.third_party_name)
     expect(row.locator(".state")).to_have_text("Waiting for you to answer")
-    row.get_by_role("link", name=f"Answer {people.third_party_name}").click()
+    row.get_by_role("link", name=f"Answer {two_people.third_party_name}").click()
     expect(learner).to_have_url(detail_url)
     expect(summary_value(learner, "Message")).to_have_text("For your application to join our team.")
     audit.check(learner)
-    learner.get_by_label(people.document).check()
+    learner.get_by_label(two_people.document).check()
     type_date(learner.get_by_role("group", name="Access ends on"), ends_on)
     learner.get_by_role("button", name="Accept and share").click()
     expect(learner).to_have_url(detail_url)
@@ -277,14 +284,14 @@ def test_third_party_adds_a_connection_and_the_learner_answers(
     expect(summary_value(learner, "Status")).to_have_text("Active")
     expect(summary_value(learner, "Access")).to_have_text(f"Access ends on {long_date(ends_on)}")
     audit.check(learner)
-    assert_mail(base_url, people.third_party.email, f"{people.learner_name} accepted your connection")
+    assert_mail(base_url, two_people.third_party.email, f"{two_people.learner_name} accepted your connection")
 
     # The third party sees it active, with the one document shared.
     third_party.reload()
     expect(summary_value(third_party, "Status")).to_have_text("Active")
     shared = third_party.locator("main ul.rows > li")
     expect(shared).to_have_count(1)
-    expect(shared).to_contain_text(people.document)
+    expect(shared).to_contain_text(two_people.document)
     expect(third_party.get_by_role("main")).to_contain_text(f"Your access ends on {long_date(ends_on)}")
     audit.check(third_party)
 
@@ -294,30 +301,30 @@ def test_third_party_adds_a_connection_and_the_learner_answers(
 @pytest.mark.parametrize("javascript_enabled", [True], ids=["js"])
 def test_accepting_from_the_list_swaps_only_that_row(
     new_person_page: Callable[[], Page],
-    people: People,
+    two_people: People,
     audit: Auditor,
     console: Console,
 ) -> None:
     learner, third_party = new_person_page(), new_person_page()
-    log_in(learner, audit, people.learner)
+    log_in(learner, audit, two_people.learner)
     learner.goto("/share")
-    learner.get_by_label("Their email address").fill(people.third_party.email)
-    learner.get_by_label(people.document).check()
+    learner.get_by_label("Their email address").fill(two_people.third_party.email)
+    learner.get_by_label(two_people.document).check()
     learner.get_by_role("button", name="Share", exact=True).click()  # the default end date
     expect(learner).to_have_url(re.compile(r"/connections/\d+$"))
 
-    log_in(third_party, audit, people.third_party)
+    log_in(third_party, audit, two_people.third_party)
     open_connections(third_party, audit)
     counts = third_party.locator("#connection-counts")
     expect(counts.get_by_role("link", name="waiting for you")).to_have_text("1 waiting for you")
     expect(counts.get_by_role("link", name="active")).to_have_text("0 active")
     third_party.evaluate("window.__sameDocument = true")  # survives an htmx swap, not a page load
 
-    row = row_for(third_party, people.learner_name)
+    row = row_for(third_party, two_people.learner_name)
     with third_party.expect_response(
         lambda r: r.request.method == "POST" and r.url.endswith("/accept")
     ) as answer:
-        row.get_by_role("button", name=f"Accept {people.learner_name}").click()
+        row.get_by_role("button", name=f"Accept {two_people.learner_name}").click()
     response = answer.value
     assert response.status == 200
     assert "hx-request" in (response.header_value("vary") or "").lower()

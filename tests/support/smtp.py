@@ -1,0 +1,97 @@
+"""A real SMTP server (aiosmtpd) that receives every email the app sends, and readers of those emails."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import queue
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.support.environment import BASE_URL, free_port
+
+
+@dataclass
+class Mailbox:
+    """Messages received by the test SMTP server, in arrival order."""
+
+    received: queue.Queue[EmailMessage] = field(default_factory=queue.Queue)
+
+    def wait_for(
+        self, to: str | None = None, subject: str | None = None, timeout: float = 10
+    ) -> EmailMessage:
+        """The next message (matching to/subject) that arrives within timeout; fails otherwise."""
+        skipped = []
+        try:
+            while True:
+                message = self.received.get(timeout=timeout)
+                if (to is None or to.lower() in message["To"].lower()) and (
+                    subject is None or subject.lower() in message["Subject"].lower()
+                ):
+                    return message
+                skipped.append(message)
+        except queue.Empty:
+            summary = [(m["To"], m["Subject"]) for m in skipped]
+            raise AssertionError(
+                f"no email to={to!r} subject={subject!r} within {timeout}s; got {summary}"
+            ) from None
+        finally:
+            for message in skipped:
+                self.received.put(message)
+
+    def drain(self) -> list[EmailMessage]:
+        out = []
+        while not self.received.empty():
+            out.append(self.received.get_nowait())
+        return out
+
+
+class Handler:
+    """Accepts every message and puts it in the mailbox."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.mailbox.received.put(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    def __init__(self) -> None:
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(Handler(self.mailbox), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()  # type: ignore[no-any-return]
+
+
+def link_in(message: EmailMessage, path_prefix: str) -> str:
+    """The path of the first link in the email's text part that starts with BASE_URL + path_prefix."""
+    match = re.search(re.escape(BASE_URL) + r"(" + re.escape(path_prefix) + r"[^\s]*)", text_of(message))
+    assert match, f"no {path_prefix} link in: {text_of(message)}"
+    return match.group(1)
+
+
+def assert_no_more_mail(mailbox: Mailbox, to: str, within: float = 0.5) -> None:
+    with pytest.raises(AssertionError, match="no email"):
+        mailbox.wait_for(to=to, timeout=within)
