@@ -14,6 +14,7 @@ from src.accounts.addresses import (
     remove_contact,
     save_address,
 )
+from src.accounts.bulk import NewLearner, create_learners
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
 from src.accounts.login import LOCK_AFTER, LoginResult, check_login, find_by_login
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_CONTACTS",
     "LoginResult",
     "NewAccount",
+    "NewLearner",
     "account_for_link",
     "account_with_email",
     "activation_link",
@@ -50,6 +52,7 @@ __all__ = [
     "contacts_of",
     "create_account",
     "create_learner",
+    "create_learners",
     "delete_account",
     "details_values",
     "email_taken",

@@ -1,21 +1,74 @@
 """Documents: their standing (the one status rule), reading them through their owner, issuing
-them, and their verify codes. Other code uses only the names below."""
+them (one by one or from a CSV), staff actions on them, and their verify codes. Other code uses
+only the names below."""
 
+from src.documents.csv_import import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    CheckResult,
+    Confirmed,
+    ImportRefused,
+    confirm,
+    dry_run,
+    errors_csv,
+    recheck,
+    template_csv,
+)
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
 from src.documents.queries import content_of, owned_by
+from src.documents.rows import (
+    COLUMNS,
+    KINDS,
+    UNIT_COLUMNS,
+    check_row,
+    parse_date,
+    uln_is_valid,
+    units_as_text,
+    units_from_text,
+)
+from src.documents.staff_actions import REASONS, DocumentConflict, issue_one, revoke, supersede
+from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, search
 from src.documents.status import Standing, standing
 from src.documents.verify_codes import is_well_formed, new_verify_code, normalise, printed
 
 __all__ = [
+    "COLUMNS",
+    "KINDS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "REASONS",
+    "STATUSES",
     "TEMPLATE_VERSION",
+    "UNIT_COLUMNS",
+    "CheckResult",
+    "Confirmed",
+    "DocumentConflict",
+    "DocumentPage",
+    "ImportRefused",
     "Standing",
+    "check_row",
+    "confirm",
     "content_of",
+    "dry_run",
+    "errors_csv",
+    "for_staff",
+    "history",
     "is_well_formed",
     "issue",
+    "issue_one",
     "new_verify_code",
     "normalise",
     "owned_by",
+    "parse_date",
     "printed",
+    "recheck",
+    "revoke",
+    "search",
     "snapshot",
     "standing",
+    "supersede",
+    "template_csv",
+    "uln_is_valid",
+    "units_as_text",
+    "units_from_text",
 ]

@@ -41,3 +41,27 @@ def poke_worker(app: Litestar) -> None:
     worker = getattr(app.state, "mail_worker", None)
     if worker is not None:
         worker.poke()
+
+
+async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]], chunk: int = 400) -> int:
+    """Queue many emails (recipient, template, context, idempotency key) in a few multi-row inserts,
+    inside the caller's transaction; keys already queued are left out. Returns how many were queued."""
+    fresh = []
+    for start in range(0, len(emails), chunk):
+        part = emails[start : start + chunk]
+        rows = await OutboxEmail.select(OutboxEmail.idempotency_key).where(
+            OutboxEmail.idempotency_key.is_in([key for *_, key in part])
+        )
+        queued = {row["idempotency_key"] for row in rows}
+        for item in part:
+            if item[3] not in queued:  # also drops a key repeated within the list
+                queued.add(item[3])
+                fresh.append(item)
+    for start in range(0, len(fresh), chunk):
+        await OutboxEmail.insert(
+            *(
+                OutboxEmail(recipient=r, template=t, context=c, idempotency_key=k)
+                for r, t, c, k in fresh[start : start + chunk]
+            )
+        )
+    return len(fresh)

@@ -20,6 +20,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.session import SessionController
     from src.routes.sharing import SharingController
     from src.routes.staff import StaffController
+    from src.routes.staff_documents import StaffDocumentController
+    from src.routes.staff_imports import StaffImportController
 
     handlers: list[Any] = [
         HomeController,
@@ -29,6 +31,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         ProfileController,
         AddressController,
         StaffController,
+        StaffDocumentController,
+        StaffImportController,
         SharingController,
         ConnectionController,
         ExtensionController,
