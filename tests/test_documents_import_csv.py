@@ -194,7 +194,7 @@ def test_a_confirm_that_meets_a_new_conflict_writes_nothing(client: Any) -> None
 @pytest.mark.parametrize(
     ("data", "words"),
     [
-        ("certificate_number,learner_email\r\nC-1,a@example.com\r\n".encode(), "has no column"),
+        (b"certificate_number,learner_email\r\nC-1,a@example.com\r\n", "has no column"),
         (csv_bytes([row()], columns=[*COLUMNS, "surprise"]), "unknown or repeated columns"),
         ("Zertifikat für Jürgen".encode("latin-1") + b"\xff\xfe", "not UTF-8"),
         (b"", "Choose a CSV file"),
