@@ -150,6 +150,10 @@ def test_confirm_writes_every_row_with_units_and_emails_each_learner_once(
     from src.documents import content_of
 
     assert [u["title"] for u in content_of(docs["A-1"])["units"]] == ["Safe isolation", "Joints"]
+    staff_page = html(client.get(f"/staff/documents/{docs['A-1'].id}"))
+    assert "Safe isolation" in staff_page.css_first(".document-units").text()
+    assert "Issued by import" in staff_page.css_first("ol.rows li").text()
+    assert docs["A-1"].created_at.tzinfo is not None
     newcomer = run(Account.objects().where(Account.email == "new.person@example.com").first())
     assert (newcomer.role, newcomer.password_hash, newcomer.enrolment_number) == ("learner", None, "ENR-1")
     lena = run(Account.objects().where(Account.email == "lena@example.com").first())

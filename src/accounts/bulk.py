@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 
 from src.accounts.registration import activation_link
+from src.clock import utcnow
+from src.db import insert_many
 from src.mail import enqueue_many
 from src.tables.accounts import Account, Role
 from src.tokens import ACTIVATE_MAX_AGE, Tokens
@@ -44,22 +46,30 @@ async def create_learners(tokens: Tokens, people: list[NewLearner]) -> list[Acco
         for person in people[start : start + CHUNK]:
             while names[person.email] in taken:  # a random six-digit suffix rarely collides
                 names[person.email] = _username(person)
-    rows = [
-        Account(
-            role=Role.learner.value,
-            username=names[p.email],
-            username_key=names[p.email],
-            email=p.email.lower(),
-            first_name=p.first_name,
-            middle_name=p.middle_name,
-            last_name=p.last_name,
-            enrolment_number=p.enrolment_number,
-            uln=p.uln,
-        )
-        for p in people
-    ]
-    for start in range(0, len(rows), CHUNK):
-        await Account.insert(*rows[start : start + CHUNK])
+    now = utcnow()
+    await insert_many(
+        Account,
+        [
+            {
+                "role": Role.learner.value,
+                "username": names[p.email],
+                "username_key": names[p.email],
+                "email": p.email.lower(),
+                "first_name": p.first_name,
+                "middle_name": p.middle_name,
+                "last_name": p.last_name,
+                "phone": "",
+                "company_name": "",
+                "job_title": "",
+                "enrolment_number": p.enrolment_number,
+                "uln": p.uln,
+                "failed_logins": 0,
+                "session_epoch": 0,
+                "created_at": now,
+            }
+            for p in people
+        ],
+    )
     made: list[Account] = []
     emails = [p.email.lower() for p in people]
     for start in range(0, len(emails), CHUNK):

@@ -9,8 +9,10 @@ from pathlib import Path
 from src import accounts
 from src.clock import today_in
 from src.demo.connections import load_demo_connections
+from src.demo.documents import load_demo_documents
 from src.settings import Settings
 from src.tables.accounts import Account, Address, Role
+from src.tokens import Tokens
 
 WORDS = [
     "amber",
@@ -87,6 +89,8 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
         people[username] = account
     if {"lena", "liam", "tara", "theo"} <= people.keys():
         await load_demo_connections(people, today_in(settings.tz))
+    if {"staff", "lena", "liam"} <= people.keys():
+        await load_demo_documents(Tokens(settings.secret_keys), people, today_in(settings.tz))
     text = (
         "Demo log-ins (user name / password):\n"
         + "\n".join(f"  {role:<12} {username:<8} {password}" for role, username, password in logins)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from src.clock import utcnow
-from src.db import compare_and_set, write_transaction
+from src.db import compare_and_set, insert_many, write_transaction
 from src.documents.issuing import TEMPLATE_VERSION, snapshot
 from src.documents.rows import (
     COLUMNS,
@@ -126,8 +127,8 @@ def _units_by_certificate(units_text: str) -> tuple[dict[str, list[dict[str, str
     return found, problems
 
 
-async def check(text: str, units_text: str, *, today: date, file_sha256: str = "") -> CheckResult:
-    """The dry run: every row as new, identical, conflict or error. Reads the database, writes nothing."""
+def _checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResult], list[str]]:
+    """Every row checked on its own and against the file (no database): the slow, pure part."""
     raws = read_rows(text, COLUMNS, MAX_ROWS)
     units, unit_errors = _units_by_certificate(units_text) if units_text.strip() else ({}, [])
     results = []
@@ -143,6 +144,12 @@ async def check(text: str, units_text: str, *, today: date, file_sha256: str = "
         row.units = units.get(row.values.get("certificate_number", ""), [])
         if row.outcome != "error":
             row.digest = snapshot(issue_fields(row.values, row.units))[1]
+    return results, unit_errors
+
+
+async def check(text: str, units_text: str, *, today: date, file_sha256: str = "") -> CheckResult:
+    """The dry run: every row as new, identical, conflict or error. Reads the database, writes nothing."""
+    results, unit_errors = _checked_rows(text, units_text, today)
     await _compare_with_database(results)
     earlier = await earlier_imports(file_sha256) if file_sha256 else []
     return CheckResult(results, earlier, unit_errors)
@@ -256,13 +263,17 @@ class Confirmed:
 
 async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date) -> Confirmed:
     """Write every new row of a checked batch, or none (ImportRefused when any row cannot be written)."""
+    batch = await ImportBatch.select().where(ImportBatch.id == batch_id).first()
+    if batch is None:
+        raise ImportRefused("There is no such import")
+    if batch["state"] == "confirmed":
+        return Confirmed(0, batch["rows"], already=True)
+    # The file's own checks need no lock; what depends on the database is checked again inside.
+    rows, unit_errors = _checked_rows(batch["csv_text"], batch["units_text"], today)
+    drafts = _drafts(rows, staff.id, batch_id)
     async with write_transaction():
-        batch = await ImportBatch.select().where(ImportBatch.id == batch_id).first()
-        if batch is None:
-            raise ImportRefused("There is no such import")
-        if batch["state"] == "confirmed":
-            return Confirmed(0, batch["rows"], already=True)
-        result = await check(batch["csv_text"], batch["units_text"], today=today)
+        await _compare_with_database(rows)
+        result = CheckResult(rows, [], unit_errors)
         if not result.can_confirm:
             raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
         if not await compare_and_set(
@@ -274,7 +285,7 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
             return Confirmed(0, batch["rows"], already=True)
         new_rows = [row for row in result.rows if row.outcome == "new"]
         learners = await _learners_for(tokens, new_rows)
-        await _insert_documents(new_rows, learners, staff.id, batch_id)
+        await _insert_documents(new_rows, learners, drafts)
         await _tell_learners(new_rows, learners, batch_id)
         await AccessEvent.insert(
             AccessEvent(
@@ -322,35 +333,53 @@ async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict
     return await _accounts_by_email(emails)
 
 
+def _drafts(rows: list[RowResult], staff_id: int, batch_id: int) -> dict[int, dict[str, Any]]:
+    """The documents of the rows as table rows, built before the write transaction (nobody should
+    wait for thousands of snapshots); only their owner is set inside."""
+    now = utcnow()
+    drafts = {}
+    for row in rows:
+        if row.outcome == "error":
+            continue
+        fields = issue_fields(row.values, row.units)
+        content, digest = snapshot(fields)
+        drafts[row.line] = {
+            "owner": None,
+            "kind": fields["kind"],
+            "title": fields["title"],
+            "qualification_code": fields["qualification_code"],
+            "level": fields["level"],
+            "name_as_printed": fields["name_as_printed"],
+            "grade": fields["grade"],
+            "awarded_on": fields["awarded_on"],
+            "valid_until": fields["valid_until"],
+            "certificate_number": fields["certificate_number"],
+            "verify_code": new_verify_code(),
+            "status": "valid",
+            "revoked_category": "",
+            "revoked_reason": "",
+            "revoked_note": "",
+            "show_on_verify": False,
+            "content": json.dumps(content, ensure_ascii=False),
+            "content_sha256": digest,
+            "template_version": TEMPLATE_VERSION,
+            "issued_by": staff_id,
+            "import_batch": batch_id,
+            "version": 0,
+            "created_at": now,
+        }
+    return drafts
+
+
 async def _insert_documents(
-    rows: list[RowResult], learners: dict[str, dict[str, Any]], staff_id: int, batch_id: int
+    rows: list[RowResult], learners: dict[str, dict[str, Any]], drafts: dict[int, dict[str, Any]]
 ) -> None:
     documents = []
     for row in rows:
-        fields = issue_fields(row.values, row.units)
-        content, digest = snapshot(fields)
-        documents.append(
-            Document(
-                owner=learners[row.values["learner_email"]]["id"],
-                title=fields["title"],
-                certificate_number=fields["certificate_number"],
-                verify_code=new_verify_code(),
-                awarded_on=fields["awarded_on"],
-                valid_until=fields["valid_until"],
-                kind=fields["kind"],
-                qualification_code=fields["qualification_code"],
-                level=fields["level"],
-                name_as_printed=fields["name_as_printed"],
-                grade=fields["grade"],
-                content=content,
-                content_sha256=digest,
-                template_version=TEMPLATE_VERSION,
-                issued_by=staff_id,
-                import_batch=batch_id,
-            )
-        )
-    for start in range(0, len(documents), CHUNK):
-        await Document.insert(*documents[start : start + CHUNK])
+        draft = drafts[row.line]
+        draft["owner"] = learners[row.values["learner_email"]]["id"]
+        documents.append(draft)
+    await insert_many(Document, documents)
 
 
 async def _tell_learners(rows: list[RowResult], learners: dict[str, dict[str, Any]], batch_id: int) -> None:

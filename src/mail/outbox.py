@@ -7,11 +7,13 @@ running the same event twice never queues a second email.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
 
+from src.db import insert_many
 from src.tables.outbox import OutboxEmail
 
 
@@ -57,11 +59,22 @@ async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]], chunk
             if item[3] not in queued:  # also drops a key repeated within the list
                 queued.add(item[3])
                 fresh.append(item)
-    for start in range(0, len(fresh), chunk):
-        await OutboxEmail.insert(
-            *(
-                OutboxEmail(recipient=r, template=t, context=c, idempotency_key=k)
-                for r, t, c, k in fresh[start : start + chunk]
-            )
-        )
+    now = datetime.now(UTC)
+    await insert_many(
+        OutboxEmail,
+        [
+            {
+                "recipient": recipient,
+                "template": template,
+                "context": json.dumps(context, ensure_ascii=False),
+                "idempotency_key": key,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": "",
+                "created_at": now,
+            }
+            for recipient, template, context, key in fresh
+        ],
+    )
     return len(fresh)
