@@ -6,14 +6,13 @@ from src.documents.csv_import import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     CheckResult,
-    Confirmed,
     ImportRefused,
-    confirm,
     dry_run,
     errors_csv,
     recheck,
     template_csv,
 )
+from src.documents.import_confirm import Confirmed, confirm
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
 from src.documents.queries import content_of, owned_by
 from src.documents.rows import (

@@ -1,9 +1,8 @@
-"""Issuing many documents from a CSV upload: check it (dry run, nothing written but the batch), then
-confirm it (every row or none, in one transaction, with the learners' emails in the outbox).
+"""Issuing many documents from a CSV upload, first step: read and check it (the dry run: nothing
+written but the batch). The confirm is in import_confirm.py.
 
-The checked file is kept in its ImportBatch row, never in the page: confirm reads and checks that
-same text again inside the write transaction, so what is written is what the rules allow now.
-Writes are bulk inserts in chunks, to keep the write lock short for 5,000 rows.
+The checked file is kept in its ImportBatch row, never in the page: the confirm reads and checks
+that same text again, so what is written is what the rules allow then.
 """
 
 from __future__ import annotations
@@ -11,15 +10,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from src.clock import utcnow
-from src.db import compare_and_set, insert_many, write_transaction
-from src.documents.issuing import TEMPLATE_VERSION, snapshot
+from src.documents.issuing import snapshot
 from src.documents.rows import (
     COLUMNS,
     UNIT_COLUMNS,
@@ -29,17 +25,12 @@ from src.documents.rows import (
     issue_fields,
     unit_of,
 )
-from src.documents.verify_codes import new_verify_code
-from src.mail import enqueue_many
 from src.tables.accounts import Account, Role
-from src.tables.connections import AccessEvent
 from src.tables.documents import Document, ImportBatch
-from src.tokens import Tokens
 
 MAX_ROWS = 5_000
 MAX_FILE_BYTES = 2 * 1024 * 1024  # 5,000 full rows are well under 1 MB
 MAX_UNIT_ROWS = 50_000
-CHUNK = 200  # rows per INSERT: well under SQLite's bound-parameter limit
 
 
 class ImportRefused(Exception):
@@ -127,7 +118,7 @@ def _units_by_certificate(units_text: str) -> tuple[dict[str, list[dict[str, str
     return found, problems
 
 
-def _checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResult], list[str]]:
+def checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResult], list[str]]:
     """Every row checked on its own and against the file (no database): the slow, pure part."""
     raws = read_rows(text, COLUMNS, MAX_ROWS)
     units, unit_errors = _units_by_certificate(units_text) if units_text.strip() else ({}, [])
@@ -149,8 +140,8 @@ def _checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResu
 
 async def check(text: str, units_text: str, *, today: date, file_sha256: str = "") -> CheckResult:
     """The dry run: every row as new, identical, conflict or error. Reads the database, writes nothing."""
-    results, unit_errors = _checked_rows(text, units_text, today)
-    await _compare_with_database(results)
+    results, unit_errors = checked_rows(text, units_text, today)
+    await compare_with_database(results)
     earlier = await earlier_imports(file_sha256) if file_sha256 else []
     return CheckResult(results, earlier, unit_errors)
 
@@ -170,7 +161,7 @@ def _mark_duplicates(results: list[RowResult]) -> None:
             first_line[number] = row.line
 
 
-async def _compare_with_database(results: list[RowResult]) -> None:
+async def compare_with_database(results: list[RowResult]) -> None:
     """Existing certificate numbers (identical or conflict) and learners' accounts, in a few queries."""
     numbers = [r.values["certificate_number"] for r in results if r.outcome != "error"]
     emails = sorted({r.values["learner_email"] for r in results if r.outcome != "error"})
@@ -180,7 +171,7 @@ async def _compare_with_database(results: list[RowResult]) -> None:
             Document.certificate_number.is_in(numbers[start : start + 500])
         ):
             existing[doc["certificate_number"]] = doc["content_sha256"]
-    people = await _accounts_by_email(emails)
+    people = await accounts_by_email(emails)
     for row in results:
         if row.outcome == "error":
             continue
@@ -204,7 +195,7 @@ async def _compare_with_database(results: list[RowResult]) -> None:
             row.outcome = "identical" if existing[values["certificate_number"]] == row.digest else "conflict"
 
 
-async def _accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:
+async def accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(emails), 500):
         rows = await Account.select(
@@ -252,147 +243,6 @@ async def recheck(batch_id: int, *, today: date) -> tuple[dict[str, Any], CheckR
     )
     result.earlier = [e for e in result.earlier if e["id"] != batch_id]
     return batch, result
-
-
-@dataclass
-class Confirmed:
-    created: int
-    skipped: int
-    already: bool = False  # this batch had been confirmed before: nothing changed
-
-
-async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date) -> Confirmed:
-    """Write every new row of a checked batch, or none (ImportRefused when any row cannot be written)."""
-    batch = await ImportBatch.select().where(ImportBatch.id == batch_id).first()
-    if batch is None:
-        raise ImportRefused("There is no such import")
-    if batch["state"] == "confirmed":
-        return Confirmed(0, batch["rows"], already=True)
-    # The file's own checks need no lock; what depends on the database is checked again inside.
-    rows, unit_errors = _checked_rows(batch["csv_text"], batch["units_text"], today)
-    drafts = _drafts(rows, staff.id, batch_id)
-    async with write_transaction():
-        await _compare_with_database(rows)
-        result = CheckResult(rows, [], unit_errors)
-        if not result.can_confirm:
-            raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
-        if not await compare_and_set(
-            ImportBatch,
-            batch_id,
-            {ImportBatch.state: "checked"},
-            {ImportBatch.state: "confirmed", ImportBatch.confirmed_at: utcnow()},
-        ):
-            return Confirmed(0, batch["rows"], already=True)
-        new_rows = [row for row in result.rows if row.outcome == "new"]
-        learners = await _learners_for(tokens, new_rows)
-        await _insert_documents(new_rows, learners, drafts)
-        await _tell_learners(new_rows, learners, batch_id)
-        await AccessEvent.insert(
-            AccessEvent(
-                account=staff.id,
-                action="imported_documents",
-                detail=f"Import {batch_id}: {len(new_rows)} documents",
-            )
-        )
-    return Confirmed(len(new_rows), len(result.rows) - len(new_rows))
-
-
-async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict[str, Any]]:
-    """Each row's learner by email: existing accounts, with enrolment number and ULN filled in where
-    they were empty; new accounts made by staff (with their activation emails) for the rest."""
-    # Imported here: accounts imports connections, which imports documents (a cycle at load time).
-    from src import accounts
-
-    emails = sorted({row.values["learner_email"] for row in rows})
-    people = await _accounts_by_email(emails)
-    newcomers: dict[str, accounts.NewLearner] = {}
-    for row in rows:
-        values = row.values
-        email = values["learner_email"]
-        if email not in people and email not in newcomers:
-            newcomers[email] = accounts.NewLearner(
-                email,
-                values["first_name"],
-                values["last_name"],
-                values["middle_name"],
-                values["enrolment_number"],
-                values["uln"],
-            )
-    await accounts.create_learners(tokens, list(newcomers.values()))
-    for row in rows:
-        person = people.get(row.values["learner_email"])
-        if person is None:
-            continue
-        changes: dict[Any, Any] = {}
-        if row.values["enrolment_number"] and not person["enrolment_number"]:
-            changes[Account.enrolment_number] = person["enrolment_number"] = row.values["enrolment_number"]
-        if row.values["uln"] and not person["uln"]:
-            changes[Account.uln] = person["uln"] = row.values["uln"]
-        if changes:
-            await Account.update(changes).where(Account.id == person["id"])
-    return await _accounts_by_email(emails)
-
-
-def _drafts(rows: list[RowResult], staff_id: int, batch_id: int) -> dict[int, dict[str, Any]]:
-    """The documents of the rows as table rows, built before the write transaction (nobody should
-    wait for thousands of snapshots); only their owner is set inside."""
-    now = utcnow()
-    drafts = {}
-    for row in rows:
-        if row.outcome == "error":
-            continue
-        fields = issue_fields(row.values, row.units)
-        content, digest = snapshot(fields)
-        drafts[row.line] = {
-            "owner": None,
-            "kind": fields["kind"],
-            "title": fields["title"],
-            "qualification_code": fields["qualification_code"],
-            "level": fields["level"],
-            "name_as_printed": fields["name_as_printed"],
-            "grade": fields["grade"],
-            "awarded_on": fields["awarded_on"],
-            "valid_until": fields["valid_until"],
-            "certificate_number": fields["certificate_number"],
-            "verify_code": new_verify_code(),
-            "status": "valid",
-            "revoked_category": "",
-            "revoked_reason": "",
-            "revoked_note": "",
-            "show_on_verify": False,
-            "content": json.dumps(content, ensure_ascii=False),
-            "content_sha256": digest,
-            "template_version": TEMPLATE_VERSION,
-            "issued_by": staff_id,
-            "import_batch": batch_id,
-            "version": 0,
-            "created_at": now,
-        }
-    return drafts
-
-
-async def _insert_documents(
-    rows: list[RowResult], learners: dict[str, dict[str, Any]], drafts: dict[int, dict[str, Any]]
-) -> None:
-    documents = []
-    for row in rows:
-        draft = drafts[row.line]
-        draft["owner"] = learners[row.values["learner_email"]]["id"]
-        documents.append(draft)
-    await insert_many(Document, documents)
-
-
-async def _tell_learners(rows: list[RowResult], learners: dict[str, dict[str, Any]], batch_id: int) -> None:
-    """One email per learner per import, naming their new documents."""
-    titles: dict[str, list[str]] = {}
-    for row in rows:
-        titles.setdefault(row.values["learner_email"], []).append(row.values["qualification_title"])
-    await enqueue_many(
-        [
-            (email, "documents_issued", {"titles": names}, f"import:{batch_id}:{learners[email]['id']}")
-            for email, names in titles.items()
-        ]
-    )
 
 
 def _escaped(cell: str) -> str:
