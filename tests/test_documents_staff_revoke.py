@@ -195,3 +195,19 @@ def test_racing_revoke_and_revoke_or_supersede_gives_one_winner(client: Any, mai
     received = [mailbox.wait_for(timeout=10) for _ in range(expected)]
     assert len(received) == expected and mailbox.received.empty()
     assert wins == ROUNDS
+
+
+def test_html_in_the_public_wording_is_text_in_the_email_and_on_the_page(
+    client: Any, mailbox: Mailbox
+) -> None:
+    staff_client(client)
+    lena = run(make_learner("lena"))
+    document = run(issued(lena))
+    wording = '<a href="https://evil.example" hx-get="/logout">Click</a>'
+    assert _revoke(client, document, wording=wording, confirmed="yes").status_code == 303
+    message = mailbox.wait_for(to=lena.email, subject="revoked")
+    body = message.get_body(preferencelist=("html",)).get_content()
+    assert "evil.example" in body and '<a href="https://evil.example"' not in body
+    page = html(client.get(f"/staff/documents/{document.id}"))
+    assert wording in page.css_first(".summary").text()
+    assert not page.css('main a[href="https://evil.example"]')
