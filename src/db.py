@@ -133,3 +133,21 @@ async def insert_many(table: type[Table], rows: list[dict[str, Any]]) -> None:
         marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
     sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'  # noqa: S608 - names from code
     await transaction.connection.executemany(sql, values)
+
+
+async def update_many(table: type[Table], rows: list[dict[str, Any]]) -> None:
+    """Update many rows by id with one prepared statement (executemany) on the open transaction's
+    connection: each dict has "id" and the same other columns (names from code, never from input)."""
+    if not rows:
+        return
+    db = engine()
+    transaction = db.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("update_many runs inside a transaction")
+    columns = [column for column in rows[0] if column != "id"]
+    sqlite = isinstance(db, SQLiteEngine)
+    sets = ", ".join(f'"{c}" = ' + ("?" if sqlite else f"${n}") for n, c in enumerate(columns, 1))
+    where = '"id" = ' + ("?" if sqlite else f"${len(columns) + 1}")
+    values = [(*(row[column] for column in columns), row["id"]) for row in rows]
+    sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE {where}'  # noqa: S608 - names from code
+    await transaction.connection.executemany(sql, values)

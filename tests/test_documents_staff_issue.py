@@ -156,6 +156,7 @@ def test_search_by_learner_enrolment_certificate_and_status(client: Any) -> None
     assert found("status=revoked") == ["AB-1"]
     assert found("q=%25") == ["CD-2", "AB-1"]  # a typed % is not a wildcard nor an error
     assert found("q=nobody") == []
+    assert found("q=%00okafor%01") == ["AB-1"]  # control characters are dropped, never a 500
     assert found("page=99999999") == []
 
 

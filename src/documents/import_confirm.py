@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from src.clock import utcnow
-from src.db import compare_and_set, insert_many, write_transaction
+from src.db import compare_and_set, insert_many, update_many, write_transaction
 from src.documents.csv_import import (
     CheckResult,
     ImportRefused,
@@ -96,17 +96,22 @@ async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict
                 values["uln"],
             )
     await accounts.create_learners(tokens, list(newcomers.values()))
+    filled: dict[int, dict[str, Any]] = {}
     for row in rows:
         person = people.get(row.values["learner_email"])
         if person is None:
             continue
-        changes: dict[Any, Any] = {}
-        if row.values["enrolment_number"] and not person["enrolment_number"]:
-            changes[Account.enrolment_number] = person["enrolment_number"] = row.values["enrolment_number"]
-        if row.values["uln"] and not person["uln"]:
-            changes[Account.uln] = person["uln"] = row.values["uln"]
-        if changes:
-            await Account.update(changes).where(Account.id == person["id"])
+        for key in ("enrolment_number", "uln"):
+            if row.values[key] and not person[key]:
+                person[key] = row.values[key]
+                filled[person["id"]] = person
+    await update_many(
+        Account,
+        [
+            {"id": p["id"], "enrolment_number": p["enrolment_number"], "uln": p["uln"]}
+            for p in filled.values()
+        ],
+    )
     return await accounts_by_email(emails)
 
 

@@ -81,6 +81,11 @@ def clean(value: Any) -> str:
     return "".join(ch for ch in text if ch in "\t" or ord(ch) >= 32).strip()
 
 
+def clean_text(value: str) -> str:
+    """Free text (several lines allowed) without control characters: PostgreSQL refuses NUL in text."""
+    return "".join(ch for ch in value.replace("\r\n", "\n") if ch in "\n\t" or ord(ch) >= 32).strip()
+
+
 def parse_date(text: str) -> date | None:
     """dd/mm/yyyy or yyyy-mm-dd, nothing else; None when it is not one of them or not a real date."""
     if match := DMY_RE.match(text):

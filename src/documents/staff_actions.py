@@ -11,7 +11,7 @@ from typing import Any
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents.issuing import issue
-from src.documents.rows import CheckedRow, check_row, issue_fields
+from src.documents.rows import CheckedRow, check_row, clean_text, issue_fields
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
 from src.tables.connections import AccessEvent
@@ -115,6 +115,7 @@ async def revoke(
     staff: Account, document_id: int, version: int, category: str, wording: str, note: str
 ) -> Document:
     """Revoke a valid document for good. Raises DocumentConflict when it changed meanwhile."""
+    wording, note = clean_text(wording), clean_text(note)
     async with write_transaction():
         document = await Document.objects().where(Document.id == document_id).first()
         if document is None or not await compare_and_set(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from src.documents.rows import clean
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus, ImportBatch
@@ -36,7 +37,7 @@ async def search(text: str = "", status: str = "", page: int = 1) -> DocumentPag
         Document.owner.email.as_alias("email"),
         Document.owner.enrolment_number.as_alias("enrolment_number"),
     )
-    words = text.strip()[:100]
+    words = clean(text)[:100]
     if words:
         # Staff type plain text: % and backslashes would be LIKE syntax, so they are dropped (an _
         # still matches itself, among other characters).

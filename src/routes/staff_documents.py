@@ -181,6 +181,8 @@ class StaffDocumentController(Controller):
         category = form.get("category")
         if category not in documents.REASONS:
             form.error("category", "Choose why the document is revoked")
+        # Control characters (NUL included) never reach the database: PostgreSQL refuses them.
+        form.values.update({k: documents.clean_text(form.get(k)) for k in ("wording", "note")})
         wording = form.required(
             "wording", "Enter the reason as the learner and the public will read it", max_length=500
         )
