@@ -291,3 +291,44 @@ async def lock_row(table: type[Table], row_id: int) -> None:
             f"SELECT 1 FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE",  # noqa: S608 - a table name, not input
             row_id,
         )
+
+
+async def insert_many(table: type[Table], rows: list[dict[str, Any]]) -> None:
+    """Insert many rows with one prepared statement (executemany) on the open transaction's
+    connection. Piccolo builds a multi-row INSERT in Python value by value, which for thousands of
+    rows takes seconds while the write lock is held; executemany hands the rows to the driver as
+    they are. Every row has the same keys: column names from code (never from input). Dates and
+    times go through the driver's adapters; JSON columns must be given as text."""
+    if not rows:
+        return
+    db = engine()
+    transaction = db.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("insert_many runs inside a transaction")
+    columns = list(rows[0])
+    names = ", ".join(f'"{column}"' for column in columns)
+    values = [tuple(row[column] for column in columns) for row in rows]
+    if isinstance(db, SQLiteEngine):
+        marks = ", ".join("?" for _ in columns)
+    else:
+        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'  # noqa: S608 - names from code
+    await transaction.connection.executemany(sql, values)
+
+
+async def update_many(table: type[Table], rows: list[dict[str, Any]]) -> None:
+    """Update many rows by id with one prepared statement (executemany) on the open transaction's
+    connection: each dict has "id" and the same other columns (names from code, never from input)."""
+    if not rows:
+        return
+    db = engine()
+    transaction = db.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("update_many runs inside a transaction")
+    columns = [column for column in rows[0] if column != "id"]
+    sqlite = isinstance(db, SQLiteEngine)
+    sets = ", ".join(f'"{c}" = ' + ("?" if sqlite else f"${n}") for n, c in enumerate(columns, 1))
+    where = '"id" = ' + ("?" if sqlite else f"${len(columns) + 1}")
+    values = [(*(row[column] for column in columns), row["id"]) for row in rows]
+    sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE {where}'  # noqa: S608 - names from code
+    await transaction.connection.executemany(sql, values)

@@ -14,11 +14,11 @@ from src.accounts.addresses import (
     remove_contact,
     save_address,
 )
+from src.accounts.bulk import NewLearner, create_learners
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
 from src.accounts.forms import (
     USERNAME_TAKEN,
-    NewLearner,
     check_address,
     check_contact,
     check_deletion,
@@ -85,6 +85,7 @@ __all__ = [
     "contacts_of",
     "create_account",
     "create_learner",
+    "create_learners",
     "delete_account",
     "details_values",
     "email_taken",

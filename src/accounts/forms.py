@@ -4,9 +4,9 @@ error summary lists them as the page shows the fields. Passwords are never hande
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from src.accounts.bulk import NewLearner
 from src.accounts.login import LOCKED, check_current_password
 from src.accounts.registration import NewAccount, email_taken, username_taken
 from src.forms import USERNAME_RE, Form, parse_date
@@ -15,13 +15,6 @@ from src.tables.accounts import Account, Address, Role
 
 USERNAME_RULE = "User name must be 3 to 40 letters, numbers, dots, dashes or underscores"
 USERNAME_TAKEN = "This user name is taken. Choose another"
-
-
-@dataclass(frozen=True)
-class NewLearner:
-    first_name: str
-    last_name: str
-    email: str
 
 
 def _username(form: Form) -> str:

@@ -9,11 +9,13 @@ from pathlib import Path
 from src import accounts
 from src.clock import today_in, utcnow
 from src.demo.connections import load_demo_connections
+from src.demo.documents import load_demo_documents
 from src.demo.reports import load_demo_reports
 from src.documents import issue, verify_url
 from src.settings import Settings
 from src.tables.accounts import Account, Address, Role
 from src.tables.documents import Document
+from src.tokens import Tokens
 
 WORDS = [
     "amber",
@@ -94,6 +96,8 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
         verify_lines = await _demo_verify_pages(settings, people["liam"])
         if "staff" in people:
             await load_demo_reports(people)
+    if {"staff", "lena", "liam"} <= people.keys():
+        await load_demo_documents(Tokens(settings.secret_keys), people, today_in(settings.tz))
     text = (
         "Demo log-ins (user name / password):\n"
         + "\n".join(f"  {role:<12} {username:<8} {password}" for role, username, password in logins)

@@ -1,9 +1,33 @@
 """Documents: their standing (the one status rule), reading them through their owner, issuing
-them, their verify codes, and the public check of a code (the verify page, its API and QR
-codes). Other code uses only the names below."""
+them (one by one or from a CSV), staff actions on them, their verify codes, and the public check
+of a code (the verify page, its API and QR codes). Other code uses only the names below."""
 
+from src.documents.csv_import import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    CheckResult,
+    ImportRefused,
+    dry_run,
+    errors_csv,
+    recheck,
+    template_csv,
+)
+from src.documents.import_confirm import Confirmed, confirm
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
 from src.documents.queries import content_of, owned_by
+from src.documents.rows import (
+    COLUMNS,
+    KINDS,
+    UNIT_COLUMNS,
+    check_row,
+    clean_text,
+    parse_date,
+    uln_is_valid,
+    units_as_text,
+    units_from_text,
+)
+from src.documents.staff_actions import REASONS, DocumentConflict, issue_one, revoke, supersede
+from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, search
 from src.documents.status import Standing, standing, verify_headline
 from src.documents.verify import (
     CHECKED_ACTION,
@@ -20,24 +44,53 @@ from src.documents.verify_links import qr_svg, verify_host, verify_url
 
 __all__ = [
     "CHECKED_ACTION",
+    "COLUMNS",
     "FAILED_LOOKUP_LIMIT",
     "HTTP_STATUS",
+    "KINDS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
     "MAX_TYPED",
+    "REASONS",
+    "STATUSES",
     "TEMPLATE_VERSION",
+    "UNIT_COLUMNS",
+    "CheckResult",
+    "Confirmed",
+    "DocumentConflict",
+    "DocumentPage",
+    "ImportRefused",
     "Standing",
     "Verdict",
+    "check_row",
+    "clean_text",
+    "confirm",
     "content_of",
+    "dry_run",
+    "errors_csv",
+    "for_staff",
+    "history",
     "is_well_formed",
     "issue",
+    "issue_one",
     "new_verify_code",
     "normalise",
     "owned_by",
+    "parse_date",
     "printed",
     "qr_svg",
+    "recheck",
     "record_checks",
+    "revoke",
+    "search",
     "set_shown_on_verify",
     "snapshot",
     "standing",
+    "supersede",
+    "template_csv",
+    "uln_is_valid",
+    "units_as_text",
+    "units_from_text",
     "verify",
     "verify_headline",
     "verify_host",

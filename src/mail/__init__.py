@@ -1,7 +1,7 @@
 """Email: requests write messages to the outbox inside their own transaction (`enqueue`); the
 worker renders and sends them over SMTP with retries. Other code uses only the names below."""
 
-from src.mail.outbox import enqueue, minute_key, poke_worker
+from src.mail.outbox import enqueue, enqueue_many, minute_key, poke_worker
 from src.mail.render import RenderedEmail, build_message, render_email
 from src.mail.worker import MailWorker, send_due
 
@@ -10,6 +10,7 @@ __all__ = [
     "RenderedEmail",
     "build_message",
     "enqueue",
+    "enqueue_many",
     "minute_key",
     "poke_worker",
     "render_email",

@@ -7,11 +7,13 @@ running the same event twice never queues a second email.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
 
+from src.db import insert_many
 from src.tables.outbox import OutboxEmail
 
 
@@ -53,3 +55,39 @@ def poke_worker(app: Litestar) -> None:
     worker = getattr(app.state, "mail_worker", None)
     if worker is not None:
         worker.poke()
+
+
+async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]], chunk: int = 400) -> int:
+    """Queue many emails (recipient, template, context, idempotency key) in a few multi-row inserts,
+    inside the caller's transaction; keys already queued are left out. Returns how many were queued."""
+    fresh = []
+    for start in range(0, len(emails), chunk):
+        part = emails[start : start + chunk]
+        rows = await OutboxEmail.select(OutboxEmail.idempotency_key).where(
+            OutboxEmail.idempotency_key.is_in([key for *_, key in part])
+        )
+        queued = {row["idempotency_key"] for row in rows}
+        for item in part:
+            if item[3] not in queued:  # also drops a key repeated within the list
+                queued.add(item[3])
+                fresh.append(item)
+    now = datetime.now(UTC)
+    await insert_many(
+        OutboxEmail,
+        [
+            {
+                "recipient": recipient,
+                "template": template,
+                "context": json.dumps(context, ensure_ascii=False),
+                "idempotency_key": key,
+                "priority": URGENT if template in WAITED_FOR else ROUTINE,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": "",
+                "created_at": now,
+            }
+            for recipient, template, context, key in fresh
+        ],
+    )
+    return len(fresh)

@@ -24,6 +24,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.shared_documents import SharedDocumentController
     from src.routes.sharing import SharingController
     from src.routes.staff import StaffController
+    from src.routes.staff_documents import StaffDocumentController
+    from src.routes.staff_imports import StaffImportController
     from src.routes.staff_reports import StaffReportController
     from src.routes.verify import VerifyController
     from src.routes.verify_api import VerifyApiController
@@ -37,6 +39,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         ProfileController,
         AddressController,
         StaffController,
+        StaffDocumentController,
+        StaffImportController,
         SharingController,
         ConnectionController,
         ExtensionController,

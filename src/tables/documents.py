@@ -37,6 +37,10 @@ class ImportBatch(Table):
     created_by = ForeignKey(references=Account, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     confirmed_at = Timestamptz(null=True, default=None)
+    # The checked upload itself (UTF-8 text), kept here between the dry run and the confirm so the
+    # confirm writes exactly what was checked, never what a page sends back.
+    csv_text = Text(default="")
+    units_text = Text(default="")
 
 
 class Document(Table):

@@ -1,0 +1,269 @@
+"""Issuing many documents from a CSV upload, first step: read and check it (the dry run: nothing
+written but the batch). The confirm is in import_confirm.py.
+
+The checked file is kept in its ImportBatch row, never in the page: the confirm reads and checks
+that same text again, so what is written is what the rules allow then.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from src.documents.issuing import snapshot
+from src.documents.rows import (
+    COLUMNS,
+    UNIT_COLUMNS,
+    CheckedRow,
+    check_row,
+    check_unit,
+    issue_fields,
+    unit_of,
+)
+from src.tables.accounts import Account, Role
+from src.tables.documents import Document, ImportBatch
+
+MAX_ROWS = 5_000
+MAX_FILE_BYTES = 2 * 1024 * 1024  # 5,000 full rows are well under 1 MB
+MAX_UNIT_ROWS = 50_000
+
+
+class ImportRefused(Exception):
+    """The file as a whole cannot be read (encoding, columns, size): the message says why."""
+
+
+@dataclass
+class RowResult:
+    line: int  # the line number in the file, header = 1
+    raw: dict[str, str]
+    outcome: str  # new | identical | conflict | error
+    errors: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    units: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    rows: list[RowResult]
+    earlier: list[dict[str, Any]]  # confirmed imports of the very same file
+    unit_errors: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(row.outcome for row in self.rows)
+
+    @property
+    def can_confirm(self) -> bool:
+        counts = self.counts
+        return not self.unit_errors and not counts["error"] and not counts["conflict"] and bool(counts["new"])
+
+
+def decode(data: bytes, what: str = "The file") -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused(f"{what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        text = data.decode("utf-8-sig")  # with or without a byte order mark
+    except UnicodeDecodeError:
+        raise ImportRefused(f"{what} is not UTF-8: save it as “CSV UTF-8” and upload it again") from None
+    if "\x00" in text:
+        raise ImportRefused(f"{what} is not a CSV file")
+    return text
+
+
+def read_rows(
+    text: str, columns: tuple[str, ...], limit: int, what: str = "The file"
+) -> list[dict[str, str]]:
+    """Rows as dicts keyed by the fixed header names (order free); the whole file is refused when a
+    column is missing or unknown, or when it has more rows than allowed."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        raise ImportRefused(f"{what} is empty") from None
+    except csv.Error:
+        raise ImportRefused(f"{what} is not a readable CSV file") from None
+    missing = [name for name in columns if name not in header]
+    unknown = [name for name in header if name not in columns]
+    if missing:
+        raise ImportRefused(f"{what} has no column {', '.join(missing)}: download the template")
+    if unknown or len(set(header)) != len(header):
+        raise ImportRefused(f"{what} has unknown or repeated columns: {', '.join(unknown) or 'repeated'}")
+    rows: list[dict[str, str]] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= limit:
+                raise ImportRefused(f"{what} has more than {limit:,} rows: split it into smaller files")
+            rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)})
+    except csv.Error:
+        raise ImportRefused(f"{what} is not a readable CSV file") from None
+    return rows
+
+
+def _units_by_certificate(units_text: str) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
+    found: dict[str, list[dict[str, str]]] = {}
+    problems = []
+    for number, raw in enumerate(read_rows(units_text, UNIT_COLUMNS, MAX_UNIT_ROWS, "The units file"), 2):
+        checked = check_unit(raw)
+        if not checked.ok:
+            problems.append(f"Units file line {number}: " + "; ".join(checked.errors.values()))
+        found.setdefault(raw.get("certificate_number", "").strip(), []).append(unit_of(checked.values))
+    return found, problems
+
+
+def checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResult], list[str]]:
+    """Every row checked on its own and against the file (no database): the slow, pure part."""
+    raws = read_rows(text, COLUMNS, MAX_ROWS)
+    units, unit_errors = _units_by_certificate(units_text) if units_text.strip() else ({}, [])
+    results = []
+    for line, raw in enumerate(raws, 2):
+        checked: CheckedRow = check_row(raw, today=today)
+        results.append(
+            RowResult(line, raw, "error" if checked.errors else "new", checked.errors, checked.values)
+        )
+    _mark_duplicates(results)
+    known = [u for u in units if u not in {r.values.get("certificate_number") for r in results}]
+    unit_errors += [f"The units file names certificate {n}, which is not in the file" for n in known[:20]]
+    for row in results:
+        row.units = units.get(row.values.get("certificate_number", ""), [])
+        if row.outcome != "error":
+            row.digest = snapshot(issue_fields(row.values, row.units))[1]
+    return results, unit_errors
+
+
+async def check(text: str, units_text: str, *, today: date, file_sha256: str = "") -> CheckResult:
+    """The dry run: every row as new, identical, conflict or error. Reads the database, writes nothing."""
+    results, unit_errors = checked_rows(text, units_text, today)
+    await compare_with_database(results)
+    earlier = await earlier_imports(file_sha256) if file_sha256 else []
+    return CheckResult(results, earlier, unit_errors)
+
+
+def _mark_duplicates(results: list[RowResult]) -> None:
+    first_line: dict[str, int] = {}
+    for row in results:
+        number = str(row.values.get("certificate_number", "")).lower()
+        if not number:
+            continue
+        if number in first_line:
+            row.outcome = "error"
+            row.errors.setdefault(
+                "certificate_number", f"This certificate number is also on line {first_line[number]}"
+            )
+        else:
+            first_line[number] = row.line
+
+
+async def compare_with_database(results: list[RowResult]) -> None:
+    """Existing certificate numbers (identical or conflict) and learners' accounts, in a few queries."""
+    numbers = [r.values["certificate_number"] for r in results if r.outcome != "error"]
+    emails = sorted({r.values["learner_email"] for r in results if r.outcome != "error"})
+    existing: dict[str, str] = {}
+    for start in range(0, len(numbers), 500):
+        for doc in await Document.select(Document.certificate_number, Document.content_sha256).where(
+            Document.certificate_number.is_in(numbers[start : start + 500])
+        ):
+            existing[doc["certificate_number"]] = doc["content_sha256"]
+    people = await accounts_by_email(emails)
+    for row in results:
+        if row.outcome == "error":
+            continue
+        values = row.values
+        person = people.get(values["learner_email"])
+        if person and (person["role"] != Role.learner.value or person["deleted_at"]):
+            row.errors["learner_email"] = "This email belongs to an account that is not a learner's"
+        elif (
+            person
+            and values["enrolment_number"]
+            and person["enrolment_number"] not in ("", values["enrolment_number"])
+        ):
+            row.errors["enrolment_number"] = (
+                f"This learner's enrolment number is {person['enrolment_number']}"
+            )
+        elif person and values["uln"] and person["uln"] not in ("", values["uln"]):
+            row.errors["uln"] = f"This learner's ULN is {person['uln']}"
+        if row.errors:
+            row.outcome = "error"
+        elif values["certificate_number"] in existing:
+            row.outcome = "identical" if existing[values["certificate_number"]] == row.digest else "conflict"
+
+
+async def accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(emails), 500):
+        rows = await Account.select(
+            Account.id, Account.email, Account.role, Account.deleted_at, Account.enrolment_number, Account.uln
+        ).where(Account.email.is_in(emails[start : start + 500]))
+        found.update({row["email"]: row for row in rows})
+    return found
+
+
+async def earlier_imports(file_sha256: str) -> list[dict[str, Any]]:
+    return await ImportBatch.select(
+        ImportBatch.id,
+        ImportBatch.confirmed_at,
+        ImportBatch.created_by.first_name.as_alias("first_name"),
+        ImportBatch.created_by.last_name.as_alias("last_name"),
+    ).where((ImportBatch.file_sha256 == file_sha256) & (ImportBatch.state == "confirmed"))
+
+
+async def dry_run(
+    staff: Account, filename: str, data: bytes, units_data: bytes, *, today: date
+) -> tuple[int, CheckResult]:
+    """Check an upload and keep it (as checked text) in a new ImportBatch for the confirm step."""
+    text = decode(data)
+    units_text = decode(units_data, "The units file") if units_data else ""
+    digest = hashlib.sha256(data).hexdigest()
+    result = await check(text, units_text, today=today, file_sha256=digest)
+    batch = ImportBatch(
+        file_sha256=digest,
+        filename=filename[:200],
+        rows=len(result.rows),
+        created_by=staff.id,
+        csv_text=text,
+        units_text=units_text,
+    )
+    await batch.save()
+    return batch.id, result
+
+
+async def recheck(batch_id: int, *, today: date) -> tuple[dict[str, Any], CheckResult] | None:
+    batch = await ImportBatch.select().where(ImportBatch.id == batch_id).first()
+    if batch is None:
+        return None
+    result = await check(
+        batch["csv_text"], batch["units_text"], today=today, file_sha256=batch["file_sha256"]
+    )
+    result.earlier = [e for e in result.earlier if e["id"] != batch_id]
+    return batch, result
+
+
+def _escaped(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula is prefixed with ' so it is shown as text."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def errors_csv(result: CheckResult) -> str:
+    """The rows with errors, as uploaded, plus an `errors` column; safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*COLUMNS, "errors"])
+    for row in result.rows:
+        if row.outcome in ("error", "conflict"):
+            problems = (
+                "; ".join(row.errors.values())
+                or "This certificate number exists with other content: use Supersede"
+            )
+            writer.writerow([_escaped(row.raw.get(name, "")) for name in COLUMNS] + [_escaped(problems)])
+    return out.getvalue()
+
+
+def template_csv(units: bool = False) -> str:
+    return ",".join(UNIT_COLUMNS if units else COLUMNS) + "\r\n"
