@@ -18,6 +18,7 @@ from src.routes.common import client_ip, safe_next
 
 IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accounts
 IP_WINDOW = 15 * 60
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
 class SessionController(Controller):
@@ -97,4 +98,7 @@ class SessionController(Controller):
         """End the session, then the log-in page."""
         end_session(request)
         flash(request, "You have logged out.", category="success")
-        return redirect(request, "/login")
+        response = redirect(request, "/login")
+        # A shared computer keeps nothing of the account: cached pages, cookies, storage.
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
