@@ -41,7 +41,9 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
         Account.first_name: first_name,
         Account.middle_name: middle_name,
         Account.last_name: last_name,
-        Account.date_of_birth: parse_date(form, "dob", "your date of birth"),
+        Account.date_of_birth: parse_date(
+            form, "dob", "your date of birth", past="Date of birth must be in the past"
+        ),
         Account.phone: form.optional("phone", 40),
         Account.company_name: form.optional("company_name"),
         Account.job_title: form.optional("job_title"),

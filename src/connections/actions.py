@@ -115,6 +115,8 @@ async def share(
 async def add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
     """A third party asks a learner to connect. The answer never says whether the learner exists."""
     learner_email = learner_email.lower()
+    if learner_email == third_party.email.lower():
+        raise Refused("Enter the learner's email address, not your own", "email")
     async with write_transaction():
         learner = await verified_account(learner_email, Role.learner)
         if await is_duplicate(

@@ -40,7 +40,7 @@ def check_registration(form: Form) -> accounts.NewAccount | None:
     if username and not USERNAME_RE.match(username):
         form.error("username", "User name must be 3 to 40 letters, numbers, dots, dashes or underscores")
     email = form.email("email")
-    born = parse_date(form, "dob", "your date of birth")
+    born = parse_date(form, "dob", "your date of birth", past="Date of birth must be in the past")
     phone = form.optional("phone", 40)
     company = form.optional("company_name")
     job = form.optional("job_title")
