@@ -4,6 +4,7 @@ change the shared documents. Each is one write transaction: compare-and-set, ema
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 from typing import Any
 
 from src.clock import utcnow
@@ -105,7 +106,9 @@ async def share(
             await notify(connection, third_party, "learner_asked", "asked", **context)
         else:
             # Nobody has this address yet: invite them; the connection attaches when they verify it.
-            await enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
+            # The link fills in the invited address on the registration form.
+            invite = {**context, "register_path": f"/register?{urlencode({'email': email})}"}
+            await enqueue(email, "invite_third_party", invite, f"connection:{connection.id}:invite")
         await log_event(
             learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}"
         )
