@@ -4,8 +4,8 @@ change the shared documents. Each is one write transaction: compare-and-set, ema
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from src.clock import utcnow
 from src.connections.notify import log_event, notify

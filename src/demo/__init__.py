@@ -48,7 +48,7 @@ def _passphrase() -> str:
     return "-".join(secrets.choice(WORDS) for _ in range(4)) + str(secrets.randbelow(90) + 10)
 
 
-async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tuple[str, str, str]]:
+async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tuple[str, str, str, str]]:
     logins_file: Path = settings.var_dir / "demo-logins.txt"
     if only_if_empty and await Account.count() > 0:
         if logins_file.exists():
@@ -83,13 +83,16 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
                     is_delivery=True,
                 )
             )
-        logins.append((role.value, username, password))
+        logins.append((role.value, username, email, password))
         people[username] = account
     if {"lena", "liam", "tara", "theo"} <= people.keys():
         await load_demo_connections(people, today_in(settings.tz))
+    # The email addresses too: Add Connection and Share ask for another person's address.
     text = (
-        "Demo log-ins (user name / password):\n"
-        + "\n".join(f"  {role:<12} {username:<8} {password}" for role, username, password in logins)
+        "Demo log-ins (role, user name, email address, password):\n"
+        + "\n".join(
+            f"  {role:<12} {username:<8} {email:<28} {password}" for role, username, email, password in logins
+        )
         + "\n"
     )
     if logins:
