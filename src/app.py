@@ -12,7 +12,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.compression import CompressionConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -38,7 +37,7 @@ from src.errors import http_exception_handler, internal_error_handler
 from src.jobs import PeriodicJob
 from src.mail import MailWorker
 from src.routes import all_route_handlers
-from src.security import SecurityMiddleware
+from src.security import CSRFMiddleware, SecurityMiddleware, cookie_name
 from src.sessions import RotatingSessionConfig
 from src.settings import Settings
 from src.tokens import Tokens
@@ -126,19 +125,12 @@ def create_app(settings: Settings) -> Litestar:
             await db.close_pool()
 
     session_config = RotatingSessionConfig(
-        key="portal_session",
+        key=cookie_name("portal_session", settings.https),
         max_age=settings.session_absolute_hours * 3600,
         secure=settings.https,
         httponly=True,
         samesite="lax",
         store="sessions",
-    )
-    csrf = CSRFConfig(
-        secret=settings.secret_keys[-1],
-        cookie_name="portal_csrf",
-        cookie_secure=settings.https,
-        cookie_httponly=True,
-        cookie_samesite="lax",
     )
     static_router = create_static_files_router(
         path="/static",
@@ -153,8 +145,9 @@ def create_app(settings: Settings) -> Litestar:
             SecurityMiddleware(settings),
             session_config.middleware,
             AccountMiddleware(settings),
+            # After the account is known: tokens are bound to the logged-in session.
+            CSRFMiddleware(settings.secret_keys, settings.https, session_config.key),
         ],
-        csrf_config=csrf,
         # Brotli for browsers that accept it (all current ones), gzip for the rest.
         compression_config=CompressionConfig(
             backend="brotli",

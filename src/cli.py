@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import io
 import os
+import re
 import signal
 import sys
 
@@ -17,9 +20,16 @@ async def migrate() -> None:
 
     from src import db
 
-    result = await run_forwards(app_name="all")
+    # Piccolo prints a table of counts that reads wrongly on a new database ("4 already complete,
+    # 4 not yet run"); its output is kept for a failure and summed up in one line otherwise.
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = await run_forwards(app_name="all")
     if not result.success:
+        print(output.getvalue(), file=sys.stderr)
         raise SystemExit(f"Migrations failed: {result.message}")
+    applied = len(re.findall(r"\[forwards\]\.\.\. ok", output.getvalue()))
+    print(f"Database: {applied} migrations applied." if applied else "Database: up to date.", flush=True)
     await db.open_pool()  # SQLite: switches the file to WAL once
     await db.close_pool()
 

@@ -7,11 +7,13 @@ is never swapped into a fragment).
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+import redis.exceptions
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
@@ -39,13 +41,24 @@ TITLES = {
     422: ("Check what you entered", "Some of what you entered needs correcting."),
     429: ("Too many attempts", "You have tried too many times. Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service", "Try again later. Nothing you entered was saved."),
-    503: ("Sorry, the service is unavailable", "Try again in a few minutes."),
+    503: ("Sorry, the service is unavailable", "Try again shortly. Nothing you entered was saved."),
 }
 
 
-def error_response(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
+def new_reference() -> str:
+    """A short reference shown on the error page and written in the log line, so that what a
+    person reads out to support finds the line (8 characters: no two alike in practice)."""
+    return secrets.token_hex(4).upper()
+
+
+def error_response(
+    request: Request[Any, Any, Any], status: int, detail: str | None = None, reference: str | None = None
+) -> Response[Any]:
     title, text = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
-    context = {"status": status, "title": title, "text": detail or text}
+    if reference is None:
+        reference = new_reference()
+        log.info("%s %s answered %s (reference %s)", request.method, request.url.path, status, reference)
+    context = {"status": status, "title": title, "text": detail or text, "reference": reference}
     # Errors raised before the session and account middleware ran (unknown path, refused CSRF
     # token, cross-site request) have neither in scope; the page then shows the logged-out menu.
     request.scope.setdefault("user", None)
@@ -89,23 +102,64 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return error_response(request, exc.status_code, detail)
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """The database is busy or unreachable (not a bug): worth a 'try again shortly' page."""
+# Messages of errors that say the connection itself is gone (asyncpg raises InterfaceError for these,
+# and for programming mistakes such as two queries at once on one connection, which stay 500s).
+_GONE = (
+    "not in prerequisite state",
+    "connection is closed",
+    "connection was closed",
+    "underlying connection",
+)
+
+
+def _unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):
-        return "locked" in str(exc) or "unable to open" in str(exc)
+        text = str(exc)
+        return "locked" in text or "unable to open" in text or "busy" in text
+    if isinstance(exc, asyncpg.InterfaceError):
+        return any(words in str(exc) for words in _GONE)
     return isinstance(
         exc,
-        asyncpg.PostgresConnectionError
+        asyncpg.PostgresConnectionError  # includes ConnectionDoesNotExistError
+        | asyncpg.exceptions.OperatorInterventionError  # admin shutdown, crash shutdown, cannot connect now
         | asyncpg.TooManyConnectionsError
-        | asyncpg.CannotConnectNowError
-        | ConnectionRefusedError
+        | redis.exceptions.ConnectionError
+        | redis.exceptions.TimeoutError
+        | OSError  # refused, reset, unreachable; asyncpg raises a bare OSError when every address refuses
         | TimeoutError,
     )
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database (or the session store) is busy or unreachable, not a bug: worth a "try again
+    shortly" page. Drivers and task groups wrap errors, so the causes and groups are searched too."""
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _unavailable(current):
+            return True
+        pending += [current.__cause__, current.__context__]
+        if isinstance(current, BaseExceptionGroup):
+            pending += list(current.exceptions)
+    return False
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    reference = new_reference()
     if database_unavailable(exc):
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(request, HTTP_503_SERVICE_UNAVAILABLE)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)
+        log.warning(
+            "database unavailable on %s %s (reference %s): %r",
+            request.method,
+            request.url.path,
+            reference,
+            exc,
+        )
+        return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, reference=reference)
+    log.exception(
+        "unhandled error on %s %s (reference %s)", request.method, request.url.path, reference, exc_info=exc
+    )
+    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, reference=reference)

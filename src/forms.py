@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from litestar import Request
@@ -104,8 +104,13 @@ async def read_form(request: Request[Any, Any, Any]) -> Form:
     return Form(values=values, lists=lists)
 
 
-def parse_date(form: Form, prefix: str, label: str, *, required: bool = False) -> date | None:
-    """Three typed fields (day, month, year); month may be a number or a name ("3", "Mar", "March")."""
+def parse_date(
+    form: Form, prefix: str, label: str, *, required: bool = False, past: str | None = None
+) -> date | None:
+    """Three typed fields (day, month, year); month may be a number or a name ("3", "Mar", "March").
+
+    Each message says exactly what is wrong, GOV.UK style. `past`: the message for a date that is
+    not before today (a date of birth), e.g. "Date of birth must be in the past"."""
     day, month, year = (form.get(f"{prefix}-{part}") for part in ("day", "month", "year"))
     if not (day or month or year):
         if required:
@@ -115,16 +120,25 @@ def parse_date(form: Form, prefix: str, label: str, *, required: bool = False) -
     if missing:
         form.error(prefix, f"{label.capitalize()} must include a {' and a '.join(missing)}")
         return None
+    if re.fullmatch("[0-9]{1,3}", year):
+        # "90" could be 1990 or 2090: ask rather than guess.
+        form.error(prefix, "Year must include 4 numbers")
+        return None
     # ASCII digits only ("²".isdigit() is true but int() refuses it), and short enough for date().
     month_number = int(month) if re.fullmatch("[0-9]{1,2}", month) else MONTHS.get(month.lower().rstrip("."))
     if not (re.fullmatch("[0-9]{1,2}", day) and re.fullmatch("[0-9]{4}", year) and month_number):
         form.error(prefix, f"{label.capitalize()} must be a real date, like 27 3 1990")
         return None
     try:
-        return date(int(year), month_number, int(day))
+        value = date(int(year), month_number, int(day))
     except ValueError:
         form.error(prefix, f"{label.capitalize()} must be a real date, like 27 3 1990")
         return None
+    # UTC's today: a day either way around midnight does not matter for a date of birth.
+    if past and value >= datetime.now(UTC).date():
+        form.error(prefix, past)
+        return None
+    return value
 
 
 def date_parts(value: date | None) -> dict[str, str]:

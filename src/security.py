@@ -1,18 +1,33 @@
-"""Security headers on every response and an Origin check on every unsafe request.
+"""Security headers on every response, an Origin check on every unsafe request, input that can never
+reach the database (NUL bytes, ids beyond its integers), and CSRF tokens bound to the session.
 
-Litestar's CSRF middleware is a signed double-submit cookie with no Origin check; this adds one:
-a browser that says the request came from another site (Sec-Fetch-Site or Origin) is refused.
+Litestar's CSRF middleware is a signed double-submit cookie with no Origin check, not bound to the
+session, and it crashes (TypeError in compare_digest) on a long token with a non-ASCII character;
+`CSRFMiddleware` below replaces it. A browser that says the request came from another site
+(Sec-Fetch-Site or Origin) is refused.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+import hashlib
+import hmac
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes, urlsplit
 
+from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures.cookie import Cookie
 from litestar.enums import ScopeType
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.middleware import ASGIMiddleware
+from litestar.utils.scope.state import ScopeState
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +40,20 @@ CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Primary keys are PostgreSQL `serial` (int4); a larger id cannot name a row, and would make the
+# driver raise instead of finding nothing.
+ID_RANGE = range(-(2**31), 2**31)
+RETRY_AFTER_SECONDS = "60"
+
+
+def cookie_name(name: str, https: bool) -> str:
+    """`__Host-` cookies are Secure, host-only and for path / by the browser's own rule, so a
+    sibling subdomain cannot plant one; browsers accept the prefix only over https."""
+    return f"__Host-{name}" if https else name
+
+
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in raw or b"\x00" in unquote_to_bytes(raw)
 
 
 def _origin_of(url: str) -> str:
@@ -57,6 +86,7 @@ class SecurityMiddleware(ASGIMiddleware):
         if scope.get("method") in UNSAFE_METHODS and self._cross_site(scope):
             # The app's error handler answers: the friendly 403 page (or fragment), with these headers.
             raise PermissionDeniedException()
+        check_input(scope)
         await next_app(scope, receive, self._wrap(send))
 
     def _wrap(self, send: Send) -> Send:
@@ -72,6 +102,9 @@ class SecurityMiddleware(ASGIMiddleware):
                 if "cache-control" not in headers:
                     # Private by default; public pages and static files set their own.
                     headers["Cache-Control"] = "no-store"
+                if message["status"] == 429 and "retry-after" not in headers:
+                    # Every "too many" answer says when to come back, whichever code produced it.
+                    headers["Retry-After"] = RETRY_AFTER_SECONDS
             await send(message)
 
         return send_with_headers
@@ -91,3 +124,113 @@ def security_headers(settings: Settings) -> dict[str, str]:
     if settings.https:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     return headers
+
+
+def check_input(scope: Scope) -> None:
+    """Refuse what no handler can use: a NUL byte anywhere in the address, a header or a cookie
+    (PostgreSQL text cannot hold one; file names neither) is a 400, and an id path parameter
+    beyond the database's integers names no row: 404."""
+    query = scope.get("query_string", b"")
+    if _has_nul(scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")) or _has_nul(query):
+        raise ClientException()
+    for name, value in scope["headers"]:
+        # Cookie values are percent-decoded when read (a session id names a file); other headers
+        # are only passed on as they are.
+        if b"\x00" in value or (name.lower() == b"cookie" and _has_nul(value)):
+            raise ClientException()
+    for param in scope.get("path_params", {}).values():
+        if isinstance(param, int) and param not in ID_RANGE:
+            raise NotFoundException()
+        if isinstance(param, str) and "\x00" in param:
+            raise ClientException()
+
+
+# --- CSRF -----------------------------------------------------------------------------------------
+
+TOKEN_RE = re.compile(r"[0-9a-f]{128}")
+FIELD = "_csrf_token"  # the names Litestar's own CSRF used, kept so forms and htmx need no change
+HEADER = "x-csrftoken"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class CSRFMiddleware(ASGIMiddleware):
+    """Signed double-submit tokens bound to the logged-in session.
+
+    A token is 64 hex characters of randomness and an HMAC-SHA256 over them and the session id
+    (none while logged out). The cookie and the form field (or htmx header) must carry the same
+    token and it must be signed for *this* session, so a token from another session (planted
+    cookie and all) is refused. Signed with the newest key, checked with all of them. A page
+    request whose cookie was made for another session (just logged in or out) gets a new token.
+    """
+
+    scopes = (ScopeType.HTTP,)
+    should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/static/"))
+
+    def __init__(self, secret_keys: tuple[str, ...], https: bool, session_cookie: str) -> None:
+        self.keys = [key.encode() for key in secret_keys]
+        self.https = https
+        self.cookie = cookie_name("portal_csrf", https)
+        self.session_cookie = session_cookie
+
+    def _sign(self, nonce: str, binding: str, key: bytes) -> str:
+        return hmac.new(key, f"{nonce}|{binding}".encode(), hashlib.sha256).hexdigest()
+
+    def new_token(self, binding: str) -> str:
+        nonce = secrets.token_hex(32)
+        return nonce + self._sign(nonce, binding, self.keys[-1])
+
+    def valid(self, token: Any, binding: str) -> bool:
+        # Anything but 128 lower-case hex characters is refused before any comparison: a non-ASCII
+        # string would make hmac.compare_digest raise.
+        if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+            return False
+        nonce, mac = token[:64], token[64:]
+        return any(hmac.compare_digest(mac, self._sign(nonce, binding, key)) for key in self.keys)
+
+    def binding(self, request: Request[Any, Any, Any]) -> str:
+        if request.scope.get("user") is None:
+            return ""
+        return request.cookies.get(self.session_cookie) or ""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        binding = self.binding(request)
+        cookie = request.cookies.get(self.cookie)
+        state = ScopeState.from_scope(scope)
+        if scope.get("method") not in UNSAFE_METHODS:
+            if cookie is not None and self.valid(cookie, binding):
+                state.csrf_token = cookie
+                await next_app(scope, receive, send)
+                return
+            state.csrf_token = token = self.new_token(binding)
+            await next_app(scope, receive, self._setting_cookie(send, token))
+            return
+        submitted: Any = request.headers.get(HEADER)
+        if request.headers.get("content-type", "").startswith(FORM_TYPES):
+            form = await request.form()
+            # A NUL byte cannot be stored (PostgreSQL refuses it): refused here for every form.
+            if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
+                raise ClientException()
+            submitted = submitted or form.get(FIELD)
+        if cookie is not None and self.valid(cookie, binding) and submitted == cookie:
+            state.csrf_token = cookie
+            await next_app(scope, receive, send)
+            return
+        session_id = request.cookies.get(self.session_cookie)
+        if binding == "" and session_id and self.valid(submitted, session_id) and submitted == cookie:
+            # Signed for this browser's session, which has since ended (idle, or logged out
+            # elsewhere): log in again, as any page would say.
+            raise NotAuthorizedException()
+        raise PermissionDeniedException("CSRF token verification failed")
+
+    def _setting_cookie(self, send: Send, token: str) -> Send:
+        cookie = Cookie(
+            key=self.cookie, value=token, path="/", secure=self.https, httponly=True, samesite="lax"
+        )
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+            await send(message)
+
+        return send_with_cookie

@@ -140,8 +140,11 @@ def test_logout_ends_the_session(client, tess):
     log_in(client, "tess")
     session_id = client.cookies.get(SESSION)
     response = post_form(client, "/logout", {}, token_from="/dashboard")
-    assert response.status_code == 303 and response.headers["location"] == "/login"
-    assert "You have logged out." in notices(client.get("/login"))
+    assert response.status_code == 303 and response.headers["location"] == "/login?logged_out=true"
+    # Said once, whether the browser kept the flash cookie or cleared it (Clear-Site-Data).
+    assert notices(client.get(response.headers["location"])) == ["You have logged out."]
+    client.cookies.clear()
+    assert notices(client.get(response.headers["location"])) == ["You have logged out."]
     dashboard = client.get("/dashboard", follow_redirects=False)
     assert dashboard.status_code == 303
     assert dashboard.headers["location"] == "/login?next=/dashboard"

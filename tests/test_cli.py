@@ -50,12 +50,12 @@ def migrated(env: dict[str, str]) -> dict[str, str]:
 
 def printed_logins(output: str) -> dict[str, tuple[str, str]]:
     """{user name: (role, password)} from the demo log-ins the command printed."""
-    found = {}
-    for role, username, password in re.findall(
-        r"^\s+(staff|learner|third_party)\s+(\S+)\s+(\S+)$", output, re.M
-    ):
-        found[username] = (role, password)
-    return found
+    return {username: (role, password) for role, username, _, password in printed_rows(output)}
+
+
+def printed_rows(output: str) -> list[tuple[str, str, str, str]]:
+    """(role, user name, email address, password) for each demo log-in the command printed."""
+    return re.findall(r"^\s+(staff|learner|third_party)\s+(\S+)\s+(\S+@\S+)\s+(\S+)$", output, re.M)
 
 
 def test_migrate_creates_the_tables_on_a_fresh_file(fresh):
@@ -67,6 +67,28 @@ def test_migrate_creates_the_tables_on_a_fresh_file(fresh):
     assert query(fresh, "PRAGMA journal_mode") == [("wal",)]
     again = portal(fresh, "migrate")  # running it twice is harmless
     assert again.returncode == 0, again.stderr
+
+
+def test_migrate_says_one_clear_line(fresh):
+    """Not Piccolo's table, which on a new database says "already complete" and "not yet run"."""
+    first = portal(fresh, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"Database: \d+ migrations applied\.\n", first.stdout), first.stdout
+    assert "already complete" not in first.stdout + first.stderr
+    again = portal(fresh, "migrate")
+    assert again.stdout == "Database: up to date.\n"
+
+
+def test_demo_log_ins_list_email_addresses(fresh):
+    migrated(fresh)
+    printed = portal(fresh, "load-demo", "--if-empty").stdout
+    rows = printed_rows(printed)
+    emails = {username: email for _, username, email, _ in rows}
+    assert set(emails) == {"staff", "lena", "liam", "tara", "theo"}
+    db_emails = dict(query(fresh, "SELECT username, email FROM account"))
+    assert emails == db_emails
+    saved = (Path(fresh["VAR_DIR"]) / "demo-logins.txt").read_text()
+    assert printed_rows(saved) == rows
 
 
 def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh):
@@ -162,3 +184,30 @@ def test_unknown_command_is_refused(fresh):
 
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_make_run_installs_only_what_serving_needs(tmp_path):
+    """`make run` on a fresh clone installs the portal without its test tools; `make test` adds them."""
+    venv = str(tmp_path / "venv")
+    run_plan = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "run", f"VENV={venv}"], capture_output=True, text=True, timeout=60
+    ).stdout
+    installs = [line for line in run_plan.splitlines() if " install " in line and "upgrade pip" not in line]
+    assert installs and all(line.rstrip().endswith("-e .") for line in installs), run_plan
+    assert "[test]" not in run_plan
+    test_plan = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "test", f"VENV={venv}"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "-e '.[test]'" in test_plan
+
+
+def test_the_readme_stands_alone():
+    """A clone has no ../shared/: the README must not send a newcomer there, and must say what the
+    portal is."""
+    readme = (ROOT / "README.md").read_text()
+    assert "../" not in readme
+    intro = readme.split("## ", 1)[0]
+    for word in ("learners", "third parties", "connections", "Add Connection"):
+        assert word in intro
+    for path in re.findall(r"`([\w.-]+/[\w./-]+\.(?:md|py|toml))`", readme):
+        assert (ROOT / path).exists(), path

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
 from src import connections as actions
 from src.connections import send_reminders
 from src.documents import issue
@@ -168,8 +170,12 @@ def test_sharing_with_an_unknown_address_invites_them_and_attaches_when_they_ver
     invite = mailbox.wait_for(to="newcomer@example.com", subject="wants to share achievement documents")
     assert "Lena Lovelace" in invite["Subject"]
     register = link_in(invite, "/register")
-    assert register == "/register"
-    assert html(other_client.get(register)).css_first('form input[name="email"]') is not None
+    assert register == "/register?email=newcomer%40example.com"
+    # The link fills in the invited address; the newcomer need not type it.
+    field = html(other_client.get(register)).css_first('form input[name="email"]')
+    assert field.attributes["value"] == "newcomer@example.com"
+    html_part = HTMLParser(invite.get_body(preferencelist=("html",)).get_content())
+    assert html_part.css_first('a[href*="/register"]').attributes["href"].endswith(register)
     registered = post_form(
         other_client,
         register,

@@ -271,3 +271,18 @@ def test_a_malformed_email_is_refused(client):
     assert response.status_code == 422
     assert "correct format" in html(response).css_first("#email-error").text()
     assert field_value(html(response), "email") == "not-an-email"
+
+
+def test_a_date_of_birth_in_the_future_or_with_a_two_digit_year_says_what_is_wrong(client):
+    logged_in(client)
+    next_year = str(date.today().year + 1)
+    for year, message in (
+        (next_year, "Date of birth must be in the past"),
+        ("90", "Year must include 4 numbers"),
+    ):
+        response = save_details(client, **{"dob-day": "1", "dob-month": "2", "dob-year": year})
+        assert response.status_code == 422
+        page = html(response)
+        assert message in page.css_first("#dob-error").text(strip=True)
+        assert field_value(page, "dob-year") == year
+        assert account_row()["date_of_birth"] is None

@@ -50,9 +50,9 @@ def assert_security_headers(response) -> None:
     }
 
 
-def session_cookie(response) -> SimpleCookie:
+def session_cookie(response, name: str = "portal_session") -> SimpleCookie:
     for header in response.headers.get_list("set-cookie"):
-        if header.startswith("portal_session="):
+        if header.startswith(f"{name}="):
             cookie = SimpleCookie()
             cookie.load(header)
             return cookie
@@ -135,25 +135,33 @@ def test_session_cookie_is_httponly_and_lax_and_not_secure_on_http(client):
     assert not morsel["secure"]
 
 
-def test_session_cookie_is_secure_on_https(https_client):
+def test_cookies_are_secure_and_host_prefixed_on_https(https_client):
     # On the app's own loop: with PostgreSQL, its pool belongs to that loop.
     https_client.blocking_portal.call(partial(make_account, username="tess"))
+    first = https_client.get("/login")
+    csrf = session_cookie(first, "__Host-portal_csrf")["__Host-portal_csrf"]
     response = post_form(https_client, "/login", {"login": "tess", "password": STRONG_PASSWORD})
     assert response.status_code == 303
-    morsel = session_cookie(response)["portal_session"]
-    assert morsel["secure"] is True
-    assert morsel["httponly"] is True
-    assert morsel["samesite"].lower() == "lax"
-    # The CSRF cookie is Secure on https too.
-    csrf = SimpleCookie()
-    for header in https_client.get("/register").headers.get_list("set-cookie") + response.headers.get_list(
-        "set-cookie"
-    ):
-        if header.startswith("portal_csrf="):
-            csrf.load(header)
-    if "portal_csrf" in csrf:
-        assert csrf["portal_csrf"]["secure"] is True
+    morsel = session_cookie(response, "__Host-portal_session")["__Host-portal_session"]
+    # What the browser demands of a __Host- cookie: Secure, Path=/, no Domain.
+    for cookie in (morsel, csrf):
+        assert cookie["secure"] is True
+        assert cookie["httponly"] is True
+        assert cookie["samesite"].lower() == "lax"
+        assert cookie["path"] == "/"
+        assert not cookie["domain"]
     assert https_client.get("/profile", follow_redirects=False).status_code == 200
+    assert not any(
+        c.startswith("portal_")
+        for c in response.headers.get_list("set-cookie") + first.headers.get_list("set-cookie")
+    )
+
+
+def test_cookies_keep_plain_names_on_http(client):
+    run(make_account(username="tess"))
+    response = log_in(client, "tess")
+    assert session_cookie(response)["portal_session"]
+    assert {c.name for c in client.cookies.jar} == {"portal_session", "portal_csrf"}
 
 
 # --- CSRF and Origin --------------------------------------------------------------------------
@@ -269,3 +277,47 @@ def test_an_unknown_host_is_refused(client):
 def test_forwarded_host_does_not_get_around_allowed_hosts(client):
     response = client.get("/login", headers={"Host": "evil.example", "X-Forwarded-Host": "testserver.local"})
     assert response.status_code == 400
+
+
+# --- CSRF tokens belong to one session --------------------------------------------------------
+
+
+def test_a_token_from_another_session_is_refused(client, other_client):
+    """An attacker's own valid token and cookie (e.g. a cookie planted from a sibling subdomain)
+    are no good in the victim's logged-in session."""
+    run(make_account(username="tess"))
+    run(make_account(username="mallory"))
+    log_in(client, "tess")
+    log_in(other_client, "mallory")
+    mallory_token = csrf_token(other_client)
+    planted = f"portal_session={client.cookies.get('portal_session')}; portal_csrf={mallory_token}"
+    response = client.post(
+        "/profile/contacts",
+        data={"_csrf_token": mallory_token, "kind": "phone", "value": "0113 496 0000"},
+        headers={"cookie": planted},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    from src.tables.accounts import ContactDetail
+
+    assert run(ContactDetail.count().run()) == 0
+    # The victim's own token still works.
+    response = post_form(
+        client, "/profile/contacts", {"kind": "phone", "value": "0113 496 0000"}, token_from="/profile"
+    )
+    assert response.status_code in {200, 303}
+    assert run(ContactDetail.count().run()) == 1
+
+
+def test_a_token_from_before_log_in_does_not_work_after_it(client):
+    run(make_account(username="tess"))
+    anonymous_token = csrf_token(client)
+    log_in(client, "tess")
+    response = client.post(
+        "/profile/contacts",
+        data={"_csrf_token": anonymous_token, "kind": "phone", "value": "0113 496 0000"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    # A page of the new session carries a new token, which works.
+    assert csrf_token(client, "/profile") != anonymous_token

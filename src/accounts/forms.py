@@ -32,7 +32,7 @@ def check_registration(form: Form, org_name: str = "") -> NewAccount | None:
     last = form.required("last_name", "Enter your last name")
     username = _username(form)
     email = form.email("email")
-    born = parse_date(form, "dob", "your date of birth")
+    born = parse_date(form, "dob", "your date of birth", past="Date of birth must be in the past")
     phone = form.optional("phone", 40)
     company = form.optional("company_name")
     job = form.optional("job_title")
@@ -72,7 +72,9 @@ async def check_details(form: Form, account: Account) -> dict[Any, Any] | None:
         Account.first_name: first_name,
         Account.middle_name: middle_name,
         Account.last_name: last_name,
-        Account.date_of_birth: parse_date(form, "dob", "your date of birth"),
+        Account.date_of_birth: parse_date(
+            form, "dob", "your date of birth", past="Date of birth must be in the past"
+        ),
         Account.phone: form.optional("phone", 40),
         Account.company_name: form.optional("company_name"),
         Account.job_title: form.optional("job_title"),

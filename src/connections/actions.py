@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from src.clock import utcnow
 from src.connections.notify import log_event, notify
@@ -137,7 +138,9 @@ async def _share(
             await notify(connection, third_party, "learner_asked", "asked", **context)
         else:
             # Nobody has this address yet: invite them; the connection attaches when they verify it.
-            await enqueue(email, "invite_third_party", context, f"connection:{connection.id}:invite")
+            # The link fills in the invited address on the registration form.
+            invite = {**context, "register_path": f"/register?{urlencode({'email': email})}"}
+            await enqueue(email, "invite_third_party", invite, f"connection:{connection.id}:invite")
         await log_event(
             learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}"
         )
@@ -146,6 +149,8 @@ async def _share(
 
 async def add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
     """A third party asks a learner to connect. The answer never says whether the learner exists."""
+    if learner_email.lower() == third_party.email.lower():
+        raise Refused("Enter the learner's email address, not your own", "email")
     try:
         return await _add_connection(third_party, learner_email.lower(), message, today)
     except Exception as exc:

@@ -53,7 +53,7 @@ def _passphrase() -> str:
     return "-".join(secrets.choice(WORDS) for _ in range(4)) + str(secrets.randbelow(90) + 10)
 
 
-async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tuple[str, str, str]]:
+async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tuple[str, str, str, str]]:
     logins_file: Path = settings.var_dir / "demo-logins.txt"
     if only_if_empty and await Account.count() > 0:
         if logins_file.exists():
@@ -88,7 +88,7 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
                     is_delivery=True,
                 )
             )
-        logins.append((role.value, username, password))
+        logins.append((role.value, username, email, password))
         people[username] = account
     verify_lines: list[str] = []
     if {"lena", "liam", "tara", "theo"} <= people.keys():
@@ -98,9 +98,12 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
             await load_demo_reports(people)
     if {"staff", "lena", "liam"} <= people.keys():
         await load_demo_documents(Tokens(settings.secret_keys), people, today_in(settings.tz))
+    # The email addresses too: Add Connection and Share ask for another person's address.
     text = (
-        "Demo log-ins (user name / password):\n"
-        + "\n".join(f"  {role:<12} {username:<8} {password}" for role, username, password in logins)
+        "Demo log-ins (role, user name, email address, password):\n"
+        + "\n".join(
+            f"  {role:<12} {username:<8} {email:<28} {password}" for role, username, email, password in logins
+        )
         + "\n"
         + "".join(f"{line}\n" for line in verify_lines)
     )

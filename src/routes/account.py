@@ -9,13 +9,13 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import TooManyRequestsException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
-from src.forms import Form, read_form
+from src.forms import EMAIL_RE, Form, read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
 from src.routes.common import client_ip, settings_of, tokens_of, url
@@ -62,10 +62,13 @@ def link_problem(request: Request[Any, Any, Any], exc: TokenError, purpose: str)
 
 class AccountController(Controller):
     @get("/register", name="register")
-    async def show_register(self, request: Request[Any, Any, Any]) -> Template:
-        """Page: the registration form. htmx: the form alone."""
+    async def show_register(self, request: Request[Any, Any, Any], email: FromQuery[str] = "") -> Template:
+        """Page: the registration form (the invited address filled in from an invitation's link).
+        htmx: the form alone."""
+        email = email.strip().lower()
+        values = {"email": email} if len(email) <= 254 and EMAIL_RE.match(email) else {}
         return render(
-            request, "account/register.html", "partials/account/_register_form.html", values={}, errors={}
+            request, "account/register.html", "partials/account/_register_form.html", values=values, errors={}
         )
 
     @post("/register", name="register_account")

@@ -19,16 +19,25 @@ from src.routes.common import client_ip, safe_next, url
 IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accounts
 IP_WINDOW = 15 * 60
 WRONG = "The user name, email address or password is not right"
+LOGGED_OUT = "You have logged out."
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
 class SessionController(Controller):
     @get("/login", name="login")
     async def show_login(
-        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        next: FromQuery[str | None] = None,
+        logged_out: FromQuery[bool] = False,
     ) -> Template | Redirect:
         """Page: the log-in form (and why a session ended, if it did). htmx: the form alone."""
         if request.user is not None:
             return Redirect(path=safe_next(next), status_code=303)
+        # Log-out's Clear-Site-Data also clears the cookie that carried its flash: say it from here.
+        kept = request.session.get("_messages", []) if request.session else []
+        if logged_out and not any(m.get("message") == LOGGED_OUT for m in kept):
+            flash(request, LOGGED_OUT, category="success")
         ended = request.session.pop("ended", False) if request.session else False
         return render(
             request,
@@ -95,5 +104,8 @@ class SessionController(Controller):
     async def log_out(self, request: Request[Any, Any, Any]) -> Redirect | ClientRedirect:
         """End the session, then the log-in page."""
         end_session(request)
-        flash(request, "You have logged out.", category="success")
-        return redirect(request, url(request, "login"))
+        flash(request, LOGGED_OUT, category="success")
+        response = redirect(request, url(request, "login") + "?logged_out=true")
+        # A shared computer keeps nothing of the account: cached pages, cookies, storage.
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response

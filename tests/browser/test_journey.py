@@ -158,7 +158,7 @@ def test_whole_account_journey(
 
     # Log out.
     page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page).to_have_url(re.compile(r"/login\?logged_out=true$"))
     expect(page.get_by_role("status")).to_contain_text("You have logged out")
     audit.check(page)
 

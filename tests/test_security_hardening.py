@@ -1,0 +1,126 @@
+"""Hardening that is easy to lose without noticing: every non-public route has a guard, tokens dated
+in the future are refused, every 429 says when to retry, logging out clears the browser's data, and
+an error page's reference is the one in the log."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from litestar.routes import HTTPRoute
+
+from src.tokens import RESET_PASSWORD_MAX_AGE, TokenError, Tokens
+from tests.conftest import csrf_token, html, log_in, make_account, post_form, run
+
+# Routes anyone may use without logging in, each with the reason. Anything else must have a guard.
+PUBLIC = {
+    ("GET", "/"): "the start page",
+    ("GET", "/healthz"): "the load balancer's health check",
+    ("GET", "/login"): "logging in",
+    ("POST", "/login"): "logging in",
+    ("POST", "/logout"): "ending a session that may already have ended is harmless",
+    ("GET", "/register"): "registration",
+    ("POST", "/register"): "registration",
+    ("GET", "/register/check-email"): "registration",
+    ("GET", "/verify-email/{token:str}"): "the emailed link is the credential",
+    ("GET", "/verify-email/resend"): "asking for the link again",
+    ("POST", "/verify-email/resend"): "asking for the link again",
+    ("GET", "/activate/{token:str}"): "the emailed link is the credential",
+    ("POST", "/activate/{token:str}"): "the emailed link is the credential",
+    ("GET", "/forgot-password"): "password reset",
+    ("POST", "/forgot-password"): "password reset",
+    ("GET", "/forgot-password/sent"): "password reset",
+    ("GET", "/reset-password/{token:str}"): "the emailed link is the credential",
+    ("POST", "/reset-password/{token:str}"): "the emailed link is the credential",
+    ("GET", "/dev/mailbox"): "development mode only (absent in production)",
+    ("GET", "/dev/mailbox/{mail_id:int}"): "development mode only (absent in production)",
+}
+
+
+def test_every_route_that_is_not_public_has_a_guard(app):
+    unguarded = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith("/static"):
+            continue
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                if method in {"HEAD", "OPTIONS"}:
+                    continue
+                key = (method, route.path)
+                if not handler.resolve_guards() and key not in PUBLIC:
+                    unguarded.add(key)
+    assert not unguarded, f"routes with no guard that are not on the public list: {sorted(unguarded)}"
+
+
+def test_the_public_list_names_only_routes_that_exist(app):
+    existing = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    }
+    assert set(PUBLIC) <= existing, sorted(set(PUBLIC) - existing)
+
+
+def test_a_token_dated_in_the_future_is_refused(monkeypatch):
+    tokens = Tokens(("k" * 40,))
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    future = tokens.sign("reset", {"account": 1})
+    monkeypatch.setattr(time, "time", real_time)
+    with pytest.raises(TokenError):
+        tokens.load("reset", future, RESET_PASSWORD_MAX_AGE)
+    # The same token made now is accepted: it is the date that is refused.
+    assert tokens.load("reset", tokens.sign("reset", {"account": 1}), RESET_PASSWORD_MAX_AGE) == {
+        "account": 1
+    }
+
+
+def test_a_reset_link_dated_in_the_future_shows_no_form(app, client, monkeypatch):
+    from src.tokens import password_fingerprint
+
+    account = run(make_account(username="tess"))
+    payload = {"a": account.id, "f": password_fingerprint(account.password_hash, account.last_login_at)}
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    future = app.state.tokens.sign("reset-password", payload)
+    monkeypatch.setattr(time, "time", real_time)
+    assert html(client.get(f"/reset-password/{future}")).css_first('input[name="password"]') is None
+    # The same link dated now is good: only the date made the difference.
+    now = app.state.tokens.sign("reset-password", payload)
+    assert html(client.get(f"/reset-password/{now}")).css_first('input[name="password"]') is not None
+
+
+def test_every_429_says_when_to_retry(client):
+    run(make_account(username="tess"))
+    for _ in range(60):
+        response = post_form(client, "/login", {"login": "tess", "password": "wrong-guess-here"})
+        if response.status_code == 429:
+            break
+    assert response.status_code == 429
+    assert response.headers["retry-after"].isdigit()
+
+
+def test_logging_out_clears_the_browsers_data(client):
+    run(make_account(username="tess"))
+    log_in(client, "tess")
+    response = post_form(client, "/logout", {}, token_from="/dashboard")
+    assert response.status_code == 303
+    assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+    htmx = post_form(client, "/logout", {}, htmx=True)
+    assert htmx.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+
+
+def test_an_error_page_shows_the_reference_that_is_in_the_log(client, caplog):
+    csrf_token(client)
+    with caplog.at_level(logging.INFO, logger="portal.errors"):
+        response = client.post("/login", data={"login": "x", "password": "y"}, follow_redirects=False)
+    assert response.status_code == 403
+    reference = html(response).css_first(".error-reference").text(strip=True)
+    assert len(reference) == 8
+    assert [r for r in caplog.records if reference in r.getMessage()]
+    # Each error gets its own reference.
+    again = client.post("/login", data={"login": "x", "password": "y"}, follow_redirects=False)
+    assert html(again).css_first(".error-reference").text(strip=True) != reference
