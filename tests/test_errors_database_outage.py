@@ -15,7 +15,8 @@ from litestar.testing import TestClient
 import src.routes.home
 from src import db
 from src.app import create_app
-from tests.conftest import _DB_URL, BASE_URL, IS_POSTGRES, html, log_in, make_account, make_settings, run
+from tests.conftest import BASE_URL, IS_POSTGRES, html, log_in, make_account, make_settings, run
+from tests.support.environment import DATABASE_URL as _DB_URL
 
 
 def closed_port() -> int:
