@@ -120,12 +120,18 @@ def test_list_has_one_row_per_connection_with_words_documents_and_allowed_action
     row = page.css_first(f"#connection-{waiting.id}")
     assert row.css_first(".connection-name").text(strip=True) == "Lena Lovelace"
     assert row.css_first(".state").text(strip=True) == "Waiting for you to accept"
-    assert row.css_first(".access").text(strip=True) == f"Your access ends on {fmt(day + timedelta(days=20))}"
+    # Not granted yet: worded as an offer, never as access that is running.
+    assert (
+        row.css_first(".access").text(strip=True)
+        == f"If you accept, your access ends on {fmt(day + timedelta(days=20))}"
+    )
     assert "2 shared documents" in row.text()
     assert {f.attributes["action"] for f in row.css("form")} == {
         f"/connections/{waiting.id}/accept",
         f"/connections/{waiting.id}/decline",
     }
+    # A request someone sent you is declined; no second, unexplained "Cancel" beside it.
+    assert [a.attributes["href"] for a in row.css(".row-actions a")] == []
 
     row = page.css_first(f"#connection-{current.id}")
     assert row.css_first(".state").text(strip=True) == "Active"

@@ -35,6 +35,15 @@ PUBLIC = {
     ("POST", "/reset-password/{token:str}"): "the emailed link is the credential",
     ("GET", "/dev/mailbox"): "development mode only (absent in production)",
     ("GET", "/dev/mailbox/{mail_id:int}"): "development mode only (absent in production)",
+    ("GET", "/email-change/stop/{token:str}"): "the emailed link to the old address is the credential",
+    ("POST", "/email-change/stop/{token:str}"): "the emailed link to the old address is the credential",
+    ("GET", "/v/{code:str}"): "the public verify page: anyone who scans a QR code",
+    ("GET", "/verify"): "the public typed check of a code",
+    ("GET", "/api/v1/verify/{code:str}"): "the public verifier API",
+    ("POST", "/api/v1/verify"): "the public verifier API (a batch of codes)",
+    ("GET", "/api/v1/openapi.json"): "the verifier API's schema",
+    ("GET", "/api/v1"): "the verifier API's schema (Litestar's schema controller)",
+    ("GET", "/api/v1/{path:str}"): "the verifier API's schema (Litestar's schema controller)",
 }
 
 

@@ -19,6 +19,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.mailbox import MailboxController
     from src.routes.password import PasswordController
     from src.routes.profile import ProfileController
+    from src.routes.reloads import reload_handlers
     from src.routes.reports import ReportController
     from src.routes.session import SessionController
     from src.routes.shared_documents import SharedDocumentController
@@ -50,6 +51,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         SharedDocumentController,
         ReportController,
         StaffReportController,
+        *reload_handlers(),
     ]
     if settings.development:
         handlers.append(MailboxController)  # absent in production mode

@@ -163,7 +163,7 @@ class AccountController(Controller):
             stopped=False,
         )
 
-    @post("/email-change/stop/{token:str}")
+    @post("/email-change/stop/{token:str}", name="confirm_stop_email_change")
     async def stop_email_change(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
         """Stop the change and end every session of the account, then say so."""
         try:

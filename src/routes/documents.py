@@ -55,7 +55,7 @@ class DocumentController(Controller):
         """Page: the report form. htmx: the form alone, in place of the yellow button."""
         return await report_form(request, await self._own(request, document_id))
 
-    @post("/documents/{document_id:int}/report")
+    @post("/documents/{document_id:int}/report", name="send_document_report")
     async def send_report(self, request: Request[Any, Any, Any], document_id: FromPath[int]) -> Response[Any]:
         """Send a report. htmx: the confirmation; plain form: back to the document."""
         return await send_report(request, await self._own(request, document_id))

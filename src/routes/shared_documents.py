@@ -50,7 +50,7 @@ class SharedDocumentController(Controller):
         """Page: the report form. htmx: the form alone, in place of the yellow button."""
         return await report_form(request, await self._shared(request, connection_id, document_id))
 
-    @post("/report")
+    @post("/report", name="send_shared_document_report")
     async def send_report(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int], document_id: FromPath[int]
     ) -> Response[Any]:

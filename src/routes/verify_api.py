@@ -161,6 +161,7 @@ class VerifyApiController(Controller):
 
     @get(
         "/{code:str}",
+        name="api_verify_one",
         summary="Check one verify code",
         description="The live status and key facts of the document with this code (as printed or "
         "scanned: any case, dashes and spaces allowed). The document's content is included only "
@@ -203,6 +204,7 @@ class VerifyApiController(Controller):
 
     @post(
         "/",
+        name="api_verify_batch",
         summary="Check up to 100 verify codes",
         description="Each code gets its own answer, as GET /api/v1/verify/{code} would give it "
         "(its status and http_status in the result). More than 100 codes: 400.",

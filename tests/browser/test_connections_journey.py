@@ -178,12 +178,12 @@ def test_learner_shares_and_the_connection_runs_its_course(
     detail_url = third_party.url
 
     # The third party asks for more time, with a message.
-    third_party.get_by_role("link", name="Ask for more time").click()
+    third_party.get_by_role("link", name="Extend").first.click()
     expect(third_party).to_have_url(re.compile(r"/connections/\d+/extension$"))
     audit.check(third_party)
     type_date(third_party.get_by_role("group", name="Keep access until"), wanted)
     third_party.get_by_label("Message to the learner").fill("Our audit runs until the spring.")
-    third_party.get_by_role("button", name="Ask for more time").click()
+    third_party.get_by_role("button", name="Ask to extend").click()
     expect(third_party).to_have_url(detail_url)
     status_says(third_party, "Request for more time sent.")
     audit.check(third_party)

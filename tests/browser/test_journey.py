@@ -110,7 +110,7 @@ def test_whole_account_journey(
     audit.check(page)
 
     # Manage: the registration details are there; change the job title and see it saved.
-    page.get_by_role("navigation", name="Account").get_by_role("link", name="Manage").click()
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Profile").click()
     expect(page).to_have_url(re.compile(r"/profile$"))
     audit.check(page)
     details = page.locator("#details")
