@@ -165,6 +165,9 @@ class CSRFMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
     should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/static/"))
+    # Routes that set no cookie and read no session (the public verify page and its JSON API, whose
+    # POST carries no cookie to protect) opt out with opt={"exclude_from_csrf": True}.
+    exclude_opt_key = "exclude_from_csrf"
 
     def __init__(self, secret_keys: tuple[str, ...], https: bool, session_cookie: str) -> None:
         self.keys = [key.encode() for key in secret_keys]

@@ -280,6 +280,15 @@ REALISTIC = {
     "current": "31 March 2027",
     "documents": 2,
     "message": "We need a little longer to finish our checks.",
+    # documents and reports
+    "title": "Level 3 Diploma in Health and Social Care",
+    "titles": ["Level 3 Diploma in Health and Social Care", "First Aid at Work"],
+    "new_title": "Level 3 Diploma in Health and Social Care (corrected)",
+    "reason": "Issued in error",
+    "document_title": "First Aid at Work",
+    "reporter": "Tara Patel",
+    "category": "Wrong name",
+    "answer": "Thank you: we have corrected the name and issued a new document.",
 }
 EMAILS = sorted(
     path.name.removesuffix(".subject.txt") for path in (TEMPLATES / "emails").glob("*.subject.txt")

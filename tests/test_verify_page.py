@@ -141,12 +141,19 @@ def test_non_canonical_forms_redirect_to_the_canonical_page(client, day, typed):
     assert client.get(response.headers["location"]).status_code == 200
 
 
-@pytest.mark.parametrize("bad", ["ABCD", "x" * 17, "%00%00", "€€€€-€€€€", "9" * 200, "", "-"])
+@pytest.mark.parametrize("bad", ["ABCD", "x" * 17, "€€€€-€€€€", "9" * 200, "", "-"])
 def test_a_code_that_cannot_be_right_is_a_typing_error(client, bad):
     response = client.get(f"/v/{bad}", follow_redirects=False) if bad else client.get("/v/%20")
     assert response.status_code == 400
     assert headline(response) == "This code has a typing error"
     assert html(response).css_first('form[action="/verify"] input[name="code"]') is not None
+
+
+def test_a_nul_byte_in_a_code_is_a_bad_request_before_any_lookup(client):
+    """A NUL byte is refused for every address before any handler runs (see src/security.py)."""
+    response = client.get("/v/%00%00", follow_redirects=False)
+    assert response.status_code == 400
+    assert "set-cookie" not in response.headers
 
 
 def test_a_typing_error_is_decided_before_any_database_lookup(client, day, monkeypatch):
