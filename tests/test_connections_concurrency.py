@@ -211,9 +211,8 @@ def won(browser: TestClient[Litestar], response: Any, connection_id: int, htmx: 
 
 
 def logged_in(browser: TestClient[Litestar], username: str) -> str:
-    token = csrf_token(browser)
     log_in(browser, username)
-    return token
+    return csrf_token(browser, "/profile")  # tokens are bound to the session: taken after log-in
 
 
 def test_accept_and_cancel_over_http(

@@ -80,7 +80,7 @@ def test_revoke_refuses_a_missing_reason_or_wording_and_keeps_what_was_typed(cli
     assert set(errors_on(response)) == {"category", "wording"}
     assert html(response).css_first("#note").text() == "<b>kept</b>"
     only_nul = _revoke(client, document, category="other", wording="\x00\x00")
-    assert only_nul.status_code == 422 and "wording" in errors_on(only_nul)
+    assert only_nul.status_code == 400  # a NUL byte is refused for every form before any handler
     too_long = _revoke(client, document, wording="x" * 501, category="nonsense")
     assert "500 characters" in errors_on(too_long)["wording"] and "category" in errors_on(too_long)
     assert run(reload(document.id)).status == "valid"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections import deque
 from typing import Any
 
 import asyncpg
@@ -42,6 +43,10 @@ def break_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(engine.config, "dsn", f"postgresql://postgres@127.0.0.1:{closed_port()}/{name}")
     else:
         monkeypatch.setattr(engine, "path", "/nonexistent-folder/portal.sqlite3")
+        # The app keeps a few SQLite connections open: set them aside too, so every query must
+        # open the file anew (they come back when the context ends, as a recovered database would).
+        if hasattr(engine, "_idle"):
+            monkeypatch.setattr(engine, "_idle", deque())
 
 
 def test_an_unreachable_database_answers_503_and_recovers(client, monkeypatch, caplog):

@@ -167,6 +167,7 @@ def test_staff_pages_are_for_staff_only(client: Any, who: str) -> None:
     token = csrf_token(client)
     if who != "anonymous":
         log_in(client, who)
+        token = csrf_token(client, "/profile")  # tokens are bound to the session
     requests = [
         ("GET", "/staff/reports"),
         ("GET", f"/staff/reports/{report.id}"),

@@ -119,7 +119,9 @@ def test_long_non_ascii_csrf_tokens_are_refused_not_crashed(app, client):
     cookie_name = next(c.name for c in client.cookies.jar if "csrf" in c.name)
     raw = LONG_NON_ASCII_TOKEN.encode()
     for method, template, params in routes(app):
-        if method != "POST":
+        # The verifier API takes JSON with no cookie at all, so it has no CSRF check (its own
+        # tests refuse these bodies with a 400 problem); every form route has one.
+        if method != "POST" or template.startswith("/api/"):
             continue
         path = fill(template, params, {int: "1", str: "abc"})
         attempts = [
