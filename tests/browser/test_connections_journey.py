@@ -158,7 +158,8 @@ def test_learner_shares_and_the_connection_runs_its_course(
     open_connections(third_party, audit)
     row = row_for(third_party, two_people.learner_name)
     expect(row).to_contain_text("Waiting for you to accept")
-    expect(row).to_contain_text(f"Your access ends on {long_date(ends_on)}")
+    # Not granted yet: an offer, never worded as access that is running.
+    expect(row).to_contain_text(f"If you accept, your access ends on {long_date(ends_on)}")
     row.get_by_role("button", name=f"Accept {two_people.learner_name}").click()
     status_says(third_party, "Connection accepted.")
     expect(third_party).to_have_url(re.compile(r"/connections$"))
