@@ -234,12 +234,21 @@ def test_accept_and_cancel_over_http(
         )
         accept_won = won(client, accept, started.id, htmx)
         cancel_won = won(other_client, cancel, started.id, htmx)
-        assert accept_won != cancel_won, (accept.text, cancel.text)
-        wins["accept" if accept_won else "cancel"] += 1
+        assert accept_won or cancel_won, (accept.text, cancel.text)
         final = run(reload(started.id))
-        assert final.state == ("active" if accept_won else "cancelled")
-        assert final.version == started.version + 1
-        assert len([key for key in run(emails_for(started.id)) if key not in before]) == 1
+        new_emails = [key for key in run(emails_for(started.id)) if key not in before]
+        if accept_won and cancel_won:
+            # No overlap on a busy machine: the accept finished first, and cancelling an active
+            # connection is allowed. Two changes, each counted once, in that order.
+            assert final.state == "cancelled" and final.version == started.version + 2
+            assert len(new_emails) == 2
+        else:
+            # They overlapped: the compare-and-set gave one winner and one clear conflict answer.
+            assert final.state == ("active" if accept_won else "cancelled")
+            assert final.version == started.version + 1
+            assert len(new_emails) == 1
+        wins["accept"] += accept_won
+        wins["cancel"] += cancel_won
         close_round(started.id)
     received = receive_all(mailbox)
     assert received == Counter(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections import deque
+import sqlite3
 from typing import Any
 
 import asyncpg
@@ -43,10 +43,14 @@ def break_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(engine.config, "dsn", f"postgresql://postgres@127.0.0.1:{closed_port()}/{name}")
     else:
         monkeypatch.setattr(engine, "path", "/nonexistent-folder/portal.sqlite3")
-        # The app keeps a few SQLite connections open: set them aside too, so every query must
-        # open the file anew (they come back when the context ends, as a recovered database would).
-        if hasattr(engine, "_idle"):
-            monkeypatch.setattr(engine, "_idle", deque())
+        # The app keeps a few SQLite connections open, so moving the file is not enough: every query
+        # must fail to get a connection, as it does when the file cannot be opened.
+        if hasattr(engine, "acquire"):
+
+            async def unreachable() -> Any:
+                raise sqlite3.OperationalError("unable to open database file")
+
+            monkeypatch.setattr(engine, "acquire", unreachable)
 
 
 def test_an_unreachable_database_answers_503_and_recovers(client, monkeypatch, caplog):
