@@ -80,6 +80,11 @@ async def _terminated_connection_error() -> BaseException:
         for _ in range(50):
             try:
                 await victim.fetchval("SELECT 1")
+            except asyncpg.InternalClientError:
+                # The termination notice arrived mid-statement (asyncpg's own state machine
+                # objects); the next attempt sees the connection gone.
+                await asyncio.sleep(0.05)
+                continue
             except Exception as exc:
                 return exc
             await asyncio.sleep(0.05)
