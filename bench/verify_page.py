@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -213,7 +214,15 @@ def main() -> int:
         "end\n"
     )
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "BASE_URL": f"http://127.0.0.1:{port}"}
+    # As production runs it (templates compiled once, no development reloading), throw-away secrets.
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        "PORTAL_MODE": "production",
+        "SECRET_KEYS": secrets.token_hex(32),
+        "MAIL_DELIVERY": "smtp",
+    }
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "src.cli", "serve", "--port", str(port)], cwd=ROOT, env=env
     )
