@@ -228,6 +228,15 @@ def test_staff_see_the_document_page_with_code_history_and_choice(client: Any) -
     assert facts["Status"] == "Valid"
     assert facts["Verify code"].count("-") == 4 and len(facts["Verify code"]) == 21
     assert facts["Shown on the verify page"].startswith("No")
+    # Staff see the learner's choice as it is now, not as it was when the document was issued.
+    run(Document.update({Document.show_on_verify: True}).where(Document.id == document.id))
+    again = html(client.get(f"/staff/documents/{document.id}"))
+    shown = next(
+        dd
+        for dt, dd in zip(again.css(".summary dt"), again.css(".summary dd"), strict=True)
+        if dt.text(strip=True) == "Shown on the verify page"
+    )
+    assert shown.text(strip=True) == "Yes, the learner allows it"
     history = [li.text(strip=True) for li in page.css("ol.rows li")]
     assert len(history) == 1 and "Issued" in history[0] and "Sam Tester" in history[0]
     assert client.get("/staff/documents/999999").status_code == 404

@@ -27,20 +27,22 @@ def test_off_by_default_and_switched_on_and_off_without_javascript(client, day):
     docs = run(shelf(day, can_log_in=True))
     doc = docs.valid
     log_in(client, "lena")
-    block = choice_of(client.get("/documents"), doc.id)
+    block = choice_of(client.get(f"/documents/{doc.id}"), doc.id)
     assert "status and key facts only" in block.css_first(".verify-shown").text()
     assert block.css_first("button").text(strip=True).startswith("Show the document on its verify page")
     assert client.get(f"/v/{doc.verify_code}").text.count('class="document"') == 0
 
-    response = post_form(client, f"/documents/{doc.id}/verify-page", {"show": "yes"}, token_from="/documents")
+    response = post_form(
+        client, f"/documents/{doc.id}/verify-page", {"show": "yes"}, token_from=f"/documents/{doc.id}"
+    )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/documents#document-{doc.id}"
-    after = client.get("/documents")
+    assert response.headers["location"] == f"/documents/{doc.id}#verify-choice-{doc.id}"
+    after = client.get(f"/documents/{doc.id}")
     assert "The verify page now shows the document itself." in after.text
     assert "sees this document itself" in choice_of(after, doc.id).css_first(".verify-shown").text()
     assert html(client.get(f"/v/{doc.verify_code}")).css_first("main article.document") is not None
 
-    post_form(client, f"/documents/{doc.id}/verify-page", {"show": "no"}, token_from="/documents")
+    post_form(client, f"/documents/{doc.id}/verify-page", {"show": "no"}, token_from=f"/documents/{doc.id}")
     assert not shown_in_db(doc.id)
     assert html(client.get(f"/v/{doc.verify_code}")).css_first("main article.document") is None
 
@@ -49,7 +51,7 @@ def test_with_htmx_the_switch_swaps_itself_and_keeps_focus(client, day):
     docs = run(shelf(day, can_log_in=True))
     log_in(client, "lena")
     response = post_form(
-        client, f"/documents/{docs.valid.id}/verify-page", {"show": "yes"}, htmx=True, token_from="/documents"
+        client, f"/documents/{docs.valid.id}/verify-page", {"show": "yes"}, htmx=True, token_from="/profile"
     )
     assert response.status_code == 200
     assert response.headers["vary"].lower().find("hx-request") >= 0
@@ -66,7 +68,7 @@ def test_with_htmx_the_switch_swaps_itself_and_keeps_focus(client, day):
 def test_sending_the_same_choice_twice_at_once_keeps_it(client, day):
     docs = run(shelf(day, can_log_in=True))
     log_in(client, "lena")
-    token = csrf_token(client, "/documents")
+    token = csrf_token(client, "/profile")
 
     def send():
         return client.post(
@@ -107,7 +109,10 @@ def test_no_csrf_token_no_change(client, day):
     assert not shown_in_db(docs.valid.id)
 
 
-def test_the_document_list_with_qr_codes_fits_the_budget(client, day):
-    run(shelf(day, can_log_in=True))
+def test_the_document_page_with_its_qr_code_and_the_light_list_fit_the_budget(client, day):
+    docs = run(shelf(day, can_log_in=True))
     log_in(client, "lena")
     check_page(client, "/documents")
+    check_page(client, f"/documents/{docs.valid.id}")
+    # The list draws no QR code: one per document would grow the page with every document.
+    assert not html(client.get("/documents")).css(".qr svg")

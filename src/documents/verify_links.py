@@ -7,6 +7,7 @@ stays small at error correction level Q (a quarter of it may be scuffed or folde
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,7 @@ def _qr(url: str) -> segno.QRCode:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def qr_svg(url: str, scale: int = 4) -> str:
     """The QR code as inline SVG markup (no XML declaration), titled with the address it holds."""
     return _qr(url).svg_inline(scale=scale, title=f"QR code for {url}", svgclass="qr", lineclass=None)

@@ -24,7 +24,7 @@ RELOADS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/connections/{connection_id:int}/extend": ("connection", ("connection_id",)),
     "/connections/{connection_id:int}/extension/approve": ("connection", ("connection_id",)),
     "/connections/{connection_id:int}/extension/decline": ("connection", ("connection_id",)),
-    "/documents/{document_id:int}/verify-page": ("documents", ()),
+    "/documents/{document_id:int}/verify-page": ("document", ("document_id",)),
     "/profile/details": ("profile", ()),
     "/profile/contacts": ("profile", ()),
     "/profile/contacts/{contact_id:int}/delete": ("profile", ()),

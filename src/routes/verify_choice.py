@@ -24,7 +24,7 @@ class VerifyChoiceController(Controller):
     async def choose(
         self, request: Request[Any, Any, Any], document_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
-        """Show or hide the document on its verify page, then the list (htmx: the switch alone)."""
+        """Show or hide the document on its verify page, then its page again (htmx: the switch alone)."""
         form = await read_form(request)
         show = form.get("show") == "yes"
         if not await documents.set_shown_on_verify(request.user.id, document_id, show):
@@ -39,4 +39,7 @@ class VerifyChoiceController(Controller):
             else "The verify page now shows the status and key facts only.",
             category="success",
         )
-        return redirect(request, f"/documents#document-{document_id}")
+        return redirect(
+            request,
+            request.app.route_reverse("document", document_id=document_id) + f"#verify-choice-{document_id}",
+        )
