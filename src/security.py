@@ -67,6 +67,13 @@ class SecurityMiddleware(ASGIMiddleware):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.base_origin = _origin_of(settings.base_url)
+        # Encoded once: what every response carries, and what it gets unless it set its own.
+        extra = {name.lower().encode(): value.encode() for name, value in security_headers(settings).items()}
+        self._defaults = {
+            b"referrer-policy": extra.pop(b"referrer-policy"),
+            b"cache-control": b"no-store",
+        }
+        self._forced = extra
 
     def _cross_site(self, scope: Scope) -> bool:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
@@ -90,21 +97,21 @@ class SecurityMiddleware(ASGIMiddleware):
         await next_app(scope, receive, self._wrap(send))
 
     def _wrap(self, send: Send) -> Send:
-        extra = security_headers(self.settings)
+        forced, defaults = self._forced, self._defaults
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in extra.items():
-                    # A page may ask for a stricter referrer policy (the verify page sends none).
-                    if name != "Referrer-Policy" or name not in headers:
-                        headers[name] = value
-                if "cache-control" not in headers:
-                    # Private by default; public pages and static files set their own.
-                    headers["Cache-Control"] = "no-store"
-                if message["status"] == 429 and "retry-after" not in headers:
+                # Raw header pairs, edited in one pass: this runs on every response.
+                raw = [(bytes(n), bytes(v)) for n, v in message.get("headers") or ()]
+                present = {name.lower() for name, _ in raw}
+                headers = [(n, v) for n, v in raw if n.lower() not in forced] + list(forced.items())
+                # A page may ask for a stricter referrer policy (the verify page sends none), and
+                # public pages and static files set their own caching: private by default.
+                headers += [(n, v) for n, v in defaults.items() if n not in present]
+                if message["status"] == 429 and b"retry-after" not in present:
                     # Every "too many" answer says when to come back, whichever code produced it.
-                    headers["Retry-After"] = RETRY_AFTER_SECONDS
+                    headers.append((b"retry-after", RETRY_AFTER_SECONDS.encode()))
+                message["headers"] = headers
             await send(message)
 
         return send_with_headers

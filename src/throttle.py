@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from litestar.stores.base import StorageObject, Store
-from litestar.stores.file import FileStore
+from litestar.stores.file import FileStore, _safe_file_name
 from litestar.stores.redis import RedisStore
 
 
@@ -101,7 +101,9 @@ def _file_count(store: FileStore, key: str) -> int:
     store's own `get` hands every read to a worker thread and back, which the verify page, asked
     before every lookup, paid for on every request."""
     try:
-        with open(os.fspath(store._path_from_key(key)), "rb") as file:
+        # The store's own file name for the key (its private helper, so the two never disagree:
+        # tests/test_verify_throttle.py counts what `hit` wrote), joined as plain strings.
+        with open(os.path.join(os.fspath(store.path), _safe_file_name(key)), "rb") as file:
             stored = StorageObject.from_bytes(file.read())
     except FileNotFoundError:
         return 0
