@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 from datetime import UTC, date, datetime
 from typing import Any
@@ -52,6 +53,17 @@ async def setup() -> tuple[dict[str, Any], dict[str, Any], date]:
     return third_parties, plans, today
 
 
+def verify_page_section() -> list[str]:
+    """The verify page with 1,000,000 documents (bench/verify_page.py), in a process of its own: it
+    seeds its own database (on PostgreSQL, one named after the bench's with `_verify` added)."""
+    env = dict(os.environ)
+    if IS_POSTGRES:
+        env["BENCH_DATABASE_URL"] = DB_URL + "_verify"
+    print("\nVerify page (/v/CODE) under `portal serve`:", flush=True)
+    done = subprocess.run([sys.executable, "-m", "bench.verify_page"], cwd=ROOT, env=env, check=False)
+    return [] if done.returncode == 0 else ["verify page: see its section above"]
+
+
 def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: one per SMTP command
@@ -85,6 +97,8 @@ def main() -> int:
                     failures.append(f"mail: {duplicates} duplicates with {workers} workers")
                 if workers == 2 and rate < 200:
                     failures.append(f"mail: {rate:.0f} mails/s with two workers (target 200)")
+        if not os.environ.get("BENCH_SKIP_VERIFY"):
+            failures += verify_page_section()
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         out = OUT_DIR / ("connections-postgresql.json" if IS_POSTGRES else "connections.json")
         out.write_text(

@@ -179,18 +179,36 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("portal serve did not answer within 60 s")
 
 
-def wrk(url: str, script: Path | None = None) -> tuple[float, float]:
-    """Requests per second and p99 latency in ms from one wrk run (non-2xx answers fail the run)."""
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+def wrk(url: str, script: Path | None = None, threads: int = 1) -> tuple[float, float]:
+    """Requests per second and p99 latency in ms from one wrk run (non-2xx answers fail the run).
+    One wrk thread: on two cores, a second one takes CPU from the server it measures."""
+    command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
     if script:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
-    print(output, flush=True)
     if "Non-2xx" in output:
         raise SystemExit(f"{url}: some answers were not 2xx")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
     return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def scan_script(sample: list[str], pause_ms: float | None = None) -> Path:
+    """A wrk script that opens /v/CODE for codes drawn at random, as a phone does (it accepts
+    brotli and gzip). With `pause_ms`, each connection waits that long between its requests: a
+    steady stream of scans instead of every connection hammering flat out."""
+    script = TMP / ("paced.lua" if pause_ms else "codes.lua")
+    lines = [
+        "local codes = {" + ",".join(f'"{c}"' for c in sample) + "}",
+        'local headers = {["Accept-Encoding"] = "br, gzip"}',
+        "request = function()",
+        '  return wrk.format("GET", "/v/" .. codes[math.random(#codes)], headers)',
+        "end",
+    ]
+    if pause_ms:
+        lines += [f"delay = function() return {pause_ms:.0f} end"]
+    script.write_text("\n".join(lines) + "\n")
+    return script
 
 
 def main() -> int:
@@ -206,13 +224,6 @@ def main() -> int:
         shutil.rmtree(TMP, ignore_errors=True)
         raise
     print(f"seeded {DOCUMENTS:,} documents in {time.monotonic() - started:.0f} s", flush=True)
-    script = TMP / "codes.lua"
-    script.write_text(
-        "local codes = {" + ",".join(f'"{c}"' for c in sample) + "}\n"
-        "request = function()\n"
-        '  return wrk.format("GET", "/v/" .. codes[math.random(#codes)])\n'
-        "end\n"
-    )
     port = free_port()
     # As production runs it (templates compiled once, no development reloading), throw-away secrets.
     env = {
@@ -224,14 +235,24 @@ def main() -> int:
         "MAIL_DELIVERY": "smtp",
     }
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "src.cli", "serve", "--port", str(port)], cwd=ROOT, env=env
+        [sys.executable, "-m", "src.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,  # one access-log line per request: the bench prints its own
+        stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/healthz", server)
         wrk(f"{base}/healthz")  # warm-up
+        wrk(base, scan_script(sample))  # warm-up: the page cache and the code index
         hello_rate, hello_p99 = wrk(f"{base}/healthz")
-        verify_rate, verify_p99 = wrk(base, script)
+        verify_rate, flat_p99 = wrk(base, scan_script(sample))
+        # Latency is measured at the throughput the target asks for (MIN_RATIO x /healthz), spread
+        # over CONNECTIONS connections. Flat out, a closed loop of 64 connections only measures its
+        # own queue: p50 is 64 / throughput whatever the page costs.
+        target_rate = MIN_RATIO * hello_rate
+        paced_rate, paced_p99 = wrk(base, scan_script(sample, pause_ms=1000 * CONNECTIONS / target_rate))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -239,11 +260,23 @@ def main() -> int:
     ratio = verify_rate / hello_rate
     engine = "PostgreSQL" if PG_URL else "SQLite"
     print(
-        f"{engine}, {DOCUMENTS:,} documents, {CONNECTIONS} connections: /healthz {hello_rate:.0f} req/s "
-        f"(p99 {hello_p99:.1f} ms); /v/CODE {verify_rate:.0f} req/s (p99 {verify_p99:.1f} ms); "
-        f"ratio {ratio:.2f} (target >= {MIN_RATIO}), p99 target <= {MAX_P99_MS:.0f} ms"
+        f"Verify page, {engine}, {DOCUMENTS:,} documents, {CONNECTIONS} connections:\n"
+        f"  /healthz flat out     {hello_rate:8,.0f} req/s  p99 {hello_p99:7.1f} ms\n"
+        f"  /v/CODE  flat out     {verify_rate:8,.0f} req/s  p99 {flat_p99:7.1f} ms  "
+        f"ratio {ratio:.2f} (target >= {MIN_RATIO})\n"
+        f"  /v/CODE  at {target_rate:,.0f}/s    {paced_rate:8,.0f} req/s  p99 {paced_p99:7.1f} ms  "
+        f"(target <= {MAX_P99_MS:.0f} ms)"
     )
-    return 0 if ratio >= MIN_RATIO and verify_p99 <= MAX_P99_MS else 1
+    missed = []
+    if ratio < MIN_RATIO:
+        missed.append(f"verify page {ratio:.2f} x /healthz (target {MIN_RATIO})")
+    if paced_p99 > MAX_P99_MS:
+        missed.append(
+            f"verify page p99 {paced_p99:.0f} ms at {paced_rate:.0f} req/s (target {MAX_P99_MS:.0f} ms)"
+        )
+    if missed:
+        print("FAIL: " + "; ".join(missed))
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
