@@ -36,6 +36,7 @@ from bench.env import (
     SMALL,
     WARMUP,
 )
+from bench.first_load import first_load_table
 from bench.mailrate import EMAILS, mails_per_second
 from bench.plans import query_plans
 from bench.seed import _recreate_postgres, prepare_database, seed
@@ -82,6 +83,9 @@ def main() -> int:
             for url, n in queries.items()
             if url.startswith("/connections") and n > 4
         ]
+        lines, missed = first_load_table(third_parties)
+        print("\n".join(lines))
+        failures += missed
         if not os.environ.get("BENCH_SKIP_SERVER"):
             lines, missed = server_table(DB_URL, REDIS_URL, third_parties[SMALL]["username"], PASSWORD)
             print("\n".join(lines))
