@@ -299,3 +299,13 @@ def test_parallel_confirmations_over_http_place_one_order(
     assert run(PrintOrder.count()) == 1
     order = run(PrintOrder.objects().first())
     assert emails_for(order.id) == ["print_order_requested"]
+
+
+def test_the_demo_has_print_orders_in_every_state(client: Any, settings: Any, capsys: Any) -> None:
+    from src.demo import load_demo
+
+    run(load_demo(settings))
+    states = {row["state"] for row in run(PrintOrder.select(PrintOrder.state))}
+    assert states == set(printing.STATES)
+    requested = run(PrintOrder.objects().where(PrintOrder.state == "requested").first())
+    assert run(PrintOrder.count().where(PrintOrder.open_for_document == requested.document)) == 1
