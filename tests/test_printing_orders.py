@@ -230,6 +230,20 @@ def test_invalid_documents_cannot_be_ordered(client: Any, world: PrintWorld) -> 
     page = html(client.get(order_path(world)))
     assert page.css_first("form#print-order-form") is None
     assert page.css_first(f'a[href="{order_path(world)}"]') is None
+    checked = post(
+        client,
+        order_path(world),
+        {
+            "delivery": "new",
+            "billing": "new",
+            "new_line1": "5 Late Road",
+            "new_town": "York",
+            "new_postcode": "YO1",
+        },
+        "/prints",
+    )
+    assert checked.status_code == 422
+    assert run(Address.count().where(Address.line1 == "5 Late Road")) == 0
     refused = post(
         client,
         f"{order_path(world)}/confirm",

@@ -89,6 +89,11 @@ class PrintOrderController(Controller):
         document = await self._own(request, document_id)
         form = await read_form(request)
         kept = {k: clean_text(v) for k, v in form.kept().items()}
+        if not standing(document, today(request)).is_current:
+            # The page says why in words; nothing (not even a new address) is saved.
+            return await self._form_page(
+                request, document, kept, {"document": "Only a valid document can be printed"}
+            )
         errors: dict[str, str] = {}
         mine = {a.id: a for a in await accounts.addresses_of(request.user)}
         chosen: dict[str, Address | None] = {}
