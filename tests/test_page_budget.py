@@ -89,3 +89,19 @@ def test_budget_counts_what_a_browser_downloads(client):
     response = client.get("/register", headers={"Accept-Encoding": "gzip"})
     sent = int(response.headers["content-length"])
     assert sent <= gzipped_size(response.content) * 1.2
+
+
+def test_print_order_pages_fit_the_budget(client):
+    from src.printing import cancel_order
+    from tests.print_fixtures import build_print_world, place
+
+    world = run(build_print_world())
+    order = run(place(world))
+    log_in(client, "lena")
+    for path in ("/prints", f"/prints/{order.id}", f"/documents/{world.document.id}/print"):
+        check_page(client, path)
+    run(cancel_order(world.people.learner, order.id, 0))
+    check_page(client, f"/documents/{world.document.id}/print")  # the form itself
+    log_in(client, "sam")
+    for path in ("/staff/prints", "/staff/prints?state=all"):
+        check_page(client, path)

@@ -10,6 +10,7 @@ from src import accounts
 from src.clock import today_in, utcnow
 from src.demo.connections import load_demo_connections
 from src.demo.documents import load_demo_documents
+from src.demo.prints import load_demo_prints
 from src.demo.reports import load_demo_reports
 from src.documents import issue, verify_url
 from src.settings import Settings
@@ -96,6 +97,7 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
         verify_lines = await _demo_verify_pages(settings, people["liam"])
         if "staff" in people:
             await load_demo_reports(people)
+        await load_demo_prints(people, today_in(settings.tz))
     if {"staff", "lena", "liam"} <= people.keys():
         await load_demo_documents(Tokens(settings.secret_keys), people, today_in(settings.tz))
     # The email addresses too: Add Connection and Share ask for another person's address.

@@ -27,7 +27,7 @@ from src.documents.rows import (
     units_from_text,
 )
 from src.documents.staff_actions import REASONS, DocumentConflict, issue_one, revoke, supersede
-from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, search
+from src.documents.staff_queries import PRINTED_ACTION, STATUSES, DocumentPage, for_staff, history, search
 from src.documents.status import Standing, standing, verify_headline
 from src.documents.verify import (
     CHECKED_ACTION,
@@ -40,7 +40,7 @@ from src.documents.verify import (
     verify,
 )
 from src.documents.verify_codes import is_well_formed, new_verify_code, normalise, printed
-from src.documents.verify_links import qr_svg, verify_host, verify_url
+from src.documents.verify_links import qr_png, qr_svg, verify_host, verify_url
 
 __all__ = [
     "CHECKED_ACTION",
@@ -51,6 +51,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_ROWS",
     "MAX_TYPED",
+    "PRINTED_ACTION",
     "REASONS",
     "STATUSES",
     "TEMPLATE_VERSION",
@@ -78,6 +79,7 @@ __all__ = [
     "owned_by",
     "parse_date",
     "printed",
+    "qr_png",
     "qr_svg",
     "recheck",
     "record_checks",

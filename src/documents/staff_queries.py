@@ -12,6 +12,7 @@ from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus, ImportBatch
 
 PAGE_SIZE = 50
+PRINTED_ACTION = "printed_duplicate"  # the AccessEvent of each duplicate PDF staff print
 STATUSES = tuple(status.value for status in DocumentStatus)
 
 
@@ -72,7 +73,7 @@ async def for_staff(document_id: int) -> tuple[Document, Account] | None:
 
 async def history(document: Document) -> list[dict[str, Any]]:
     """Staff actions on the document, oldest first: issue (by form or import), revoke, supersede,
-    and the document it replaced."""
+    duplicates printed, and the document it replaced."""
     events: list[dict[str, Any]] = []
     issuer = (
         await Account.select(Account.first_name, Account.last_name)
@@ -114,13 +115,15 @@ async def history(document: Document) -> list[dict[str, Any]]:
         )
         .where(
             (AccessEvent.document == document.id)
-            & AccessEvent.action.is_in(["revoked_document", "superseded_document"])
+            & AccessEvent.action.is_in(["revoked_document", "superseded_document", PRINTED_ACTION])
         )
         .order_by(AccessEvent.id)
     )
     for row in rows:
         if row["action"] == "revoked_document":
             what = f"Revoked ({row['detail']})"
+        elif row["action"] == PRINTED_ACTION:
+            what = "Duplicate printed" + (f" ({row['detail']})" if row["detail"] else "")
         else:
             what = f"Superseded by certificate {row['detail']}"
         events.append({"at": row["at"], "what": what, "who": f"{row['first_name']} {row['last_name']}"})

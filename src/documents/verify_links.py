@@ -8,6 +8,7 @@ stays small at error correction level Q (a quarter of it may be scuffed or folde
 from __future__ import annotations
 
 import functools
+import io
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,3 +42,10 @@ def _qr(url: str) -> segno.QRCode:
 def qr_svg(url: str, scale: int = 4) -> str:
     """The QR code as inline SVG markup (no XML declaration), titled with the address it holds."""
     return _qr(url).svg_inline(scale=scale, title=f"QR code for {url}", svgclass="qr", lineclass=None)
+
+
+def qr_png(url: str, scale: int = 8) -> bytes:
+    """The same QR code as a PNG (black on white, the standard 4-module quiet zone), for printing."""
+    out = io.BytesIO()
+    _qr(url).save(out, kind="png", scale=scale, border=4)
+    return out.getvalue()

@@ -18,6 +18,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.home import HomeController
     from src.routes.mailbox import MailboxController
     from src.routes.password import PasswordController
+    from src.routes.print_orders import PrintOrderController
     from src.routes.profile import ProfileController
     from src.routes.reloads import reload_handlers
     from src.routes.reports import ReportController
@@ -27,6 +28,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     from src.routes.staff import StaffController
     from src.routes.staff_documents import StaffDocumentController
     from src.routes.staff_imports import StaffImportController
+    from src.routes.staff_prints import StaffPrintController
     from src.routes.staff_reports import StaffReportController
     from src.routes.verify import VerifyController
     from src.routes.verify_api import VerifyApiController
@@ -51,6 +53,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         SharedDocumentController,
         ReportController,
         StaffReportController,
+        PrintOrderController,
+        StaffPrintController,
         *reload_handlers(),
     ]
     if settings.development:

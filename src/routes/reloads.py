@@ -25,6 +25,8 @@ RELOADS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/connections/{connection_id:int}/extension/approve": ("connection", ("connection_id",)),
     "/connections/{connection_id:int}/extension/decline": ("connection", ("connection_id",)),
     "/documents/{document_id:int}/verify-page": ("document", ("document_id",)),
+    "/documents/{document_id:int}/print/confirm": ("new_print_order", ("document_id",)),
+    "/prints/{order_id:int}/cancel": ("print_order", ("order_id",)),
     "/profile/details": ("profile", ()),
     "/profile/contacts": ("profile", ()),
     "/profile/contacts/{contact_id:int}/delete": ("profile", ()),
@@ -34,6 +36,8 @@ RELOADS: dict[str, tuple[str, tuple[str, ...]]] = {
     "/staff/imports/{batch_id:int}/confirm": ("staff_import", ("batch_id",)),
     "/staff/reports/{report_id:int}/answer": ("staff_report", ("report_id",)),
     "/staff/reports/{report_id:int}/close": ("staff_report", ("report_id",)),
+    "/staff/prints/{order_id:int}/printed": ("staff_prints", ()),
+    "/staff/prints/{order_id:int}/dispatched": ("staff_prints", ()),
     "/logout": ("dashboard", ()),
 }
 

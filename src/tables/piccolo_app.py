@@ -8,6 +8,7 @@ from src.tables.accounts import Account, Address, ContactDetail
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document, ImportBatch
 from src.tables.outbox import OutboxEmail
+from src.tables.printing import PrintOrder
 from src.tables.reports import Report
 
 APP_CONFIG = AppConfig(
@@ -25,6 +26,7 @@ APP_CONFIG = AppConfig(
         ExtensionRequest,
         AccessEvent,
         Report,
+        PrintOrder,
     ],
     migration_dependencies=[],
     commands=[],
