@@ -9,8 +9,10 @@ Each test starts from empty tables (no per-test rollback: the app runs on anothe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,9 +67,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     asyncio.run(setup())
 
 
+# Children before parents. One connection and one round trip for all of them: a DELETE per table
+# through Piccolo opened a connection per table on PostgreSQL, about 0.17 s before every test.
+_EMPTY_ALL = "; ".join(
+    f'DELETE FROM "{table._meta.tablename}"'  # noqa: S608 - table names from our own code
+    for table in reversed(APP_CONFIG.table_classes)
+)
+
+
 async def _empty_tables() -> None:
-    for table in reversed(APP_CONFIG.table_classes):
-        await table.delete(force=True)
+    if IS_POSTGRES:
+        import asyncpg
+
+        conn = await asyncpg.connect(DATABASE_URL)
+        try:
+            await conn.execute(_EMPTY_ALL)  # several statements: one implicit transaction
+        finally:
+            await conn.close()
+        return
+    with contextlib.closing(sqlite3.connect(DATABASE_URL.removeprefix("sqlite:///"))) as conn:
+        conn.executescript(f"BEGIN; {_EMPTY_ALL}; COMMIT;")
 
 
 @pytest.fixture(autouse=True)
