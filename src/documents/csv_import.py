@@ -44,7 +44,8 @@ class RowResult:
     outcome: str  # new | identical | conflict | error
     errors: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
-    digest: str = ""
+    digest: str = ""  # of the document this row makes (the learner's references filled in)
+    as_written: str = ""  # of the row as written: an earlier document issued without them matches it
     units: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -134,7 +135,8 @@ def checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResul
     for row in results:
         row.units = units.get(row.values.get("certificate_number", ""), [])
         if row.outcome != "error":
-            row.digest = snapshot(issue_fields(row.values, row.units))[1]
+            row.digest = row.as_written = snapshot(issue_fields(row.values, row.units))[1]
+    _same_references_per_learner(results)
     return results, unit_errors
 
 
@@ -159,6 +161,47 @@ def _mark_duplicates(results: list[RowResult]) -> None:
             )
         else:
             first_line[number] = row.line
+
+
+REFERENCES = (("enrolment_number", "enrolment number"), ("uln", "ULN"))
+
+
+def _same_references_per_learner(results: list[RowResult]) -> None:
+    """A learner has one enrolment number and one ULN: rows of one email that disagree are errors,
+    and a row that leaves them blank takes them from the learner's other rows (they go on the document)."""
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    for row in results:
+        if row.outcome == "error":
+            continue
+        for key, _ in REFERENCES:
+            if row.values[key]:
+                first.setdefault((row.values["learner_email"], key), (row.values[key], row.line))
+    for row in results:
+        if row.outcome == "error":
+            continue
+        changed = False
+        for key, words in REFERENCES:
+            value, line = first.get((row.values["learner_email"], key), ("", 0))
+            if not row.values[key] and value:
+                row.values[key] = value
+                changed = True
+            elif row.values[key] != value:
+                row.errors[key] = f"This learner's {words} is {value} on line {line}"
+        if row.errors:
+            row.outcome = "error"
+        elif changed:
+            row.digest = snapshot(issue_fields(row.values, row.units))[1]
+
+
+def _take_account_references(row: RowResult, person: dict[str, Any]) -> None:
+    """Blank references are the learner's own (what the document will say), and the digest follows."""
+    changed = False
+    for key, _ in REFERENCES:
+        if not row.values[key] and person[key]:
+            row.values[key] = person[key]
+            changed = True
+    if changed:
+        row.digest = snapshot(issue_fields(row.values, row.units))[1]
 
 
 async def compare_with_database(results: list[RowResult]) -> None:
@@ -189,10 +232,13 @@ async def compare_with_database(results: list[RowResult]) -> None:
             )
         elif person and values["uln"] and person["uln"] not in ("", values["uln"]):
             row.errors["uln"] = f"This learner's ULN is {person['uln']}"
+        elif person:
+            _take_account_references(row, person)
         if row.errors:
             row.outcome = "error"
         elif values["certificate_number"] in existing:
-            row.outcome = "identical" if existing[values["certificate_number"]] == row.digest else "conflict"
+            stored = existing[values["certificate_number"]]
+            row.outcome = "identical" if stored in (row.digest, row.as_written) else "conflict"
 
 
 async def accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:

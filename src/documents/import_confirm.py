@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from src.clock import utcnow
@@ -45,14 +45,20 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
         raise ImportRefused("There is no such import")
     if batch["state"] == "confirmed":
         return Confirmed(0, batch["rows"], already=True)
-    # The file's own checks need no lock; what depends on the database is checked again inside.
+    # Everything that can be done before the write lock is: the file's checks, a first look at the
+    # database, the documents as table rows. Inside, the database is checked again (someone may have
+    # issued a number or set a learner's enrolment number meanwhile) and only writes follow.
     rows, unit_errors = checked_rows(batch["csv_text"], batch["units_text"], today)
-    drafts = _drafts(rows, staff.id, batch_id)
+    await compare_with_database(rows)
+    if not CheckResult(rows, [], unit_errors).can_confirm:
+        return await _refused_unless_confirmed(batch_id, batch["rows"])
+    now = utcnow()
+    drafts = {row.line: _draft(row, staff.id, batch_id, now) for row in rows if row.outcome == "new"}
     async with write_transaction():
         await compare_with_database(rows)
         result = CheckResult(rows, [], unit_errors)
         if not result.can_confirm:
-            raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
+            return await _refused_unless_confirmed(batch_id, batch["rows"])
         if not await compare_and_set(
             ImportBatch,
             batch_id,
@@ -62,6 +68,9 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
             return Confirmed(0, batch["rows"], already=True)
         new_rows = [row for row in result.rows if row.outcome == "new"]
         learners = await _learners_for(tokens, new_rows)
+        for row in new_rows:  # the second look changed what a document says (rare): build it again
+            if row.line not in drafts or drafts[row.line]["content_sha256"] != row.digest:
+                drafts[row.line] = _draft(row, staff.id, batch_id, now)
         await _insert_documents(new_rows, learners, drafts)
         await _tell_learners(new_rows, learners, batch_id)
         await AccessEvent.insert(
@@ -72,6 +81,14 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
             )
         )
     return Confirmed(len(new_rows), len(result.rows) - len(new_rows))
+
+
+async def _refused_unless_confirmed(batch_id: int, rows: int) -> Confirmed:
+    """Rows that cannot be written refuse the import, unless a racing confirm of this very batch
+    wrote them (its rows now read as identical): then this one is the repeat."""
+    if await ImportBatch.exists().where((ImportBatch.id == batch_id) & (ImportBatch.state == "confirmed")):
+        return Confirmed(0, rows, already=True)
+    raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
 
 
 async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict[str, Any]]:
@@ -115,42 +132,36 @@ async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict
     return await accounts_by_email(emails)
 
 
-def _drafts(rows: list[RowResult], staff_id: int, batch_id: int) -> dict[int, dict[str, Any]]:
-    """The documents of the rows as table rows, built before the write transaction (nobody should
-    wait for thousands of snapshots); only their owner is set inside."""
-    now = utcnow()
-    drafts = {}
-    for row in rows:
-        if row.outcome == "error":
-            continue
-        fields = issue_fields(row.values, row.units)
-        content, digest = snapshot(fields)
-        drafts[row.line] = {
-            "owner": None,
-            "kind": fields["kind"],
-            "title": fields["title"],
-            "qualification_code": fields["qualification_code"],
-            "level": fields["level"],
-            "name_as_printed": fields["name_as_printed"],
-            "grade": fields["grade"],
-            "awarded_on": fields["awarded_on"],
-            "valid_until": fields["valid_until"],
-            "certificate_number": fields["certificate_number"],
-            "verify_code": new_verify_code(),
-            "status": "valid",
-            "revoked_category": "",
-            "revoked_reason": "",
-            "revoked_note": "",
-            "show_on_verify": False,
-            "content": json.dumps(content, ensure_ascii=False),
-            "content_sha256": digest,
-            "template_version": TEMPLATE_VERSION,
-            "issued_by": staff_id,
-            "import_batch": batch_id,
-            "version": 0,
-            "created_at": now,
-        }
-    return drafts
+def _draft(row: RowResult, staff_id: int, batch_id: int, now: datetime) -> dict[str, Any]:
+    """A row's document as a table row, built before the write transaction (nobody should wait for
+    thousands of snapshots); only its owner is set inside."""
+    fields = issue_fields(row.values, row.units)
+    content, digest = snapshot(fields)
+    return {
+        "owner": None,
+        "kind": fields["kind"],
+        "title": fields["title"],
+        "qualification_code": fields["qualification_code"],
+        "level": fields["level"],
+        "name_as_printed": fields["name_as_printed"],
+        "grade": fields["grade"],
+        "awarded_on": fields["awarded_on"],
+        "valid_until": fields["valid_until"],
+        "certificate_number": fields["certificate_number"],
+        "verify_code": new_verify_code(),
+        "status": "valid",
+        "revoked_category": "",
+        "revoked_reason": "",
+        "revoked_note": "",
+        "show_on_verify": False,
+        "content": json.dumps(content, ensure_ascii=False),
+        "content_sha256": digest,
+        "template_version": TEMPLATE_VERSION,
+        "issued_by": staff_id,
+        "import_batch": batch_id,
+        "version": 0,
+        "created_at": now,
+    }
 
 
 async def _insert_documents(
