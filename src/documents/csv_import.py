@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from src.db import select_in
 from src.documents.issuing import snapshot
 from src.documents.rows import (
     COLUMNS,
@@ -204,16 +205,17 @@ def _take_account_references(row: RowResult, person: dict[str, Any]) -> None:
         row.digest = snapshot(issue_fields(row.values, row.units))[1]
 
 
-async def compare_with_database(results: list[RowResult]) -> None:
-    """Existing certificate numbers (identical or conflict) and learners' accounts, in a few queries."""
+async def compare_with_database(results: list[RowResult]) -> dict[str, dict[str, Any]]:
+    """Existing certificate numbers (identical or conflict) and learners' accounts, in a few queries.
+    Returns the accounts found, by email."""
     numbers = [r.values["certificate_number"] for r in results if r.outcome != "error"]
     emails = sorted({r.values["learner_email"] for r in results if r.outcome != "error"})
-    existing: dict[str, str] = {}
-    for start in range(0, len(numbers), 500):
-        for doc in await Document.select(Document.certificate_number, Document.content_sha256).where(
-            Document.certificate_number.is_in(numbers[start : start + 500])
-        ):
-            existing[doc["certificate_number"]] = doc["content_sha256"]
+    existing = {
+        doc["certificate_number"]: doc["content_sha256"]
+        for doc in await select_in(
+            Document, ["certificate_number", "content_sha256"], "certificate_number", numbers
+        )
+    }
     people = await accounts_by_email(emails)
     for row in results:
         if row.outcome == "error":
@@ -239,16 +241,12 @@ async def compare_with_database(results: list[RowResult]) -> None:
         elif values["certificate_number"] in existing:
             stored = existing[values["certificate_number"]]
             row.outcome = "identical" if stored in (row.digest, row.as_written) else "conflict"
+    return people
 
 
 async def accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(emails), 500):
-        rows = await Account.select(
-            Account.id, Account.email, Account.role, Account.deleted_at, Account.enrolment_number, Account.uln
-        ).where(Account.email.is_in(emails[start : start + 500]))
-        found.update({row["email"]: row for row in rows})
-    return found
+    columns = ["id", "email", "role", "deleted_at", "enrolment_number", "uln"]
+    return {row["email"]: row for row in await select_in(Account, columns, "email", emails)}
 
 
 async def earlier_imports(file_sha256: str) -> list[dict[str, Any]]:

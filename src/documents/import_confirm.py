@@ -17,7 +17,6 @@ from src.documents.csv_import import (
     CheckResult,
     ImportRefused,
     RowResult,
-    accounts_by_email,
     checked_rows,
     compare_with_database,
 )
@@ -55,7 +54,7 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
     now = utcnow()
     drafts = {row.line: _draft(row, staff.id, batch_id, now) for row in rows if row.outcome == "new"}
     async with write_transaction():
-        await compare_with_database(rows)
+        people = await compare_with_database(rows)
         result = CheckResult(rows, [], unit_errors)
         if not result.can_confirm:
             return await _refused_unless_confirmed(batch_id, batch["rows"])
@@ -67,7 +66,7 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
         ):
             return Confirmed(0, batch["rows"], already=True)
         new_rows = [row for row in result.rows if row.outcome == "new"]
-        learners = await _learners_for(tokens, new_rows)
+        learners = await _learners_for(tokens, new_rows, people)
         for row in new_rows:  # the second look changed what a document says (rare): build it again
             if row.line not in drafts or drafts[row.line]["content_sha256"] != row.digest:
                 drafts[row.line] = _draft(row, staff.id, batch_id, now)
@@ -91,36 +90,35 @@ async def _refused_unless_confirmed(batch_id: int, rows: int) -> Confirmed:
     raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
 
 
-async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict[str, Any]]:
-    """Each row's learner by email: existing accounts, with enrolment number and ULN filled in where
-    they were empty; new accounts made by staff (with their activation emails) for the rest."""
+async def _learners_for(
+    tokens: Tokens, rows: list[RowResult], people: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Each row's learner by email (`people`: the accounts found, read in this transaction), with
+    enrolment number and ULN filled in where they were empty; new accounts made by staff (with their
+    activation emails) for the rest."""
     # Imported here: accounts imports connections, which imports documents (a cycle at load time).
     from src import accounts
 
-    emails = sorted({row.values["learner_email"] for row in rows})
-    people = await accounts_by_email(emails)
     newcomers: dict[str, accounts.NewLearner] = {}
+    filled: dict[int, dict[str, Any]] = {}
     for row in rows:
         values = row.values
         email = values["learner_email"]
-        if email not in people and email not in newcomers:
-            newcomers[email] = accounts.NewLearner(
-                email,
-                values["first_name"],
-                values["last_name"],
-                values["middle_name"],
-                values["enrolment_number"],
-                values["uln"],
-            )
-    await accounts.create_learners(tokens, list(newcomers.values()))
-    filled: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        person = people.get(row.values["learner_email"])
+        person = people.get(email)
         if person is None:
+            if email not in newcomers:
+                newcomers[email] = accounts.NewLearner(
+                    email,
+                    values["first_name"],
+                    values["last_name"],
+                    values["middle_name"],
+                    values["enrolment_number"],
+                    values["uln"],
+                )
             continue
         for key in ("enrolment_number", "uln"):
-            if row.values[key] and not person[key]:
-                person[key] = row.values[key]
+            if values[key] and not person[key]:
+                person[key] = values[key]
                 filled[person["id"]] = person
     await update_many(
         Account,
@@ -129,7 +127,8 @@ async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict
             for p in filled.values()
         ],
     )
-    return await accounts_by_email(emails)
+    made = await accounts.create_learners(tokens, list(newcomers.values()))
+    return {**people, **{learner["email"]: learner for learner in made}}
 
 
 def _draft(row: RowResult, staff_id: int, batch_id: int, now: datetime) -> dict[str, Any]:
