@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Any
 
 from src.documents import content_of, snapshot
@@ -158,3 +159,32 @@ def test_rows_of_one_learner_that_disagree_are_errors(client: Any) -> None:
     ]
     assert any("enrolment number is ENR-1 on line 2" in e for e in errors)
     assert html(checked).css_first('form[action$="/confirm"]') is None
+
+
+def test_two_racing_confirms_of_one_batch_write_it_once(client: Any) -> None:
+    """Both get past the first look before either writes: one imports, the other is the repeat."""
+    import asyncio
+
+    from src import documents
+    from src.tables.documents import ImportBatch
+    from src.tables.outbox import OutboxEmail
+    from src.tokens import Tokens
+
+    people = run(prepare_people())
+    log_in(client, "sam")
+    rows = [row(certificate_number=f"R-{n}", learner_email=f"r{n}@example.com", uln="") for n in range(3)]
+    upload(client, csv_bytes(rows))
+    batch_id = run(ImportBatch.select(ImportBatch.id).first())["id"]
+
+    async def both() -> list[documents.Confirmed]:
+        tokens = Tokens(("t" * 32,))
+        return list(
+            await asyncio.gather(
+                *(documents.confirm(tokens, people.staff, batch_id, today=date.today()) for _ in range(2))
+            )
+        )
+
+    outcomes_seen = sorted((done.created, done.already) for done in run(both()))
+    assert outcomes_seen == [(0, True), (3, False)]
+    assert run(Document.count()) == 3
+    assert run(OutboxEmail.count().where(OutboxEmail.template == "documents_issued")) == 3
