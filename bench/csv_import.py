@@ -1,7 +1,7 @@
 """The 5,000-row CSV import on SQLite: times of the dry run and the confirm, and how long the
 confirm holds the database's write lock (the issue asks < 10 s each and < 2 s of lock).
 
-`python -m bench.csv_import` runs it alone; `main()` is the entry point for `make bench`.
+`python -m bench.csv_import` runs it alone; `csv_gate()` is the entry point for `make bench`.
 The lock time is what another writer notices: a probe keeps taking a tiny write transaction
 (BEGIN IMMEDIATE) while the confirm runs, and the longest wait it saw is printed.
 Run it in a process of its own: the database is chosen by the environment when tables load.
@@ -10,16 +10,22 @@ Run it in a process of its own: the database is chosen by the environment when t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROWS = int(os.environ.get("BENCH_CSV_ROWS", "5000"))
 EXISTING_LEARNERS = ROWS // 5  # the rest of the rows make new learners (the heavier path)
+MAX_SECONDS, MAX_LOCK_SECONDS = 10, 2
 
 
 def _csv(rows: int) -> bytes:
@@ -91,37 +97,83 @@ async def _run() -> dict[str, float]:
             waits.append(time.perf_counter() - asked)
             await asyncio.sleep(0.005)
 
+    # How long the confirm holds the lock, from inside: its write transaction, opened to closed.
+    from src.documents import import_confirm
+
+    held: list[float] = []
+    opened = import_confirm.write_transaction
+
+    @contextlib.asynccontextmanager
+    async def timed() -> AsyncIterator[None]:
+        async with opened():
+            taken = time.perf_counter()
+            try:
+                yield
+            finally:
+                held.append(time.perf_counter() - taken)
+
+    import_confirm.write_transaction = timed  # type: ignore[assignment]
     probing = asyncio.create_task(probe())
     started = time.perf_counter()
-    confirmed = await documents.confirm(Tokens(("b" * 32,)), staff, batch_id, today=today)
+    try:
+        confirmed = await documents.confirm(Tokens(("b" * 32,)), staff, batch_id, today=today)
+    finally:
+        import_confirm.write_transaction = opened  # type: ignore[assignment]
     confirm = time.perf_counter() - started
     done.set()
     await probing
     assert confirmed.created == ROWS, confirmed
+    await db.close_pool()  # pooled connections' threads would keep the process alive
     return {
         "dry_run_s": dry_run,
         "confirm_s": confirm,
+        "write_lock_held_s": sum(held),  # the COMMIT's own time is outside (a few ms)
         "longest_wait_for_write_lock_s": max(waits, default=0.0),
     }
 
 
-def main() -> dict[str, float]:
-    """Time a 5,000-row dry run and confirm on a throw-away SQLite file; print and return the figures."""
+def figures() -> dict[str, float]:
+    """Time a 5,000-row dry run and confirm on a throw-away SQLite file (in this process)."""
     tmp = Path(tempfile.mkdtemp(prefix="portal-bench-csv-"))
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'csv.sqlite3'}"
     os.environ["VAR_DIR"] = str(tmp)
     try:
-        figures = asyncio.run(_run())
+        return asyncio.run(_run())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"CSV import, {ROWS:,} rows on SQLite: dry run {figures['dry_run_s']:.2f} s, "
-        f"confirm {figures['confirm_s']:.2f} s, another writer waited at most "
-        f"{figures['longest_wait_for_write_lock_s']:.2f} s for the write lock",
-        flush=True,
+
+
+def csv_gate() -> tuple[list[str], list[str]]:
+    """For `make bench`: the figures from a process of its own (the database is chosen when the
+    tables load, and the main bench has loaded them already); lines to print and failures."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.csv_import", "--json"], capture_output=True, text=True, check=False
     )
-    return figures
+    if done.returncode != 0:
+        return [done.stdout[-2000:], done.stderr[-2000:]], ["CSV import bench failed to run"]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    failures = [
+        f"CSV {what}: {seen[key]:.2f} s (target < {limit} s)"
+        for what, key, limit in (
+            ("dry run", "dry_run_s", MAX_SECONDS),
+            ("confirm", "confirm_s", MAX_SECONDS),
+            ("write lock", "write_lock_held_s", MAX_LOCK_SECONDS),
+            ("write lock (another writer's wait)", "longest_wait_for_write_lock_s", MAX_LOCK_SECONDS),
+        )
+        if seen[key] >= limit
+    ]
+    return [f"\n{describe(seen)}"], failures
+
+
+def describe(seen: dict[str, float]) -> str:
+    return (
+        f"CSV import, {ROWS:,} rows on SQLite: dry run {seen['dry_run_s']:.2f} s, "
+        f"confirm {seen['confirm_s']:.2f} s, write lock held {seen['write_lock_held_s']:.2f} s "
+        f"(another writer waited at most {seen['longest_wait_for_write_lock_s']:.2f} s); "
+        f"targets < {MAX_SECONDS} s, < {MAX_SECONDS} s, < {MAX_LOCK_SECONDS} s"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    measured = figures()
+    print(json.dumps(measured) if "--json" in sys.argv else describe(measured), flush=True)

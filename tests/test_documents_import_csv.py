@@ -14,49 +14,15 @@ from src.tables.documents import Document, ImportBatch
 from src.tables.outbox import OutboxEmail
 from tests.conftest import Mailbox, html, link_in, notices, run
 from tests.document_staff_fixtures import VALID_ULN, issued, make_learner, row, staff_client
+from tests.support.imports import confirm, csv_bytes, outcomes, upload
 
 COLUMNS = list(row())
-
-
-def csv_bytes(rows: list[dict[str, str]], columns: list[str] | None = None, bom: bool = False) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns or COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return (("\ufeff" if bom else "") + out.getvalue()).encode()
-
-
-def upload(client: Any, data: bytes, units: bytes | None = None, htmx: bool = False) -> Any:
-    token = html(client.get("/staff/imports")).css_first('input[name="_csrf_token"]').attributes["value"]
-    files: dict[str, Any] = {"file": ("results.csv", data, "text/csv")}
-    if units is not None:
-        files["units"] = ("units.csv", units, "text/csv")
-    headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(
-        "/staff/imports", data={"_csrf_token": token}, files=files, headers=headers, follow_redirects=False
-    )
-
-
-def outcomes(response: Any) -> list[tuple[str, str]]:
-    """(certificate number, result words) for every row of the dry run table."""
-    found = []
-    for tr in html(response).css("#import-result tbody tr"):
-        cells = tr.css("td")
-        found.append((cells[1].text(strip=True), cells[5].css_first("strong").text(strip=True)))
-    return found
 
 
 def file_error(response: Any) -> str:
     node = html(response).css_first("#file-error")
     assert node is not None, response.text[:500]
     return node.text(strip=True).removeprefix("Error:").strip()
-
-
-def confirm(client: Any, response: Any) -> Any:
-    form = html(response).css_first('form[action$="/confirm"]')
-    assert form is not None, "no confirm button"
-    token = form.css_first('input[name="_csrf_token"]').attributes["value"]
-    return client.post(form.attributes["action"], data={"_csrf_token": token}, follow_redirects=False)
 
 
 def nothing_written() -> None:

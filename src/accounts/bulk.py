@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from src.accounts.registration import activation_link
+from src.accounts.registration import activation_link_for
 from src.clock import utcnow
-from src.db import insert_many
+from src.db import insert_many, select_in
 from src.mail import enqueue_many
 from src.tables.accounts import Account, Role
 from src.tokens import ACTIVATE_MAX_AGE, Tokens
@@ -33,19 +34,19 @@ def _username(person: NewLearner) -> str:
     return f"{stem}{secrets.randbelow(900_000) + 100_000}"
 
 
-async def create_learners(tokens: Tokens, people: list[NewLearner]) -> list[Account]:
+async def create_learners(tokens: Tokens, people: list[NewLearner]) -> list[dict[str, Any]]:
     """Insert learner accounts (no password yet) and queue each one's activation email. Call inside a
-    write transaction; the emails must not be taken by existing accounts."""
+    write transaction; the emails must not be taken by existing accounts. Returns their id, email
+    and username (plain rows: thousands of Account objects cost a noticeable part of a second)."""
     names = {person.email: _username(person) for person in people}
-    for start in range(0, len(people), CHUNK):
-        chunk = [names[p.email] for p in people[start : start + CHUNK]]
-        taken = {
-            row["username_key"]
-            for row in await Account.select(Account.username_key).where(Account.username_key.is_in(chunk))
-        }
-        for person in people[start : start + CHUNK]:
-            while names[person.email] in taken:  # a random six-digit suffix rarely collides
-                names[person.email] = _username(person)
+    taken = {
+        row["username_key"]
+        for row in await select_in(Account, ["username_key"], "username_key", list(names.values()))
+    }
+    for person in people:
+        while names[person.email] in taken:  # a random six-digit suffix rarely collides
+            names[person.email] = _username(person)
+        taken.add(names[person.email])
     now = utcnow()
     await insert_many(
         Account,
@@ -70,22 +71,21 @@ async def create_learners(tokens: Tokens, people: list[NewLearner]) -> list[Acco
             for p in people
         ],
     )
-    made: list[Account] = []
-    emails = [p.email.lower() for p in people]
-    for start in range(0, len(emails), CHUNK):
-        made += await Account.objects().where(Account.email.is_in(emails[start : start + CHUNK]))
+    made = await select_in(
+        Account, ["id", "email", "username", "first_name"], "email", [p.email.lower() for p in people]
+    )
     await enqueue_many(
         [
             (
-                learner.email,
+                learner["email"],
                 "activate_account",
                 {
-                    "first_name": learner.first_name,
-                    "username": learner.username,
-                    "path": activation_link(tokens, learner),
+                    "first_name": learner["first_name"],
+                    "username": learner["username"],
+                    "path": activation_link_for(tokens, learner["id"], learner["email"]),
                     "days": ACTIVATE_MAX_AGE // 86400,
                 },
-                f"activate:{learner.id}",
+                f"activate:{learner['id']}",
             )
             for learner in made
         ]

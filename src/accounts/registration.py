@@ -175,8 +175,21 @@ async def verify_email(tokens: Tokens, token: str) -> Account:
 
 
 def activation_link(tokens: Tokens, account: Account) -> str:
-    fingerprint = password_fingerprint(account.password_hash, account.last_login_at)
-    return "/activate/" + tokens.sign("activate", {"a": account.id, "e": account.email, "f": fingerprint})
+    return activation_link_for(
+        tokens, account.id, account.email, account.password_hash, account.last_login_at
+    )
+
+
+def activation_link_for(
+    tokens: Tokens,
+    account_id: int,
+    email: str,
+    password_hash: str | None = None,
+    last_login_at: object = None,
+) -> str:
+    """The activation link from the account's fields (a bulk import has them as plain rows)."""
+    fingerprint = password_fingerprint(password_hash, last_login_at)
+    return "/activate/" + tokens.sign("activate", {"a": account_id, "e": email, "f": fingerprint})
 
 
 async def _free_username(first: str, last: str) -> str:

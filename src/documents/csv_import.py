@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from src.db import select_in
 from src.documents.issuing import snapshot
 from src.documents.rows import (
     COLUMNS,
@@ -44,7 +45,8 @@ class RowResult:
     outcome: str  # new | identical | conflict | error
     errors: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
-    digest: str = ""
+    digest: str = ""  # of the document this row makes (the learner's references filled in)
+    as_written: str = ""  # of the row as written: an earlier document issued without them matches it
     units: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -134,7 +136,8 @@ def checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResul
     for row in results:
         row.units = units.get(row.values.get("certificate_number", ""), [])
         if row.outcome != "error":
-            row.digest = snapshot(issue_fields(row.values, row.units))[1]
+            row.digest = row.as_written = snapshot(issue_fields(row.values, row.units))[1]
+    _same_references_per_learner(results)
     return results, unit_errors
 
 
@@ -161,16 +164,58 @@ def _mark_duplicates(results: list[RowResult]) -> None:
             first_line[number] = row.line
 
 
-async def compare_with_database(results: list[RowResult]) -> None:
-    """Existing certificate numbers (identical or conflict) and learners' accounts, in a few queries."""
+REFERENCES = (("enrolment_number", "enrolment number"), ("uln", "ULN"))
+
+
+def _same_references_per_learner(results: list[RowResult]) -> None:
+    """A learner has one enrolment number and one ULN: rows of one email that disagree are errors,
+    and a row that leaves them blank takes them from the learner's other rows (they go on the document)."""
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    for row in results:
+        if row.outcome == "error":
+            continue
+        for key, _ in REFERENCES:
+            if row.values[key]:
+                first.setdefault((row.values["learner_email"], key), (row.values[key], row.line))
+    for row in results:
+        if row.outcome == "error":
+            continue
+        changed = False
+        for key, words in REFERENCES:
+            value, line = first.get((row.values["learner_email"], key), ("", 0))
+            if not row.values[key] and value:
+                row.values[key] = value
+                changed = True
+            elif row.values[key] != value:
+                row.errors[key] = f"This learner's {words} is {value} on line {line}"
+        if row.errors:
+            row.outcome = "error"
+        elif changed:
+            row.digest = snapshot(issue_fields(row.values, row.units))[1]
+
+
+def _take_account_references(row: RowResult, person: dict[str, Any]) -> None:
+    """Blank references are the learner's own (what the document will say), and the digest follows."""
+    changed = False
+    for key, _ in REFERENCES:
+        if not row.values[key] and person[key]:
+            row.values[key] = person[key]
+            changed = True
+    if changed:
+        row.digest = snapshot(issue_fields(row.values, row.units))[1]
+
+
+async def compare_with_database(results: list[RowResult]) -> dict[str, dict[str, Any]]:
+    """Existing certificate numbers (identical or conflict) and learners' accounts, in a few queries.
+    Returns the accounts found, by email."""
     numbers = [r.values["certificate_number"] for r in results if r.outcome != "error"]
     emails = sorted({r.values["learner_email"] for r in results if r.outcome != "error"})
-    existing: dict[str, str] = {}
-    for start in range(0, len(numbers), 500):
-        for doc in await Document.select(Document.certificate_number, Document.content_sha256).where(
-            Document.certificate_number.is_in(numbers[start : start + 500])
-        ):
-            existing[doc["certificate_number"]] = doc["content_sha256"]
+    existing = {
+        doc["certificate_number"]: doc["content_sha256"]
+        for doc in await select_in(
+            Document, ["certificate_number", "content_sha256"], "certificate_number", numbers
+        )
+    }
     people = await accounts_by_email(emails)
     for row in results:
         if row.outcome == "error":
@@ -189,20 +234,19 @@ async def compare_with_database(results: list[RowResult]) -> None:
             )
         elif person and values["uln"] and person["uln"] not in ("", values["uln"]):
             row.errors["uln"] = f"This learner's ULN is {person['uln']}"
+        elif person:
+            _take_account_references(row, person)
         if row.errors:
             row.outcome = "error"
         elif values["certificate_number"] in existing:
-            row.outcome = "identical" if existing[values["certificate_number"]] == row.digest else "conflict"
+            stored = existing[values["certificate_number"]]
+            row.outcome = "identical" if stored in (row.digest, row.as_written) else "conflict"
+    return people
 
 
 async def accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(emails), 500):
-        rows = await Account.select(
-            Account.id, Account.email, Account.role, Account.deleted_at, Account.enrolment_number, Account.uln
-        ).where(Account.email.is_in(emails[start : start + 500]))
-        found.update({row["email"]: row for row in rows})
-    return found
+    columns = ["id", "email", "role", "deleted_at", "enrolment_number", "uln"]
+    return {row["email"]: row for row in await select_in(Account, columns, "email", emails)}
 
 
 async def earlier_imports(file_sha256: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from src.clock import utcnow
@@ -17,7 +17,6 @@ from src.documents.csv_import import (
     CheckResult,
     ImportRefused,
     RowResult,
-    accounts_by_email,
     checked_rows,
     compare_with_database,
 )
@@ -45,14 +44,20 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
         raise ImportRefused("There is no such import")
     if batch["state"] == "confirmed":
         return Confirmed(0, batch["rows"], already=True)
-    # The file's own checks need no lock; what depends on the database is checked again inside.
+    # Everything that can be done before the write lock is: the file's checks, a first look at the
+    # database, the documents as table rows. Inside, the database is checked again (someone may have
+    # issued a number or set a learner's enrolment number meanwhile) and only writes follow.
     rows, unit_errors = checked_rows(batch["csv_text"], batch["units_text"], today)
-    drafts = _drafts(rows, staff.id, batch_id)
+    await compare_with_database(rows)
+    if not CheckResult(rows, [], unit_errors).can_confirm:
+        return await _refused_unless_confirmed(batch_id, batch["rows"])
+    now = utcnow()
+    drafts = {row.line: _draft(row, staff.id, batch_id, now) for row in rows if row.outcome == "new"}
     async with write_transaction():
-        await compare_with_database(rows)
+        people = await compare_with_database(rows)
         result = CheckResult(rows, [], unit_errors)
         if not result.can_confirm:
-            raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
+            return await _refused_unless_confirmed(batch_id, batch["rows"])
         if not await compare_and_set(
             ImportBatch,
             batch_id,
@@ -61,7 +66,10 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
         ):
             return Confirmed(0, batch["rows"], already=True)
         new_rows = [row for row in result.rows if row.outcome == "new"]
-        learners = await _learners_for(tokens, new_rows)
+        learners = await _learners_for(tokens, new_rows, people)
+        for row in new_rows:  # the second look changed what a document says (rare): build it again
+            if row.line not in drafts or drafts[row.line]["content_sha256"] != row.digest:
+                drafts[row.line] = _draft(row, staff.id, batch_id, now)
         await _insert_documents(new_rows, learners, drafts)
         await _tell_learners(new_rows, learners, batch_id)
         await AccessEvent.insert(
@@ -74,36 +82,43 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
     return Confirmed(len(new_rows), len(result.rows) - len(new_rows))
 
 
-async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict[str, Any]]:
-    """Each row's learner by email: existing accounts, with enrolment number and ULN filled in where
-    they were empty; new accounts made by staff (with their activation emails) for the rest."""
+async def _refused_unless_confirmed(batch_id: int, rows: int) -> Confirmed:
+    """Rows that cannot be written refuse the import, unless a racing confirm of this very batch
+    wrote them (its rows now read as identical): then this one is the repeat."""
+    if await ImportBatch.exists().where((ImportBatch.id == batch_id) & (ImportBatch.state == "confirmed")):
+        return Confirmed(0, rows, already=True)
+    raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
+
+
+async def _learners_for(
+    tokens: Tokens, rows: list[RowResult], people: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Each row's learner by email (`people`: the accounts found, read in this transaction), with
+    enrolment number and ULN filled in where they were empty; new accounts made by staff (with their
+    activation emails) for the rest."""
     # Imported here: accounts imports connections, which imports documents (a cycle at load time).
     from src import accounts
 
-    emails = sorted({row.values["learner_email"] for row in rows})
-    people = await accounts_by_email(emails)
     newcomers: dict[str, accounts.NewLearner] = {}
+    filled: dict[int, dict[str, Any]] = {}
     for row in rows:
         values = row.values
         email = values["learner_email"]
-        if email not in people and email not in newcomers:
-            newcomers[email] = accounts.NewLearner(
-                email,
-                values["first_name"],
-                values["last_name"],
-                values["middle_name"],
-                values["enrolment_number"],
-                values["uln"],
-            )
-    await accounts.create_learners(tokens, list(newcomers.values()))
-    filled: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        person = people.get(row.values["learner_email"])
+        person = people.get(email)
         if person is None:
+            if email not in newcomers:
+                newcomers[email] = accounts.NewLearner(
+                    email,
+                    values["first_name"],
+                    values["last_name"],
+                    values["middle_name"],
+                    values["enrolment_number"],
+                    values["uln"],
+                )
             continue
         for key in ("enrolment_number", "uln"):
-            if row.values[key] and not person[key]:
-                person[key] = row.values[key]
+            if values[key] and not person[key]:
+                person[key] = values[key]
                 filled[person["id"]] = person
     await update_many(
         Account,
@@ -112,45 +127,40 @@ async def _learners_for(tokens: Tokens, rows: list[RowResult]) -> dict[str, dict
             for p in filled.values()
         ],
     )
-    return await accounts_by_email(emails)
+    made = await accounts.create_learners(tokens, list(newcomers.values()))
+    return {**people, **{learner["email"]: learner for learner in made}}
 
 
-def _drafts(rows: list[RowResult], staff_id: int, batch_id: int) -> dict[int, dict[str, Any]]:
-    """The documents of the rows as table rows, built before the write transaction (nobody should
-    wait for thousands of snapshots); only their owner is set inside."""
-    now = utcnow()
-    drafts = {}
-    for row in rows:
-        if row.outcome == "error":
-            continue
-        fields = issue_fields(row.values, row.units)
-        content, digest = snapshot(fields)
-        drafts[row.line] = {
-            "owner": None,
-            "kind": fields["kind"],
-            "title": fields["title"],
-            "qualification_code": fields["qualification_code"],
-            "level": fields["level"],
-            "name_as_printed": fields["name_as_printed"],
-            "grade": fields["grade"],
-            "awarded_on": fields["awarded_on"],
-            "valid_until": fields["valid_until"],
-            "certificate_number": fields["certificate_number"],
-            "verify_code": new_verify_code(),
-            "status": "valid",
-            "revoked_category": "",
-            "revoked_reason": "",
-            "revoked_note": "",
-            "show_on_verify": False,
-            "content": json.dumps(content, ensure_ascii=False),
-            "content_sha256": digest,
-            "template_version": TEMPLATE_VERSION,
-            "issued_by": staff_id,
-            "import_batch": batch_id,
-            "version": 0,
-            "created_at": now,
-        }
-    return drafts
+def _draft(row: RowResult, staff_id: int, batch_id: int, now: datetime) -> dict[str, Any]:
+    """A row's document as a table row, built before the write transaction (nobody should wait for
+    thousands of snapshots); only its owner is set inside."""
+    fields = issue_fields(row.values, row.units)
+    content, digest = snapshot(fields)
+    return {
+        "owner": None,
+        "kind": fields["kind"],
+        "title": fields["title"],
+        "qualification_code": fields["qualification_code"],
+        "level": fields["level"],
+        "name_as_printed": fields["name_as_printed"],
+        "grade": fields["grade"],
+        "awarded_on": fields["awarded_on"],
+        "valid_until": fields["valid_until"],
+        "certificate_number": fields["certificate_number"],
+        "verify_code": new_verify_code(),
+        "status": "valid",
+        "revoked_category": "",
+        "revoked_reason": "",
+        "revoked_note": "",
+        "show_on_verify": False,
+        "content": json.dumps(content, ensure_ascii=False),
+        "content_sha256": digest,
+        "template_version": TEMPLATE_VERSION,
+        "issued_by": staff_id,
+        "import_batch": batch_id,
+        "version": 0,
+        "created_at": now,
+    }
 
 
 async def _insert_documents(

@@ -175,6 +175,8 @@ def issue_fields(values: dict[str, Any], units: list[dict[str, str]]) -> dict[st
         "qualification_code": values["qualification_code"],
         "level": values["level"],
         "name_as_printed": name,
+        "enrolment_number": values["enrolment_number"],
+        "uln": values["uln"],
         "grade": values["grade"],
         "valid_until": values["valid_until"],
     }

@@ -57,20 +57,10 @@ def poke_worker(app: Litestar) -> None:
         worker.poke()
 
 
-async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]], chunk: int = 400) -> int:
-    """Queue many emails (recipient, template, context, idempotency key) in a few multi-row inserts,
-    inside the caller's transaction; keys already queued are left out. Returns how many were queued."""
-    fresh = []
-    for start in range(0, len(emails), chunk):
-        part = emails[start : start + chunk]
-        rows = await OutboxEmail.select(OutboxEmail.idempotency_key).where(
-            OutboxEmail.idempotency_key.is_in([key for *_, key in part])
-        )
-        queued = {row["idempotency_key"] for row in rows}
-        for item in part:
-            if item[3] not in queued:  # also drops a key repeated within the list
-                queued.add(item[3])
-                fresh.append(item)
+async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]]) -> None:
+    """Queue many emails (recipient, template, context, idempotency key) with one prepared statement,
+    inside the caller's transaction; a key already queued (or repeated in the list) is left out by
+    the unique index, with no read before (this runs while a CSV import holds the write lock)."""
     now = datetime.now(UTC)
     await insert_many(
         OutboxEmail,
@@ -87,7 +77,7 @@ async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]], chunk
                 "last_error": "",
                 "created_at": now,
             }
-            for recipient, template, context, key in fresh
+            for recipient, template, context, key in emails
         ],
+        unless_taken="idempotency_key",
     )
-    return len(fresh)

@@ -1,0 +1,129 @@
+"""Staff import documents from a CSV file: the dry run shows a bad row's error beside it, staff fix
+the file and upload it again, the clean dry run is confirmed, the documents are in the staff list and
+the learner's email arrives. At 360 px, with JavaScript on and off, every page checked by axe-core."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Auditor, Console, SeedAccount
+from tests.browser.test_connections_journey import assert_mail, log_in
+
+COLUMNS = (
+    "certificate_number,learner_email,first_name,middle_name,last_name,enrolment_number,uln,kind,"
+    "qualification_code,qualification_title,level,grade,awarded_on,valid_until"
+).split(",")
+
+
+def results_file(folder: Path, learner: SeedAccount, tag: str, second_awarded_on: str) -> Path:
+    rows = [
+        {
+            "certificate_number": f"IMP-{tag}-1",
+            "qualification_title": f"Award in First Aid {tag}",
+            "awarded_on": "14/03/2025",
+        },
+        {
+            "certificate_number": f"IMP-{tag}-2",
+            "qualification_title": f"Award in Joinery {tag}",
+            "awarded_on": second_awarded_on,
+        },
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                **dict.fromkeys(COLUMNS, ""),
+                "learner_email": learner.email,
+                "first_name": learner.first_name,
+                "last_name": learner.last_name,
+                "enrolment_number": f"ENR-{tag}",
+                "kind": "certificate",
+                "level": "2",
+                **row,
+            }
+        )
+    path = folder / "results.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def upload(page: Page, audit: Auditor, path: Path) -> None:
+    page.get_by_label("Documents file (CSV)").set_input_files(path)
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("heading", name="Checked: nothing has been written yet")).to_be_visible()
+    audit.check(page)
+
+
+def assert_mail_soon(base_url: str, to: str, subject: str, seconds: float = 15) -> None:
+    """The mail worker sends within a moment of the commit; give it that moment."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            assert_mail(base_url, to, subject)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_staff_fix_a_bad_row_and_import_the_file(
+    page: Page,
+    create_accounts: Callable[..., None],
+    audit: Auditor,
+    console: Console,
+    base_url: str,
+    tmp_path: Path,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    learner = SeedAccount(
+        "learner", f"ivy_{tag}", f"ivy.{tag}@example.com", f"moss-lantern-{tag}", "Ivy", f"Hale {tag}"
+    )
+    staff = SeedAccount(
+        "staff", f"sid_{tag}", f"sid.{tag}@example.com", f"amber-quartz-{tag}", "Sid", "Staff"
+    )
+    create_accounts(learner, staff)
+
+    log_in(page, audit, staff)
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Documents").click()
+    page.get_by_role("link", name="Import from a CSV file").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import documents from a CSV file")
+    audit.check(page)
+
+    # 31 February: the dry run puts the error beside that row, and nothing can be confirmed.
+    upload(page, audit, results_file(tmp_path, learner, tag, "31/02/2025"))
+    rows = page.locator("#import-result tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("New")
+    expect(rows.nth(1)).to_contain_text("Error")
+    expect(rows.nth(1).locator(".row-errors")).to_contain_text("Awarded on must be a real date")
+    expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
+
+    # Fixed and uploaded again: clean, then confirmed.
+    page.get_by_role("link", name="Upload another file").click()
+    upload(page, audit, results_file(tmp_path, learner, tag, "28/02/2025"))
+    expect(page.locator("#import-result tbody tr.row-new")).to_have_count(2)
+    page.get_by_role("button", name="Import 2 documents and email the learners").click()
+    expect(page.get_by_role("heading", name="Imported", exact=True)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Imported 2 documents")).to_be_visible()
+    audit.check(page)
+
+    # The documents are in the staff list, and the learner is told.
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Documents").click()
+    page.get_by_label("Learner, email, enrolment or certificate number").fill(f"IMP-{tag}")
+    page.get_by_label("Learner, email, enrolment or certificate number").press("Enter")
+    expect(page.get_by_role("main")).to_contain_text(f"IMP-{tag}-1")
+    expect(page.get_by_role("main")).to_contain_text(f"IMP-{tag}-2")
+    audit.check(page)
+    assert_mail_soon(base_url, learner.email, "new documents")
+    assert console.errors == [], console.errors
