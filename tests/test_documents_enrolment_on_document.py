@@ -188,3 +188,28 @@ def test_two_racing_confirms_of_one_batch_write_it_once(client: Any) -> None:
     assert outcomes_seen == [(0, True), (3, False)]
     assert run(Document.count()) == 3
     assert run(OutboxEmail.count().where(OutboxEmail.template == "documents_issued")) == 3
+
+
+def test_the_verify_page_and_api_never_show_the_learners_references(client: Any, other_client: Any) -> None:
+    """Shown on its verify page by the learner's choice, the document is there without the enrolment
+    number and ULN: anyone holding the code may open that page."""
+    people = run(prepare_people())
+    log_in(client, "sam")
+    post_form(
+        client,
+        "/staff/documents/new",
+        row(learner_email=people.learner.email, enrolment_number="ENR-77", uln=VALID_ULN),
+        token_from="/staff/documents/new",
+    )
+    doc = document("C-1001")
+    run(Document.update({Document.show_on_verify: True}).where(Document.id == doc.id))
+    page = other_client.get(f"/v/{doc.verify_code}")
+    assert page.status_code == 200
+    shown = facts(page)
+    assert shown["Certificate number"] == "C-1001"  # the document itself is there …
+    assert "Enrolment number" not in shown and "Unique Learner Number (ULN)" not in shown  # … without them
+    assert "ENR-77" not in page.text and VALID_ULN not in page.text
+    api = other_client.get(f"/api/v1/verify/{doc.verify_code}")
+    assert api.status_code == 200
+    assert api.json()["content"]["certificate_number"] == "C-1001"
+    assert "ENR-77" not in api.text and VALID_ULN not in api.text

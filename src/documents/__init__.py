@@ -14,7 +14,7 @@ from src.documents.csv_import import (
 )
 from src.documents.import_confirm import Confirmed, confirm
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
-from src.documents.queries import content_of, owned_by
+from src.documents.queries import DOCUMENTS_PAGE, content_of, owned_by, page_owned_by
 from src.documents.rows import (
     COLUMNS,
     KINDS,
@@ -45,6 +45,7 @@ from src.documents.verify_links import qr_png, qr_svg, verify_host, verify_url
 __all__ = [
     "CHECKED_ACTION",
     "COLUMNS",
+    "DOCUMENTS_PAGE",
     "FAILED_LOOKUP_LIMIT",
     "HTTP_STATUS",
     "KINDS",
@@ -77,6 +78,7 @@ __all__ = [
     "new_verify_code",
     "normalise",
     "owned_by",
+    "page_owned_by",
     "parse_date",
     "printed",
     "qr_png",

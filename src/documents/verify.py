@@ -126,11 +126,20 @@ async def verify(
             "certificate_number": row["certificate_number"],
             "awarding_body": awarding_body,
         },
-        content=content_of(row) if shown else None,
+        content=_public(content_of(row)) if shown else None,
         newer_code=newer,
         status_on=found.on,
         document_id=row["id"],
     )
+
+
+# The learner's own references: on their document for them and the people they share it with, never
+# on a public page that anyone holding the code may open.
+PRIVATE_FIELDS = frozenset({"enrolment_number", "uln"})
+
+
+def _public(content: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in content.items() if key not in PRIVATE_FIELDS}
 
 
 async def _too_many(store: Store, key: str, code: str) -> Verdict:

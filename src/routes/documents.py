@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from src.connections import activity_page
-from src.documents import owned_by
+from src.documents import owned_by, page_owned_by
 from src.guards import requires_learner
 from src.htmx import render
 from src.routes.connection_common import today
@@ -21,10 +21,11 @@ class DocumentController(Controller):
     guards = [requires_learner]
 
     @get("/documents", name="documents")
-    async def list_documents(self, request: Request[Any, Any, Any]) -> Template:
-        """Page: the learner's documents, each with its status in words."""
+    async def list_documents(self, request: Request[Any, Any, Any], page: FromQuery[int] = 1) -> Template:
+        """Page: the learner's documents, newest award first, a page at a time, each with its status in words."""
+        rows, page, has_next = await page_owned_by(request.user, page)
         return render(
-            request, "documents/list.html", documents=await owned_by(request.user), today=today(request)
+            request, "documents/list.html", documents=rows, page=page, has_next=has_next, today=today(request)
         )
 
     async def _own(self, request: Request[Any, Any, Any], document_id: int) -> Viewing:
