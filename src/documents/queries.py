@@ -21,13 +21,29 @@ async def owned_by(learner: Account, ids: list[int] | None = None) -> list[Docum
 DOCUMENTS_PAGE = 20
 
 
-async def page_owned_by(learner: Account, page: int) -> tuple[list[Document], int, bool]:
+# What a card on the documents page shows (and the one status rule reads): plain rows, not Table
+# objects, and no content snapshot, which the list never shows.
+CARD_COLUMNS = (
+    Document.id,
+    Document.title,
+    Document.kind,
+    Document.qualification_code,
+    Document.level,
+    Document.awarded_on,
+    Document.valid_until,
+    Document.certificate_number,
+    Document.status,
+    Document.show_on_verify,
+)
+
+
+async def page_owned_by(learner: Account, page: int) -> tuple[list[dict[str, Any]], int, bool]:
     """One page of the learner's documents, newest award first (the index on owner, awarded_on and
     id serves it in order, so page 1 of 200 documents costs what page 1 of 2 does): the rows, the
     page number (clamped) and whether another page follows."""
     paging = Paging.of(page, DOCUMENTS_PAGE)
     query = (
-        Document.objects()
+        Document.select(*CARD_COLUMNS)
         .where(Document.owner == learner.id)
         .order_by(Document.awarded_on, Document.id, ascending=False)
     )
