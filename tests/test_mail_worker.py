@@ -289,6 +289,10 @@ REALISTIC = {
     "reporter": "Tara Patel",
     "category": "Wrong name",
     "answer": "Thank you: we have corrected the name and issued a new document.",
+    # print orders
+    "order_id": 7,
+    "certificate_number": "QA-2026-000123",
+    "delivery_lines": ["Lena Okafor", "12 Mill Lane", "Leeds", "LS1 4AB"],
 }
 EMAILS = sorted(
     path.name.removesuffix(".subject.txt") for path in (TEMPLATES / "emails").glob("*.subject.txt")
