@@ -261,3 +261,57 @@ def test_the_counts_above_the_list_are_one_statement(client: Any, tess: Account,
     assert "10 active" in " ".join(counts.split())
     assert "10 asking for more time" in " ".join(counts.split())
     assert len([s for s in statements if "connection_tally" in s]) == 1
+
+
+# --- search: by name and email, through the trigram indexes, kept current -------------------------
+
+
+def test_search_finds_a_part_of_a_name_or_email_and_follows_changes(
+    client: Any, tess: Account, day: date
+) -> None:
+    lena = run(make_account("learner", "lena", first_name="Lena", last_name="Gallagher", password=None))
+    run(
+        Connection.insert(
+            Connection(
+                third_party=tess.id,
+                third_party_email=tess.email,
+                learner=lena.id,
+                learner_email="lena.g@example.com",
+                started_by="learner",
+                state="active",
+                expires_on=day + timedelta(days=5),
+            ),
+            Connection(
+                third_party=tess.id,
+                third_party_email=tess.email,
+                learner_email="someone.o'brien@example.org",
+                started_by="third_party",
+                state="awaiting_learner",
+            ),
+        )
+    )
+    log_in(client, "tess")
+    for term, found in (("allag", 1), ("GALLAGHER", 1), ("o'brien", 1), ("example", 2), ('"x', 0), ("la", 1)):
+        response = client.get(f"/connections?q={quote(term)}")
+        assert response.status_code == 200, term
+        assert len(row_ids(response)) == found, term
+    run(Account.update({Account.last_name: "Okafor"}).where(Account.id == lena.id))
+    assert row_ids(client.get("/connections?q=gallagher")) == []
+    assert len(row_ids(client.get("/connections?q=okaf"))) == 1
+    run(
+        Connection.update({Connection.learner_email: "renamed@example.net"}).where(
+            Connection.learner_email.like("someone%")
+        )
+    )
+    assert len(row_ids(client.get("/connections?q=renamed"))) == 1
+    assert row_ids(client.get("/connections?q=brien")) == []
+
+
+def test_a_learner_finds_a_third_party_by_company(client: Any, tess: Account, day: date) -> None:
+    lena = run(make_account("learner", "lena", first_name="Lena", last_name="Lovelace"))
+    busy_list(tess, lena, day)
+    log_in(client, "lena")
+    company = run(Account.select(Account.company_name).where(Account.id == tess.id))[0]["company_name"]
+    response = client.get(f"/connections?q={quote(company[1:6])}")
+    assert len(row_ids(response)) == 10
+    assert row_ids(client.get("/connections?q=nobody-at-all")) == []

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.querystring import QueryString
 
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
+from src.db import engine_kind
 from src.documents import CHECKED_ACTION
 from src.forms import Paging
 from src.tables.accounts import Account, Role
@@ -157,8 +159,52 @@ def _columns() -> list[Any]:
     ]
 
 
+LEARNER_ACTED = (
+    '("c"."started_by" = \'learner\' OR "c"."expires_on" IS NOT NULL OR "c"."state" = \'declined\')'
+)
+
+
 def _search_where(account: Account, q: str) -> Any:
-    """Search the other side by name or email. Names are matched in a sub-select on accounts."""
+    """Search the other side by name or email, as `id IN (connections of the accounts whose name matches
+    UNION ALL connections whose email matches)`, each part read from a trigram index: pg_trgm GIN
+    indexes on PostgreSQL, the FTS5 trigram tables account_search and connection_search on SQLite
+    (see migration 2026-11-29T01:30). A third party finds learners by name only where the page shows
+    the name (see other_name): the learner has acted on the connection. Under three characters there
+    is no trigram, and the plain LIKE of old does."""
+    # The account's own side is in the outer query (mine()); leaving it out here lets the database
+    # read the other side's matching accounts by its index instead of every one of this account's rows.
+    if len(q) < 3:
+        return _short_search_where(account, q)
+    third_party = account.role == Role.third_party.value
+    other_column = "learner" if third_party else "third_party"
+    email_column = "learner_email" if third_party else "third_party_email"
+    acted = f" AND {LEARNER_ACTED}" if third_party else ""
+    if engine_kind() == "sqlite":
+        names = "{first_name last_name}" if third_party else "{first_name last_name company_name}"
+        phrase = '"' + q.replace('"', '""') + '"'
+        # Only fixed column names are put into the text; what was typed is a parameter.
+        sql = (
+            '"connection"."id" IN (SELECT "c"."id" FROM "connection" AS "c" '  # noqa: S608
+            f'WHERE "c"."{other_column}" IN '
+            f'(SELECT "rowid" FROM "account_search" WHERE "account_search" MATCH {{}}){acted} '
+            'UNION ALL SELECT "rowid" FROM "connection_search" WHERE "connection_search" MATCH {})'
+        )
+        return WhereRaw(sql, f"{names} : {phrase}", f"{email_column} : {phrase}")
+    like = f"%{q}%"
+    name_match = '"a"."first_name" ILIKE {} OR "a"."last_name" ILIKE {}'
+    args: list[Any] = [like, like]
+    if not third_party:
+        name_match += ' OR "a"."company_name" ILIKE {}'
+        args.append(like)
+    sql = (
+        '"connection"."id" IN (SELECT "c"."id" FROM "connection" AS "c" '  # noqa: S608
+        f'WHERE "c"."{other_column}" IN (SELECT "a"."id" FROM "account" AS "a" WHERE {name_match}){acted} '
+        f'UNION ALL SELECT "c"."id" FROM "connection" AS "c" WHERE "c"."{email_column}" ILIKE {{}})'
+    )
+    return WhereRaw(sql, *args, like)
+
+
+def _short_search_where(account: Account, q: str) -> Any:
     like = f"%{q}%"
     if account.role == Role.third_party.value:
         learner_acted = (
