@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.allowed_hosts import AllowedHostsConfig
@@ -30,7 +31,7 @@ from src import db
 from src.assets import STATIC, static_url
 from src.auth import AccountMiddleware
 from src.clock import today_in
-from src.compression import PostSafeCompressionMiddleware
+from src.compression import PostSafeCompressionMiddleware, warm_static
 from src.connections import send_reminders
 from src.documents import qr_svg, standing, verify_url
 from src.errors import http_exception_handler, internal_error_handler
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+        await anyio.to_thread.run_sync(warm_static)  # static files compressed once, before any request
         worker = jobs = None
         if settings.run_mail_worker:
             worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)
