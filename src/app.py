@@ -34,7 +34,7 @@ from src.assets import STATIC, static_url
 from src.auth import AccountMiddleware
 from src.clock import today_in
 from src.compression import PostSafeCompressionMiddleware, warm_static
-from src.connections import send_reminders
+from src.connections import access_words, other_name, send_reminders, state_words
 from src.documents import qr_svg, standing, verify_url
 from src.errors import http_exception_handler, internal_error_handler
 from src.jobs import PeriodicJob
@@ -88,6 +88,10 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     # A document's verify address and its QR code (segno's SVG: only our own URL and code in it).
     environment.globals["verify_url"] = lambda code: verify_url(settings.verify_base, code)
     environment.globals["verify_qr"] = lambda code: Markup(qr_svg(verify_url(settings.verify_base, code)))  # noqa: S704
+    # A connection in words (src/connections/words.py), for the list rows and the macros around them.
+    environment.globals["connection_name"] = other_name
+    environment.globals["connection_state"] = state_words
+    environment.globals["connection_access"] = access_words
     environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
     environment.filters["iso_long_date"] = _iso_long_date
     # The one status rule for documents, in words: "Valid", "Document valid until …", "Revoked" …
