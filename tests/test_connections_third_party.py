@@ -216,17 +216,17 @@ def test_list_pages_hold_25_rows_with_a_next_link(client: Any, tess: Account) ->
     log_in(client, "tess")
 
     seen: set[int] = set()
-    for number, size, has_next in ((1, 25, True), (2, 25, True), (3, 10, False)):
-        response = client.get(f"/connections?page={number}")
+    address: str | None = "/connections"
+    for size, has_next in ((25, True), (25, True), (10, False)):
+        assert address is not None
+        response = client.get(address)
         ids = row_ids(response)
         assert len(ids) == size
         assert not ids & seen
         seen |= ids
         nxt = html(response).css_first('.pagination a[rel="next"]')
         assert (nxt is not None) == has_next
-        if nxt is not None:
-            assert nxt.attributes["href"].endswith(f"page={number + 1}")
-            assert len(row_ids(client.get(nxt.attributes["href"]))) == (25 if number == 1 else 10)
+        address = nxt.attributes["href"] if nxt is not None else None
     assert len(seen) == 60
 
 

@@ -60,6 +60,7 @@ from src.connections.rules import (
     is_usable,
     usable_where,
 )
+from src.connections.words import access_words, other_name, state_words
 
 __all__ = [
     "ACTIVE",
@@ -81,6 +82,7 @@ __all__ = [
     "ShareForm",
     "accept_as_learner",
     "accept_as_third_party",
+    "access_words",
     "activity_page",
     "add_connection",
     "approve_extension",
@@ -104,6 +106,7 @@ __all__ = [
     "list_page",
     "log_event",
     "one_row",
+    "other_name",
     "pending_extension",
     "place_refusal",
     "request_extension",
@@ -111,5 +114,6 @@ __all__ = [
     "share",
     "shared_document",
     "shared_documents",
+    "state_words",
     "usable_where",
 ]

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from piccolo.query.functions.aggregate import Count
+from piccolo.columns.combination import WhereRaw
+from piccolo.querystring import QueryString
 
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
+from src.db import engine_kind
 from src.documents import CHECKED_ACTION
 from src.forms import Paging
 from src.tables.accounts import Account, Role
-from src.tables.connections import AccessEvent, Connection, ConnectionState, ExtensionRequest, SharedDocument
+from src.tables.connections import AccessEvent, Connection, ConnectionState, SharedDocument
 from src.tables.documents import Document
 
 # --- one connection and what it shares ------------------------------------------------------
@@ -157,13 +159,56 @@ def _columns() -> list[Any]:
     ]
 
 
+LEARNER_ACTED = (
+    '("c"."started_by" = \'learner\' OR "c"."expires_on" IS NOT NULL OR "c"."state" = \'declined\')'
+)
+
+
 def _search_where(account: Account, q: str) -> Any:
-    """Search the other side by name or email. Names are matched in a sub-select on accounts, so the
-    database can answer it from an index (trigram indexes on PostgreSQL) instead of joining every one
-    of the account's connections to their learner first."""
+    """Search the other side by name or email, as `id IN (connections of the accounts whose name matches
+    UNION ALL connections whose email matches)`, each part read from a trigram index: pg_trgm GIN
+    indexes on PostgreSQL, the FTS5 trigram tables account_search and connection_search on SQLite
+    (see migration 2026-11-29T01:30). A third party finds learners by name only where the page shows
+    the name (see other_name): the learner has acted on the connection. Under three characters there
+    is no trigram, and the plain LIKE of old does."""
+    # The account's own side is in the outer query (mine()); leaving it out here lets the database
+    # read the other side's matching accounts by its index instead of every one of this account's rows.
+    if len(q) < 3:
+        return _short_search_where(account, q)
+    third_party = account.role == Role.third_party.value
+    other_column = "learner" if third_party else "third_party"
+    email_column = "learner_email" if third_party else "third_party_email"
+    acted = f" AND {LEARNER_ACTED}" if third_party else ""
+    if engine_kind() == "sqlite":
+        names = "{first_name last_name}" if third_party else "{first_name last_name company_name}"
+        phrase = '"' + q.replace('"', '""') + '"'
+        # Only fixed column names are put into the text; what was typed is a parameter.
+        sql = (
+            '"connection"."id" IN (SELECT "c"."id" FROM "connection" AS "c" '  # noqa: S608
+            f'WHERE "c"."{other_column}" IN '
+            f'(SELECT "rowid" FROM "account_search" WHERE "account_search" MATCH {{}}){acted} '
+            'UNION ALL SELECT "rowid" FROM "connection_search" WHERE "connection_search" MATCH {})'
+        )
+        return WhereRaw(sql, f"{names} : {phrase}", f"{email_column} : {phrase}")
+    like = f"%{q}%"
+    name_match = '"a"."first_name" ILIKE {} OR "a"."last_name" ILIKE {}'
+    args: list[Any] = [like, like]
+    if not third_party:
+        name_match += ' OR "a"."company_name" ILIKE {}'
+        args.append(like)
+    # = ANY(ARRAY(...)), not IN (...): the matches are gathered once and read by primary key. With IN,
+    # the planner liked a merge join that walks the account's connections backwards until 26 match.
+    sql = (
+        '"connection"."id" = ANY(ARRAY(SELECT "c"."id" FROM "connection" AS "c" '  # noqa: S608
+        f'WHERE "c"."{other_column}" IN (SELECT "a"."id" FROM "account" AS "a" WHERE {name_match}){acted} '
+        f'UNION ALL SELECT "c"."id" FROM "connection" AS "c" WHERE "c"."{email_column}" ILIKE {{}}))'
+    )
+    return WhereRaw(sql, *args, like)
+
+
+def _short_search_where(account: Account, q: str) -> Any:
     like = f"%{q}%"
     if account.role == Role.third_party.value:
-        # Names only where the page shows them (see other_name): the learner has acted on the connection.
         learner_acted = (
             (Connection.started_by == "learner")
             | Connection.expires_on.is_not_null()
@@ -179,57 +224,119 @@ def _search_where(account: Account, q: str) -> Any:
     return Connection.third_party.is_in(by_name) | Connection.third_party_email.ilike(like)
 
 
+MAX_ID = 2**31 - 1  # ids are int4 on PostgreSQL: a cursor beyond that is garbage, not an error
+
+
+def read_cursor(value: str | None) -> int | None:
+    """A connection id from `?after=`/`?before=`, or None for anything else (the list then starts
+    at its first page: a garbage cursor is never an error)."""
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 @dataclass
 class ConnectionPage:
     rows: list[dict[str, Any]]
-    page: int
-    has_next: bool
     state: str
     q: str
+    previous_cursor: int | None = None  # `?before=` for the newer page, when there is one
+    next_cursor: int | None = None  # `?after=` for the older page, when there is one
+    first_page: bool = True
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+def _row_extras() -> list[Any]:
+    """Each row's number of shared documents and whether more time is asked, as correlated
+    sub-selects read from their indexes, so a page is one query however many rows it holds."""
+    return [
+        QueryString(
+            '(SELECT COUNT(*) FROM "shared_document" WHERE "shared_document"."connection" = "connection"."id")',
+            alias="documents",
+        ),
+        QueryString(
+            '(SELECT COUNT(*) FROM "extension_request" WHERE "extension_request"."connection" = "connection"."id"'
+            ' AND "extension_request"."state" = \'pending\')',
+            alias="extension_pending",
+        ),
+    ]
+
+
+def _finish(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["documents"] = int(row["documents"] or 0)
+        row["extension_pending"] = bool(row["extension_pending"])
+    return rows
 
 
 async def list_page(
-    account: Account, today: date, state: str = "all", q: str = "", page: int = 1
+    account: Account,
+    today: date,
+    state: str = "all",
+    q: str = "",
+    after: str | int | None = None,
+    before: str | int | None = None,
 ) -> ConnectionPage:
+    """One page of the account's connections, newest first, by keyset: `after` an id gives the
+    page of older ones, `before` an id the page of newer ones (read upwards, then turned round).
+    No OFFSET: a deep page costs what the first one does. One query, with its joins and counts."""
     state = state if state in FILTERS else "all"
-    paging = Paging.of(page, PAGE_SIZE, last=100_000)
     q = q.strip()[:100]
-    query = Connection.select(*_columns()).where(mine(account))
+    after_id = read_cursor(str(after)) if after is not None else None
+    before_id = read_cursor(str(before)) if before is not None and after_id is None else None
+    query = Connection.select(*_columns(), *_row_extras()).where(mine(account))
     condition = filter_where(state, today)
     if condition is not None:
         query = query.where(condition)
     if q:
         query = query.where(_search_where(account, q))
-    rows, has_next = paging.cut(await paging.apply(query.order_by(Connection.id, ascending=False)))
-    await annotate(rows)
-    return ConnectionPage(rows=rows, page=paging.page, has_next=has_next, state=state, q=q)
-
-
-async def annotate(rows: list[dict[str, Any]]) -> None:
-    """Add each row's number of shared documents and whether an extension request is pending (two queries)."""
-    ids = [row["id"] for row in rows]
-    counts: dict[int, int] = {}
-    pending: set[int] = set()
-    if ids:
-        for item in (
-            await SharedDocument.select(SharedDocument.connection, Count(SharedDocument.id, alias="n"))
-            .where(SharedDocument.connection.is_in(ids))
-            .group_by(SharedDocument.connection)
-        ):
-            counts[item["connection"]] = item["n"]
-        for item in await ExtensionRequest.select(ExtensionRequest.connection).where(
-            ExtensionRequest.connection.is_in(ids) & (ExtensionRequest.state == "pending")
-        ):
-            pending.add(item["connection"])
-    for row in rows:
-        row["documents"] = counts.get(row["id"], 0)
-        row["extension_pending"] = row["id"] in pending
+    if before_id is not None:
+        rows = _finish(
+            await query.where(Connection.id > before_id).order_by(Connection.id).limit(PAGE_SIZE + 1)
+        )
+        if len(rows) < PAGE_SIZE:
+            # Fewer newer rows than a page (some have gone, or the cursor was typed): the first page,
+            # read again so that it is a full one. Back from the second page there are exactly 25.
+            return await list_page(account, today, state, q)
+        newer = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE][::-1]
+        return ConnectionPage(
+            rows=rows,
+            state=state,
+            q=q,
+            previous_cursor=rows[0]["id"] if newer else None,
+            next_cursor=rows[-1]["id"],
+            first_page=not newer,
+        )
+    if after_id is not None:
+        query = query.where(Connection.id < after_id)
+    rows = _finish(await query.order_by(Connection.id, ascending=False).limit(PAGE_SIZE + 1))
+    has_next = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return ConnectionPage(
+        rows=rows,
+        state=state,
+        q=q,
+        previous_cursor=rows[0]["id"] if after_id is not None and rows else None,
+        next_cursor=rows[-1]["id"] if has_next else None,
+        first_page=after_id is None,
+    )
 
 
 async def one_row(account: Account, connection_id: int) -> dict[str, Any] | None:
-    rows = await Connection.select(*_columns()).where((Connection.id == connection_id) & mine(account))
-    await annotate(rows)
-    return rows[0] if rows else None
+    rows = await Connection.select(*_columns(), *_row_extras()).where(
+        (Connection.id == connection_id) & mine(account)
+    )
+    return _finish(rows)[0] if rows else None
 
 
 @dataclass
@@ -241,26 +348,60 @@ class Counts:
     extensions_waiting: int = 0
 
 
-async def counts_for(account: Account, today: date) -> Counts:
+async def counts_for(account: Account, today: date, ending_soon: bool = True) -> Counts:
     """What the dashboard shows: requests that wait for this person, active connections, and those ending
-    within 30 days."""
-    asked_me = WAITING_TP if account.role == Role.third_party.value else WAITING_LEARNER
-    asked_them = WAITING_LEARNER if account.role == Role.third_party.value else WAITING_TP
-    waiting_for_me = await Connection.count().where(mine(account) & (Connection.state == asked_me))
-    waiting_for_them = await Connection.count().where(mine(account) & (Connection.state == asked_them))
-    active = await Connection.count().where(mine(account) & usable_where(today))
-    ending = (
-        await Connection.select(*_columns())
-        .where(mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30)))
-        .order_by(Connection.expires_on)
-        .limit(10)
+    within 30 days (`ending_soon=False` leaves that list out, for the connections page). The counts are one
+    query on connection_tally (kept by triggers: one row per side, state and end date), so they cost the
+    same for 10 connections as for 10,000."""
+    learner = account.role == Role.learner.value
+    asked_me = WAITING_LEARNER if learner else WAITING_TP
+    asked_them = WAITING_TP if learner else WAITING_LEARNER
+    side = "learner" if learner else "third_party"
+    tally = 'SELECT COALESCE(SUM("n"), 0) FROM "connection_tally" WHERE "account" = {} AND "side" = {} AND "state" = {}'
+    extensions = (
+        '(SELECT COUNT(*) FROM "extension_request" JOIN "connection" '
+        'ON "connection"."id" = "extension_request"."connection" '
+        'WHERE "connection"."learner" = {} AND "extension_request"."state" = \'pending\')'
+        if learner
+        else "0"
     )
-    extensions = 0
-    if account.role == Role.learner.value:
-        extensions = await ExtensionRequest.count().where(
-            (ExtensionRequest.connection.learner == account.id) & (ExtensionRequest.state == "pending")
+    args: list[Any] = [
+        account.id,
+        side,
+        asked_me,
+        account.id,
+        side,
+        asked_them,
+        account.id,
+        side,
+        ACTIVE,
+        today,
+    ]
+    if learner:
+        args.append(account.id)
+    rows = await Connection.raw(
+        f'SELECT ({tally}) AS "waiting_for_me", ({tally}) AS "waiting_for_them", '
+        f'({tally} AND "expires_on" >= {{}}) AS "active", {extensions} AS "extensions"',
+        *args,
+    )
+    row = rows[0]
+    ending: list[dict[str, Any]] = []
+    if ending_soon:
+        ending = (
+            await Connection.select(*_columns())
+            .where(
+                mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30))
+            )
+            .order_by(Connection.expires_on)
+            .limit(10)
         )
-    return Counts(waiting_for_me, waiting_for_them, active, ending, extensions)
+    return Counts(
+        int(row["waiting_for_me"]),
+        int(row["waiting_for_them"]),
+        int(row["active"]),
+        ending,
+        int(row["extensions"]),
+    )
 
 
 # --- the learner's activity log ----------------------------------------------------------------

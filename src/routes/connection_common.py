@@ -89,7 +89,7 @@ async def row_response(
 ) -> Template:
     """htmx: the connection's row, plus the counts above the list (out of band)."""
     row = await connections.one_row(request.user, connection_id)
-    counts = await connections.counts_for(request.user, today(request))
+    counts = await connections.counts_for(request.user, today(request), ending_soon=False)
     return Template(
         template_name="partials/connections/_row_with_counts.html",
         context={

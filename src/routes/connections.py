@@ -42,12 +42,14 @@ class ConnectionController(Controller):
         request: Request[Any, Any, Any],
         show: FromQuery[str] = "all",
         q: FromQuery[str] = "",
-        page: FromQuery[int] = 1,
+        after: FromQuery[str] = "",
+        before: FromQuery[str] = "",
     ) -> Template:
-        """Page: counts, filters, search and one page of connections. htmx: the list alone."""
+        """Page: counts, filters, search and one page of connections, by keyset (`after`/`before` a
+        connection id; anything else there gives the first page). htmx: the list alone."""
         day = today(request)
-        listing = await connections.list_page(request.user, day, show, q, page)
-        counts = await connections.counts_for(request.user, day)
+        listing = await connections.list_page(request.user, day, show, q, after=after, before=before)
+        counts = await connections.counts_for(request.user, day, ending_soon=False)
         return render(
             request,
             "connections/list.html",
