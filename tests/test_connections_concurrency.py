@@ -289,12 +289,21 @@ def test_approve_extension_and_cancel_over_http(
         )
         approve_won = won(client, approve, started.id, True)
         cancel_won = won(other_client, cancel, started.id, True)
-        assert approve_won != cancel_won
-        wins["approve" if approve_won else "cancel"] += 1
+        assert approve_won or cancel_won, (approve.text, cancel.text)
         final = run(reload(started.id))
-        assert final.state == ("active" if approve_won else "cancelled")
-        assert final.version == started.version + 1
-        assert len([key for key in run(emails_for(started.id)) if key not in before]) == 1
+        new_emails = [key for key in run(emails_for(started.id)) if key not in before]
+        if approve_won and cancel_won:
+            # No overlap on a busy machine: the approval finished first, and cancelling an active
+            # connection is allowed. Two changes, each counted once, in that order.
+            assert final.state == "cancelled" and final.version == started.version + 2
+            assert len(new_emails) == 2
+        else:
+            # They overlapped: the compare-and-set gave one winner and one clear conflict answer.
+            assert final.state == ("active" if approve_won else "cancelled")
+            assert final.version == started.version + 1
+            assert len(new_emails) == 1
+        wins["approve"] += approve_won
+        wins["cancel"] += cancel_won
         close_round(started.id)
     received = receive_all(mailbox)
     assert received[(people.third_party.email, "extension_approved")] == wins["approve"]
