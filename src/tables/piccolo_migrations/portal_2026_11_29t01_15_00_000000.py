@@ -70,41 +70,78 @@ def _sqlite_triggers() -> list[str]:
     ]
 
 
+POSTGRES_STEP = """
+CREATE OR REPLACE FUNCTION connection_tally_step(
+    tally_account integer, tally_side text, tally_state text, tally_day date, step integer
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF step > 0 THEN
+        INSERT INTO connection_tally (account, side, state, expires_on, n)
+        VALUES (tally_account, tally_side, tally_state, tally_day, step)
+        ON CONFLICT (account, side, state, expires_on) DO UPDATE SET n = connection_tally.n + step;
+    ELSE
+        UPDATE connection_tally SET n = n + step
+        WHERE account = tally_account AND side = tally_side AND state = tally_state AND expires_on = tally_day;
+        DELETE FROM connection_tally
+        WHERE account = tally_account AND side = tally_side AND state = tally_state AND expires_on = tally_day
+          AND n <= 0;
+    END IF;
+END
+$$
+"""
+
+# Each trigger call touches the tally rows in one order (side, then account, state and end date), so
+# two transactions moving connections of one account between the same rows (two extensions that
+# swap end dates, say) lock those rows in the same order and wait for each other instead of
+# deadlocking.
 POSTGRES_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION connection_tally_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     side_name text;
-    side_account integer;
+    old_account integer;
+    new_account integer;
+    old_day date;
+    new_day date;
+    old_counted boolean;
+    new_counted boolean;
+    new_first boolean;
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        FOREACH side_name IN ARRAY ARRAY['third_party', 'learner'] LOOP
-            side_account := CASE side_name WHEN 'third_party' THEN OLD.third_party ELSE OLD.learner END;
-            IF side_account IS NOT NULL AND OLD.state IN {STATES} THEN
-                UPDATE connection_tally SET n = n - 1
-                WHERE account = side_account AND side = side_name AND state = OLD.state
-                  AND expires_on = COALESCE(OLD.expires_on, DATE '0001-01-01');
-                DELETE FROM connection_tally
-                WHERE account = side_account AND side = side_name AND state = OLD.state
-                  AND expires_on = COALESCE(OLD.expires_on, DATE '0001-01-01') AND n <= 0;
-            END IF;
-        END LOOP;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        FOREACH side_name IN ARRAY ARRAY['third_party', 'learner'] LOOP
-            side_account := CASE side_name WHEN 'third_party' THEN NEW.third_party ELSE NEW.learner END;
-            IF side_account IS NOT NULL AND NEW.state IN {STATES} THEN
-                INSERT INTO connection_tally (account, side, state, expires_on, n)
-                VALUES (side_account, side_name, NEW.state, COALESCE(NEW.expires_on, DATE '0001-01-01'), 1)
-                ON CONFLICT (account, side, state, expires_on) DO UPDATE SET n = connection_tally.n + 1;
-            END IF;
-        END LOOP;
-    END IF;
+    FOREACH side_name IN ARRAY ARRAY['third_party', 'learner'] LOOP
+        old_counted := FALSE;
+        new_counted := FALSE;
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            old_account := CASE side_name WHEN 'third_party' THEN OLD.third_party ELSE OLD.learner END;
+            old_counted := old_account IS NOT NULL AND OLD.state IN {STATES};
+            old_day := COALESCE(OLD.expires_on, DATE '0001-01-01');
+        END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN
+            new_account := CASE side_name WHEN 'third_party' THEN NEW.third_party ELSE NEW.learner END;
+            new_counted := new_account IS NOT NULL AND NEW.state IN {STATES};
+            new_day := COALESCE(NEW.expires_on, DATE '0001-01-01');
+        END IF;
+        IF old_counted AND new_counted
+           AND (old_account, OLD.state, old_day) = (new_account, NEW.state, new_day) THEN
+            CONTINUE;  -- the same row out and in: nothing changes
+        END IF;
+        new_first := old_counted AND new_counted
+            AND (new_account, NEW.state::text, new_day) < (old_account, OLD.state::text, old_day);
+        IF new_first THEN
+            PERFORM connection_tally_step(new_account, side_name, NEW.state, new_day, 1);
+        END IF;
+        IF old_counted THEN
+            PERFORM connection_tally_step(old_account, side_name, OLD.state, old_day, -1);
+        END IF;
+        IF new_counted AND NOT new_first THEN
+            PERFORM connection_tally_step(new_account, side_name, NEW.state, new_day, 1);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$
 """
 
 POSTGRES_TRIGGERS = [
+    POSTGRES_STEP,
     POSTGRES_FUNCTION,
     "DROP TRIGGER IF EXISTS connection_tally_insert_delete ON connection",
     "CREATE TRIGGER connection_tally_insert_delete AFTER INSERT OR DELETE ON connection "
@@ -138,6 +175,7 @@ async def forwards():
             await engine.run_ddl("DROP TRIGGER IF EXISTS connection_tally_insert_delete ON connection")
             await engine.run_ddl("DROP TRIGGER IF EXISTS connection_tally_update ON connection")
             await engine.run_ddl("DROP FUNCTION IF EXISTS connection_tally_change()")
+            await engine.run_ddl("DROP FUNCTION IF EXISTS connection_tally_step(integer, text, text, date, integer)")
         await engine.run_ddl("DROP TABLE IF EXISTS connection_tally")
 
     manager.add_raw(create)
