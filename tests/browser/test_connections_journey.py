@@ -9,6 +9,7 @@ with axe-core and for sideways scrolling, and every step's email is found in the
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,19 @@ def assert_mail(base_url: str, to: str, subject: str) -> None:
         if link is not None and detail is not None and detail.text().startswith(f"to {to},"):
             received.append(link.text(strip=True))
     assert any(subject in s for s in received), f"no email to {to} about {subject!r}; they got {received}"
+
+
+def assert_mail_soon(base_url: str, to: str, subject: str, seconds: float = 15) -> None:
+    """The mail worker sends within a moment of the commit: look again until the email is listed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            assert_mail(base_url, to, subject)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_learner_shares_and_the_connection_runs_its_course(

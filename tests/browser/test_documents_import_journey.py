@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Auditor, Console, SeedAccount
-from tests.browser.test_connections_journey import assert_mail, log_in
+from tests.browser.test_connections_journey import assert_mail_soon, log_in
 
 COLUMNS = (
     "certificate_number,learner_email,first_name,middle_name,last_name,enrolment_number,uln,kind,"
@@ -62,19 +61,6 @@ def upload(page: Page, audit: Auditor, path: Path) -> None:
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_role("heading", name="Checked: nothing has been written yet")).to_be_visible()
     audit.check(page)
-
-
-def assert_mail_soon(base_url: str, to: str, subject: str, seconds: float = 15) -> None:
-    """The mail worker sends within a moment of the commit; give it that moment."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            assert_mail(base_url, to, subject)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def test_staff_fix_a_bad_row_and_import_the_file(

@@ -5,27 +5,13 @@ At 360 px, with JavaScript on and off, every page checked by axe-core."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Auditor, Console, SeedAccount
-from tests.browser.test_connections_journey import assert_mail, log_in
-
-
-def wait_for_mail(base_url: str, to: str, subject: str, seconds: float = 10) -> None:
-    """The mail worker sends on its own schedule: look again until the email is listed."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            assert_mail(base_url, to, subject)
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+from tests.browser.test_connections_journey import assert_mail_soon, log_in
 
 
 def test_learner_orders_a_print_staff_print_and_dispatch_it(
@@ -79,7 +65,7 @@ def test_learner_orders_a_print_staff_print_and_dispatch_it(
     expect(person.locator(".order-state")).to_contain_text("Requested")
     audit.check(person)
     order_id = person.url.rsplit("/", 1)[1]
-    wait_for_mail(base_url, learner.email, "We have your order")
+    assert_mail_soon(base_url, learner.email, "We have your order")
 
     # Staff print the duplicate from the queue, then mark it printed and dispatched.
     desk = new_person_page()
@@ -94,7 +80,7 @@ def test_learner_orders_a_print_staff_print_and_dispatch_it(
     assert download.value.suggested_filename.endswith(".pdf")
     row.get_by_role("button", name="Mark printed").click()
     expect(desk.get_by_role("status").filter(has_text=f"Order {order_id} is marked printed")).to_be_visible()
-    wait_for_mail(base_url, learner.email, "has been printed")
+    assert_mail_soon(base_url, learner.email, "has been printed")
     desk.get_by_label("Orders that are").select_option("printed")
     desk.get_by_role("button", name="Show").click()
     row = desk.locator(f"#order-{order_id}")
@@ -105,7 +91,7 @@ def test_learner_orders_a_print_staff_print_and_dispatch_it(
         desk.get_by_role("status").filter(has_text=f"Order {order_id} is marked dispatched")
     ).to_be_visible()
     audit.check(desk)
-    wait_for_mail(base_url, learner.email, "on its way")
+    assert_mail_soon(base_url, learner.email, "on its way")
 
     # The learner sees it dispatched.
     person.goto("/prints")
