@@ -203,23 +203,3 @@ def tess(client: TestClient[Litestar]) -> Account:
     )
     run(factories.with_fast_password(account))
     return account
-
-
-# --- re-exports -----------------------------------------------------------------------------------
-# Older test modules (and branches written before tests/support/ existed) import these from
-# tests.conftest (log_in, make_settings, run, Mailbox, SMTPServer and IS_POSTGRES are imported above).
-# New tests should import from tests.support.<module> instead.
-from tests.support.client import post_form as post_form  # noqa: E402
-from tests.support.environment import BASE_URL as BASE_URL  # noqa: E402
-from tests.support.environment import free_port as _free_port  # noqa: E402, F401
-from tests.support.factories import OTHER_PASSWORD as OTHER_PASSWORD  # noqa: E402
-from tests.support.factories import STRONG_PASSWORD as STRONG_PASSWORD  # noqa: E402
-from tests.support.factories import make_account as make_account  # noqa: E402
-from tests.support.pages import csrf_token as csrf_token  # noqa: E402
-from tests.support.pages import errors_on as errors_on  # noqa: E402
-from tests.support.pages import heading as heading  # noqa: E402
-from tests.support.pages import html as html  # noqa: E402
-from tests.support.pages import is_logged_in as is_logged_in  # noqa: E402
-from tests.support.pages import notices as notices  # noqa: E402
-from tests.support.smtp import link_in as link_in  # noqa: E402
-from tests.support.smtp import text_of as text_of  # noqa: E402

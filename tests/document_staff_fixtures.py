@@ -9,7 +9,8 @@ from litestar.testing import TestClient
 
 from src import documents
 from src.tables.documents import Document
-from tests.conftest import log_in, make_account
+from tests.support.client import log_in
+from tests.support.factories import make_account
 
 VALID_ULN = "1234567899"  # 1·10 + 2·9 + … + 9·2 = 210; 210 mod 11 = 1; 10 - 1 = 9
 
@@ -45,7 +46,7 @@ async def make_learner(username: str = "lena", **extra: Any) -> Any:
 
 
 def staff_client(client: TestClient[Any], username: str = "sam") -> Any:
-    from tests.conftest import run
+    from tests.support.client import run
 
     staff = run(make_staff(username))
     log_in(client, username)

@@ -15,7 +15,9 @@ import src.accounts.registration
 import src.routes.account
 from src.tables.outbox import OutboxEmail
 from src.throttle import EMAILS_PER_RECIPIENT
-from tests.conftest import STRONG_PASSWORD, csrf_token, make_account, run
+from tests.support.client import run
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import csrf_token
 from tests.test_account_limits import fire_together
 
 NINA = "nina@example.com"

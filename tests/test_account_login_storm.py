@@ -10,7 +10,9 @@ import pytest
 
 from src import passwords
 from src.passwords import HashingBusy
-from tests.conftest import html, make_account, post_form, run
+from tests.support.client import post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import html
 
 
 async def _storm() -> tuple[list[bool], BaseException | None]:

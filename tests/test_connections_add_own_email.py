@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from src.tables.connections import Connection
 from src.tables.outbox import OutboxEmail
-from tests.conftest import errors_on, html, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import errors_on, html
 
 
 def test_add_connection_refuses_your_own_email_address(client):

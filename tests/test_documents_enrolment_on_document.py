@@ -12,10 +12,11 @@ from typing import Any
 from src.documents import content_of, snapshot
 from src.tables.accounts import Account
 from src.tables.documents import Document
-from tests.conftest import html, log_in, notices, post_form, run
 from tests.connection_fixtures import build_connection, prepare_people
 from tests.document_staff_fixtures import VALID_ULN, row
+from tests.support.client import log_in, post_form, run
 from tests.support.imports import confirm, csv_bytes, outcomes, upload
+from tests.support.pages import html, notices
 
 
 def facts(page: Any) -> dict[str, str]:

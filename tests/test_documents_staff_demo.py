@@ -9,7 +9,7 @@ from src.demo import load_demo
 from src.documents import standing
 from src.tables.accounts import Account
 from src.tables.documents import Document
-from tests.conftest import run
+from tests.support.client import run
 
 
 def test_demo_documents_cover_every_standing(settings: Any, client: Any) -> None:

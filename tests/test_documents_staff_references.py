@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from src.tables.accounts import Account
-from tests.conftest import html, log_in, post_form, run
 from tests.document_staff_fixtures import VALID_ULN, make_learner, row, staff_client
+from tests.support.client import log_in, post_form, run
+from tests.support.pages import html
 
 
 def test_staff_set_references_and_the_learner_sees_them_read_only(client: Any, other_client: Any) -> None:
@@ -45,7 +46,7 @@ def test_staff_set_references_and_the_learner_sees_them_read_only(client: Any, o
 
 
 def test_third_parties_have_no_references_section(client: Any) -> None:
-    from tests.conftest import make_account
+    from tests.support.factories import make_account
 
     run(make_account("third_party", "tess"))
     log_in(client, "tess")

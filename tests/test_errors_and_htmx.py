@@ -92,7 +92,7 @@ def test_an_oversized_body_is_413(client):
 def test_a_crash_shows_the_friendly_500_page_without_a_traceback(app, mailbox, monkeypatch):
     from litestar.testing import TestClient
 
-    from tests.conftest import BASE_URL
+    from tests.support.environment import BASE_URL
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals: /srv/portal/src/routes/home.py line 42")
@@ -118,7 +118,7 @@ def test_a_crash_shows_the_friendly_500_page_without_a_traceback(app, mailbox, m
 def test_a_busy_or_unreachable_database_shows_the_503_page(app, mailbox, monkeypatch, failure):
     from litestar.testing import TestClient
 
-    from tests.conftest import BASE_URL
+    from tests.support.environment import BASE_URL
 
     def unavailable(*args, **kwargs):
         raise failure

@@ -16,8 +16,11 @@ from litestar.testing import TestClient
 import src.routes.home
 from src import db
 from src.app import create_app
-from tests.conftest import BASE_URL, IS_POSTGRES, html, log_in, make_account, make_settings, run
+from tests.support.client import log_in, make_settings, run
+from tests.support.environment import BASE_URL, IS_POSTGRES
 from tests.support.environment import DATABASE_URL as _DB_URL
+from tests.support.factories import make_account
+from tests.support.pages import html
 
 
 def closed_port() -> int:

@@ -16,7 +16,9 @@ from src.documents import issue
 from src.forms import Form, Paging
 from src.tables.accounts import Account
 from src.tables.connections import Connection
-from tests.conftest import errors_on, html, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import errors_on, html
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # A literal internal path in a link, a form action, an htmx request or a hidden field's value.

@@ -18,7 +18,9 @@ from src import mail
 from src.db import write_transaction
 from src.mail import MailWorker, worker
 from src.tables.outbox import OutboxEmail
-from tests.conftest import Mailbox, _free_port, run
+from tests.support.client import run
+from tests.support.environment import free_port as _free_port
+from tests.support.smtp import Mailbox
 from tests.test_mail_worker import REALISTIC, queue, row_for, set_row, wait_until, worker_parts
 
 SLOW_SECONDS = 0.2

@@ -6,18 +6,10 @@ from __future__ import annotations
 
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
-from tests.conftest import (
-    STRONG_PASSWORD,
-    errors_on,
-    html,
-    is_logged_in,
-    link_in,
-    log_in,
-    make_account,
-    post_form,
-    run,
-    text_of,
-)
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import STRONG_PASSWORD, make_account
+from tests.support.pages import errors_on, html, is_logged_in
+from tests.support.smtp import link_in, text_of
 from tests.test_profile_details import DETAILS, account_row
 
 

@@ -10,8 +10,10 @@ import pytest
 
 from src.tables.outbox import OutboxEmail
 from src.tables.reports import Report
-from tests.conftest import Mailbox, csrf_token, errors_on, html, log_in, run, text_of
 from tests.document_fixtures import World, build_world
+from tests.support.client import log_in, run
+from tests.support.pages import csrf_token, errors_on, html
+from tests.support.smtp import Mailbox, text_of
 
 NASTY = '<script>alert(1)</script><button hx-post="/logout" hx-trigger="load">x</button>'
 

@@ -17,9 +17,12 @@ from litestar.testing import TestClient
 from src import reports
 from src.tables.outbox import OutboxEmail
 from src.tables.reports import Report
-from tests.conftest import BASE_URL, Mailbox, csrf_token, errors_on, html, log_in, run, text_of
 from tests.connection_fixtures import make_document
 from tests.document_fixtures import World, build_world
+from tests.support.client import log_in, run
+from tests.support.environment import BASE_URL
+from tests.support.pages import csrf_token, errors_on, html
+from tests.support.smtp import Mailbox, text_of
 
 
 def answer(client: Any, report_id: int, text: str, htmx: bool = False) -> Any:

@@ -12,7 +12,9 @@ from urllib.parse import quote
 import pytest
 from litestar.routes import HTTPRoute
 
-from tests.conftest import csrf_token, html, log_in, make_account, run
+from tests.support.client import log_in, run
+from tests.support.factories import make_account
+from tests.support.pages import csrf_token, html
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HUGE = "99999999999999999999"

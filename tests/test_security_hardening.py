@@ -11,7 +11,9 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from src.tokens import RESET_PASSWORD_MAX_AGE, TokenError, Tokens
-from tests.conftest import csrf_token, html, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import csrf_token, html
 
 # Routes anyone may use without logging in, each with the reason. Anything else must have a guard.
 PUBLIC = {

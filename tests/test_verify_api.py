@@ -9,7 +9,9 @@ import pytest
 
 from src.documents import new_verify_code, printed
 from src.tables.connections import AccessEvent
-from tests.conftest import BASE_URL, html, run
+from tests.support.client import run
+from tests.support.environment import BASE_URL
+from tests.support.pages import html
 from tests.verify_fixtures import break_the_database, shelf
 
 STATUSES = [

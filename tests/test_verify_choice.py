@@ -6,7 +6,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from src.tables.documents import Document
-from tests.conftest import csrf_token, html, log_in, make_account, post_form, run
+from tests.support.client import log_in, post_form, run
+from tests.support.factories import make_account
+from tests.support.pages import csrf_token, html
 from tests.test_page_budget import check_page
 from tests.verify_fixtures import shelf
 

@@ -7,7 +7,9 @@ import re
 from urllib.parse import urlsplit
 
 from src.demo import load_demo
-from tests.conftest import BASE_URL, html, run
+from tests.support.client import run
+from tests.support.environment import BASE_URL
+from tests.support.pages import html
 
 LINE = re.compile(r"^\s+(APC-\d+)\s+(\w+)\s+(document shown|document hidden)\s+(\S+)$", re.M)
 

@@ -12,7 +12,9 @@ import pytest
 from src.documents import CHECKED_ACTION, new_verify_code, printed
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
-from tests.conftest import errors_on, html, log_in, make_account, run
+from tests.support.client import log_in, run
+from tests.support.factories import make_account
+from tests.support.pages import errors_on, html
 from tests.verify_fixtures import break_the_database, revoke, shelf
 
 HEADLINES = {

@@ -9,8 +9,10 @@ import pytest
 from litestar.testing import TestClient
 
 from src.app import create_app
-from tests.conftest import BASE_URL, html, log_in, make_settings, run
 from tests.qr_reader import decode
+from tests.support.client import log_in, make_settings, run
+from tests.support.environment import BASE_URL
+from tests.support.pages import html
 from tests.verify_fixtures import shelf
 
 

@@ -14,7 +14,9 @@ from litestar.testing import TestClient
 
 from src.app import create_app
 from src.documents import FAILED_LOOKUP_LIMIT, new_verify_code
-from tests.conftest import BASE_URL, html, make_settings, run
+from tests.support.client import make_settings, run
+from tests.support.environment import BASE_URL
+from tests.support.pages import html
 from tests.verify_fixtures import shelf
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -11,7 +11,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from src.documents import issue
 from src.tables.documents import Document
-from tests.conftest import make_account
+from tests.support.factories import make_account
 
 
 @dataclass
