@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import redis
 
 from bench.env import ROOT
 
@@ -61,6 +62,9 @@ def serving(database_url: str, redis_url: str = "", workers: int = 1) -> Iterato
     }
     env.pop("REDIS_URL", None)
     if redis_url:
+        # A fresh store for each server, as the file store gets a fresh VAR_DIR: the log-in storm's
+        # failed attempts (or an earlier run's) must not throttle the next server's log-in.
+        redis.Redis.from_url(redis_url).flushdb()
         env["REDIS_URL"] = redis_url
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "src.cli", "serve", "--port", str(port)],
