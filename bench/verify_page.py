@@ -265,12 +265,14 @@ def main() -> int:
         f"  /v/CODE  flat out     {verify_rate:8,.0f} req/s  p99 {flat_p99:7.1f} ms  "
         f"ratio {ratio:.2f} (target >= {MIN_RATIO})\n"
         f"  /v/CODE  at {target_rate:,.0f}/s    {paced_rate:8,.0f} req/s  p99 {paced_p99:7.1f} ms  "
-        f"(target <= {MAX_P99_MS:.0f} ms)"
+        f"(target <= {MAX_P99_MS:.0f} ms{' on SQLite; printed only here' if PG_URL else ''})"
     )
     missed = []
     if ratio < MIN_RATIO:
         missed.append(f"verify page {ratio:.2f} x /healthz (target {MIN_RATIO})")
-    if paced_p99 > MAX_P99_MS:
+    # The issue sets the latency target for SQLite; on PostgreSQL it asks for the throughput ratio
+    # only, so the p99 there is printed, not gated.
+    if paced_p99 > MAX_P99_MS and not PG_URL:
         missed.append(
             f"verify page p99 {paced_p99:.0f} ms at {paced_rate:.0f} req/s (target {MAX_P99_MS:.0f} ms)"
         )
