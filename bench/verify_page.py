@@ -195,8 +195,8 @@ def wrk(url: str, script: Path | None = None, threads: int = 1) -> tuple[float, 
 
 def scan_script(sample: list[str], pause_ms: float | None = None) -> Path:
     """A wrk script that opens /v/CODE for codes drawn at random, as a phone does (it accepts
-    brotli and gzip). With `pause_ms`, each connection waits that long between its requests: a
-    steady stream of scans instead of every connection hammering flat out."""
+    brotli and gzip). With `pause_ms`, each connection waits that long on average between its
+    requests: a steady stream of scans instead of every connection hammering flat out."""
     script = TMP / ("paced.lua" if pause_ms else "codes.lua")
     lines = [
         "local codes = {" + ",".join(f'"{c}"' for c in sample) + "}",
@@ -206,7 +206,10 @@ def scan_script(sample: list[str], pause_ms: float | None = None) -> Path:
         "end",
     ]
     if pause_ms:
-        lines += [f"delay = function() return {pause_ms:.0f} end"]
+        # Independent people scanning: each pause is drawn from an exponential distribution with
+        # this mean (arrivals like a Poisson stream). A fixed pause kept the 64 connections in step,
+        # so every scan arrived in bursts of 64 and the last waited for the other 63.
+        lines += [f"delay = function() return -math.log(1 - math.random()) * {pause_ms:.1f} end"]
     script.write_text("\n".join(lines) + "\n")
     return script
 
