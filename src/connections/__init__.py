@@ -13,6 +13,8 @@ from src.connections.actions import (
     extend,
     share,
 )
+from src.connections.activity import ActivityPage, activity_page
+from src.connections.counts import Counts, counts_for
 from src.connections.extensions import approve as approve_extension
 from src.connections.extensions import decline as decline_extension
 from src.connections.extensions import pending_for as pending_extension
@@ -33,12 +35,8 @@ from src.connections.notify import log_event
 from src.connections.queries import (
     FILTERS,
     PAGE_SIZE,
-    ActivityPage,
     ConnectionPage,
-    Counts,
-    activity_page,
     connection_for,
-    counts_for,
     list_page,
     one_row,
     shared_document,

@@ -1,14 +1,15 @@
 """Reading connections, always through the person's own side: one connection, its shared
-documents, the filtered, searched, paginated list and the dashboard counts.
+documents, and the filtered, searched, paginated list (the counts are in counts.py, the learner's
+activity log in activity.py).
 
-The list and counts are indexed queries limited to one page, so a third party with 10,000
-connections gets their page as fast as one with 10.
+The list is an indexed query limited to one page, so a third party with 10,000 connections gets
+their page as fast as one with 10.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -16,10 +17,8 @@ from piccolo.querystring import QueryString
 
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
 from src.db import engine_kind
-from src.documents import CHECKED_ACTION
-from src.forms import Paging
 from src.tables.accounts import Account, Role
-from src.tables.connections import AccessEvent, Connection, ConnectionState, SharedDocument
+from src.tables.connections import Connection, ConnectionState, SharedDocument
 from src.tables.documents import Document
 
 # --- one connection and what it shares ------------------------------------------------------
@@ -337,109 +336,3 @@ async def one_row(account: Account, connection_id: int) -> dict[str, Any] | None
         (Connection.id == connection_id) & mine(account)
     )
     return _finish(rows)[0] if rows else None
-
-
-@dataclass
-class Counts:
-    waiting_for_me: int
-    waiting_for_them: int
-    active: int
-    ending_soon: list[dict[str, Any]]
-    extensions_waiting: int = 0
-
-
-async def counts_for(account: Account, today: date, ending_soon: bool = True) -> Counts:
-    """What the dashboard shows: requests that wait for this person, active connections, and those ending
-    within 30 days (`ending_soon=False` leaves that list out, for the connections page). The counts are one
-    query on connection_tally (kept by triggers: one row per side, state and end date), so they cost the
-    same for 10 connections as for 10,000."""
-    learner = account.role == Role.learner.value
-    asked_me = WAITING_LEARNER if learner else WAITING_TP
-    asked_them = WAITING_TP if learner else WAITING_LEARNER
-    side = "learner" if learner else "third_party"
-    tally = 'SELECT COALESCE(SUM("n"), 0) FROM "connection_tally" WHERE "account" = {} AND "side" = {} AND "state" = {}'
-    extensions = (
-        '(SELECT COUNT(*) FROM "extension_request" JOIN "connection" '
-        'ON "connection"."id" = "extension_request"."connection" '
-        'WHERE "connection"."learner" = {} AND "extension_request"."state" = \'pending\')'
-        if learner
-        else "0"
-    )
-    args: list[Any] = [
-        account.id,
-        side,
-        asked_me,
-        account.id,
-        side,
-        asked_them,
-        account.id,
-        side,
-        ACTIVE,
-        today,
-    ]
-    if learner:
-        args.append(account.id)
-    rows = await Connection.raw(
-        f'SELECT ({tally}) AS "waiting_for_me", ({tally}) AS "waiting_for_them", '
-        f'({tally} AND "expires_on" >= {{}}) AS "active", {extensions} AS "extensions"',
-        *args,
-    )
-    row = rows[0]
-    ending: list[dict[str, Any]] = []
-    if ending_soon:
-        ending = (
-            await Connection.select(*_columns())
-            .where(
-                mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30))
-            )
-            .order_by(Connection.expires_on)
-            .limit(10)
-        )
-    return Counts(
-        int(row["waiting_for_me"]),
-        int(row["waiting_for_them"]),
-        int(row["active"]),
-        ending,
-        int(row["extensions"]),
-    )
-
-
-# --- the learner's activity log ----------------------------------------------------------------
-
-ACTIVITY_PAGE = 50
-
-
-@dataclass
-class ActivityPage:
-    events: list[dict[str, Any]]
-    page: int
-    has_next: bool
-
-
-async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
-    """Who did what and when on the learner's connections and documents' verify pages, newest first."""
-    paging = Paging.of(page, ACTIVITY_PAGE)
-    query = (
-        AccessEvent.select(
-            AccessEvent.id,
-            AccessEvent.account,
-            AccessEvent.action,
-            AccessEvent.at,
-            AccessEvent.detail,
-            AccessEvent.connection,
-            AccessEvent.account.first_name.as_alias("first_name"),
-            AccessEvent.account.last_name.as_alias("last_name"),
-            AccessEvent.account.company_name.as_alias("company"),
-            AccessEvent.account.role.as_alias("role"),
-            AccessEvent.document,
-            AccessEvent.document.title.as_alias("document_title"),
-        )
-        .where(
-            (AccessEvent.connection.learner == learner.id)
-            # Checks on the public verify page belong to no connection: the document says whose.
-            | ((AccessEvent.action == CHECKED_ACTION) & (AccessEvent.document.owner == learner.id))
-        )
-        .order_by(AccessEvent.id, ascending=False)
-    )
-    events, has_next = paging.cut(await paging.apply(query))
-    return ActivityPage(events=events, page=paging.page, has_next=has_next)

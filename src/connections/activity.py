@@ -1,0 +1,50 @@
+"""The learner's activity log: who did what and when on their connections, and each check of
+their documents on the public verify page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from src.documents import CHECKED_ACTION
+from src.forms import Paging
+from src.tables.accounts import Account
+from src.tables.connections import AccessEvent
+
+ACTIVITY_PAGE = 50
+
+
+@dataclass
+class ActivityPage:
+    events: list[dict[str, Any]]
+    page: int
+    has_next: bool
+
+
+async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
+    """Who did what and when on the learner's connections and documents' verify pages, newest first."""
+    paging = Paging.of(page, ACTIVITY_PAGE)
+    query = (
+        AccessEvent.select(
+            AccessEvent.id,
+            AccessEvent.account,
+            AccessEvent.action,
+            AccessEvent.at,
+            AccessEvent.detail,
+            AccessEvent.connection,
+            AccessEvent.account.first_name.as_alias("first_name"),
+            AccessEvent.account.last_name.as_alias("last_name"),
+            AccessEvent.account.company_name.as_alias("company"),
+            AccessEvent.account.role.as_alias("role"),
+            AccessEvent.document,
+            AccessEvent.document.title.as_alias("document_title"),
+        )
+        .where(
+            (AccessEvent.connection.learner == learner.id)
+            # Checks on the public verify page belong to no connection: the document says whose.
+            | ((AccessEvent.action == CHECKED_ACTION) & (AccessEvent.document.owner == learner.id))
+        )
+        .order_by(AccessEvent.id, ascending=False)
+    )
+    events, has_next = paging.cut(await paging.apply(query))
+    return ActivityPage(events=events, page=paging.page, has_next=has_next)
