@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
+from src.db import Statement, fetch_one
 from src.sessions import rotate_session
 from src.tables.accounts import Account
 
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
 SEEN_REFRESH_SECONDS = 60
 
 
+# Every request with a session reads its account: one statement, written once (src/db/reads.py).
+_NAMES = ", ".join(f'"{column._meta.db_column_name}"' for column in Account._meta.columns)
+_ACCOUNT = Statement(f'SELECT {_NAMES} FROM "account" WHERE "id" = {{}} AND "deleted_at" IS NULL')  # noqa: S608 - names from the table
+
+
 async def load_account(account_id: int) -> Account | None:
-    return await Account.objects().where((Account.id == account_id) & (Account.deleted_at.is_null())).first()
+    row = await fetch_one(_ACCOUNT, account_id)
+    return None if row is None else Account(**row, _exists_in_db=True)
 
 
 class AccountMiddleware(ASGIMiddleware):

@@ -55,6 +55,11 @@ def break_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
 
             monkeypatch.setattr(engine, "acquire", unreachable)
 
+            def unreadable() -> Any:  # the inline read connection of src/db/reads.py, likewise
+                raise sqlite3.OperationalError("unable to open database file")
+
+            monkeypatch.setattr(engine, "reader", unreadable)
+
 
 def test_an_unreachable_database_answers_503_and_recovers(client, monkeypatch, caplog):
     run(make_account(username="tess"))

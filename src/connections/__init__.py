@@ -31,17 +31,9 @@ from src.connections.forms import (
     check_share,
     place_refusal,
 )
+from src.connections.listing import FILTERS, PAGE_SIZE, ConnectionPage, list_page, one_row
 from src.connections.notify import log_event
-from src.connections.queries import (
-    FILTERS,
-    PAGE_SIZE,
-    ConnectionPage,
-    connection_for,
-    list_page,
-    one_row,
-    shared_document,
-    shared_documents,
-)
+from src.connections.queries import connection_for, shared_document, shared_documents
 from src.connections.reminders import send_reminders
 from src.connections.rules import (
     ACTIVE,

@@ -4,13 +4,13 @@ the other side, what is active, and (on the dashboard) the connections whose acc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from src.connections.queries import _columns, mine
-from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
+from src.connections.listing import ending_soon as soonest
+from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP
+from src.db import Statement, fetch_one
 from src.tables.accounts import Account, Role
-from src.tables.connections import Connection
 
 
 @dataclass
@@ -22,6 +22,22 @@ class Counts:
     extensions_waiting: int = 0
 
 
+_TALLY = 'SELECT COALESCE(SUM("n"), 0) FROM "connection_tally" WHERE "account" = {} AND "side" = {} AND "state" = {}'
+_EXTENSIONS = (
+    '(SELECT COUNT(*) FROM "extension_request" JOIN "connection" '
+    'ON "connection"."id" = "extension_request"."connection" '
+    'WHERE "connection"."learner" = {} AND "extension_request"."state" = \'pending\')'
+)
+# By side: learner (True) or third party (False), who has no extension requests to answer.
+_COUNTS = {
+    learner: Statement(
+        f'SELECT ({_TALLY}) AS "waiting_for_me", ({_TALLY}) AS "waiting_for_them", '
+        f'({_TALLY} AND "expires_on" >= {{}}) AS "active", {_EXTENSIONS if learner else "0"} AS "extensions"'
+    )
+    for learner in (True, False)
+}
+
+
 async def counts_for(account: Account, today: date, ending_soon: bool = True) -> Counts:
     """What the dashboard shows: requests that wait for this person, active connections, and those ending
     within 30 days (`ending_soon=False` leaves that list out, for the connections page). The counts are one
@@ -31,14 +47,6 @@ async def counts_for(account: Account, today: date, ending_soon: bool = True) ->
     asked_me = WAITING_LEARNER if learner else WAITING_TP
     asked_them = WAITING_TP if learner else WAITING_LEARNER
     side = "learner" if learner else "third_party"
-    tally = 'SELECT COALESCE(SUM("n"), 0) FROM "connection_tally" WHERE "account" = {} AND "side" = {} AND "state" = {}'
-    extensions = (
-        '(SELECT COUNT(*) FROM "extension_request" JOIN "connection" '
-        'ON "connection"."id" = "extension_request"."connection" '
-        'WHERE "connection"."learner" = {} AND "extension_request"."state" = \'pending\')'
-        if learner
-        else "0"
-    )
     args: list[Any] = [
         account.id,
         side,
@@ -53,22 +61,9 @@ async def counts_for(account: Account, today: date, ending_soon: bool = True) ->
     ]
     if learner:
         args.append(account.id)
-    rows = await Connection.raw(
-        f'SELECT ({tally}) AS "waiting_for_me", ({tally}) AS "waiting_for_them", '
-        f'({tally} AND "expires_on" >= {{}}) AS "active", {extensions} AS "extensions"',
-        *args,
-    )
-    row = rows[0]
-    ending: list[dict[str, Any]] = []
-    if ending_soon:
-        ending = (
-            await Connection.select(*_columns())
-            .where(
-                mine(account) & usable_where(today) & (Connection.expires_on <= today + timedelta(days=30))
-            )
-            .order_by(Connection.expires_on)
-            .limit(10)
-        )
+    row = await fetch_one(_COUNTS[learner], *args)
+    assert row is not None  # sub-selects and sums: always one row
+    ending = await soonest(account, today) if ending_soon else []
     return Counts(
         int(row["waiting_for_me"]),
         int(row["waiting_for_them"]),

@@ -1,7 +1,6 @@
-"""The database engine, and the one way to open a write transaction on either engine.
+"""The database engine and its connections.
 
-SQLite: WAL and a busy timeout on every connection, and BEGIN IMMEDIATE for transactions that read
-then write (a deferred one upgrades its lock too late and gets "database is locked"). Between
+SQLite: WAL and a busy timeout on every connection. Between
 `open_pool()` and `close_pool()` (the app's lifespan, the worker) queries run on a few long-lived
 connections instead of Piccolo's new connection and thread per query, which cost ~70 % of a page.
 PostgreSQL: a pool opened and closed in the app's lifespan.
@@ -13,23 +12,21 @@ import asyncio
 import sqlite3
 import threading
 from collections import deque
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
-import asyncpg
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from piccolo.columns import Column
     from piccolo.engine.base import Engine
     from piccolo.table import Table
 
 BUSY_TIMEOUT_SECONDS = 15
+# The inline read connections' busy timeout: they run on the event loop, so they never wait long
+# (in WAL a reader waits only in rare moments, e.g. while another connection recovers the WAL).
+READ_BUSY_TIMEOUT_SECONDS = 0.05
 
 
 class _PooledTransaction(SQLiteTransaction):
@@ -75,6 +72,10 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._lock = threading.Lock()
         self._max_size = 0  # 0: the pool is closed, a connection per query as Piccolo does
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        # One read connection per thread (see reader()); all of them, to close with the pool.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._generation = 0
 
     @property
     def pooling(self) -> bool:
@@ -88,8 +89,36 @@ class PooledSQLiteEngine(SQLiteEngine):
         with self._lock:
             idle, self._idle = list(self._idle), deque()
             self._slots.clear()
+            readers, self._readers = self._readers, []
+            self._generation += 1
         for connection in idle:
             await connection.close()
+        for reader in readers:
+            reader.close()
+
+    def reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection while the pool is open (None otherwise), for src/db/reads.py:
+        autocommit (each statement reads the latest commit), query_only, the same sqlite3 type
+        converters as Piccolo's connections and a short busy timeout. Opened on first use and closed
+        with the pool, so a test that makes a new database file never reads the old one."""
+        if not self.pooling:
+            return None
+        local = self._local
+        if getattr(local, "generation", None) == self._generation:
+            return local.connection  # type: ignore[no-any-return]
+        connection = sqlite3.connect(
+            self.path,
+            timeout=READ_BUSY_TIMEOUT_SECONDS,
+            detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
+            isolation_level=None,
+            check_same_thread=False,  # used by its own thread only; closed by stop_pool's
+        )
+        connection.row_factory = dict_factory
+        connection.execute("PRAGMA query_only = ON")
+        with self._lock:
+            self._readers.append(connection)
+            local.connection, local.generation = connection, self._generation
+        return connection
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -203,18 +232,6 @@ def engine_kind() -> str:
     return "sqlite" if isinstance(engine(), SQLiteEngine) else "postgres"
 
 
-@asynccontextmanager
-async def write_transaction() -> AsyncIterator[None]:
-    """A transaction for work that reads then writes: IMMEDIATE on SQLite, plain on PostgreSQL."""
-    db = engine()
-    if isinstance(db, SQLiteEngine):
-        async with db.transaction(transaction_type=TransactionType.immediate):
-            yield
-    else:
-        async with db.transaction():
-            yield
-
-
 async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
     """Open the pool (max_size 0: no pool, a connection per query). SQLite: also switch the file to
     WAL (persistent, so once is enough)."""
@@ -240,131 +257,3 @@ async def close_pool(grace_seconds: float = 10.0) -> None:
                 await pool.close()
         except TimeoutError:
             pool.terminate()
-
-
-def unique_violation(exc: BaseException) -> str | None:
-    """The column whose unique index refused a write (e.g. "username_key"), or None for any other error.
-
-    A check-then-insert can lose a race to another request; the unique index is the last word."""
-    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc):
-        return str(exc).rsplit(".", 1)[-1].strip()
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        name = exc.constraint_name or ""
-        for column in (
-            "username_key",
-            "email",
-            "idempotency_key",
-            "certificate_number",
-            "verify_code",
-            "open_pair",
-        ):
-            if column in name:
-                return column
-        return name
-    return None
-
-
-async def compare_and_set(
-    table: type[Table],
-    row_id: int,
-    expected: dict[Column, Any],
-    changes: dict[Any, Any],
-    also: Any = None,
-) -> bool:
-    """Change one row only if it still holds the values we read (`expected`, plus an optional extra
-    condition `also`); False means someone else changed it first. Every state machine uses this:
-    `UPDATE … WHERE id = ? AND state = ? AND version = ?` changes zero rows for the loser of a race."""
-    where: Any = table._meta.primary_key == row_id
-    for column, value in expected.items():
-        where = where & (column.is_null() if value is None else column == value)
-    if also is not None:
-        where = where & also
-    return bool(await table.update(changes).where(where).returning(table._meta.primary_key))
-
-
-async def lock_row(table: type[Table], row_id: int) -> None:
-    """Inside a `write_transaction()`: hold this row until the transaction ends, so that a count
-    followed by an insert cannot be interleaved by another request of the same person.
-    PostgreSQL: `SELECT … FOR UPDATE`. SQLite: BEGIN IMMEDIATE already holds the one write lock."""
-    if isinstance(engine(), PostgresEngine):
-        await table.raw(
-            f"SELECT 1 FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE",  # noqa: S608 - a table name, not input
-            row_id,
-        )
-
-
-async def select_in(
-    table: type[Table], columns: list[str], key: str, values: list[Any], chunk: int = 500
-) -> list[dict[str, Any]]:
-    """The rows whose `key` column is one of `values` (only `columns`), in a few chunked statements
-    whose values go to the driver as they are: Piccolo's `is_in` converts thousands of values one by
-    one in Python, which a 5,000-row import would pay while it holds the write lock. Runs on the open
-    transaction's connection, or in a transaction of its own (a read: no write lock on SQLite).
-    Column names come from code, never from input."""
-    if not values:
-        return []
-    db = engine()
-    transaction = db.current_transaction.get()
-    if transaction is None:
-        async with db.transaction():
-            return await select_in(table, columns, key, values, chunk)
-    names = ", ".join(f'"{column}"' for column in columns)
-    sql = f'SELECT {names} FROM "{table._meta.tablename}" WHERE "{key}" '  # noqa: S608 - names from code
-    found: list[dict[str, Any]] = []
-    for start in range(0, len(values), chunk):
-        part = values[start : start + chunk]
-        if isinstance(db, SQLiteEngine):  # its connections hand rows back as dicts (Piccolo's factory)
-            async with transaction.connection.execute(
-                sql + f"IN ({', '.join('?' for _ in part)})", part
-            ) as cur:
-                found += await cur.fetchall()
-        else:
-            found += [dict(row) for row in await transaction.connection.fetch(sql + "= ANY($1)", part)]
-    return found
-
-
-async def insert_many(
-    table: type[Table], rows: list[dict[str, Any]], *, unless_taken: str | None = None
-) -> None:
-    """Insert many rows with one prepared statement (executemany) on the open transaction's
-    connection. Piccolo builds a multi-row INSERT in Python value by value, which for thousands of
-    rows takes seconds while the write lock is held; executemany hands the rows to the driver as
-    they are. Every row has the same keys: column names from code (never from input). Dates and
-    times go through the driver's adapters; JSON columns must be given as text. With `unless_taken`
-    (a column with a unique index), a row whose value is already there is left out (ON CONFLICT DO
-    NOTHING), with no read before."""
-    if not rows:
-        return
-    db = engine()
-    transaction = db.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("insert_many runs inside a transaction")
-    columns = list(rows[0])
-    names = ", ".join(f'"{column}"' for column in columns)
-    values = [tuple(row[column] for column in columns) for row in rows]
-    if isinstance(db, SQLiteEngine):
-        marks = ", ".join("?" for _ in columns)
-    else:
-        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
-    sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'  # noqa: S608 - names from code
-    if unless_taken:
-        sql += f' ON CONFLICT ("{unless_taken}") DO NOTHING'
-    await transaction.connection.executemany(sql, values)
-
-
-async def update_many(table: type[Table], rows: list[dict[str, Any]]) -> None:
-    """Update many rows by id with one prepared statement (executemany) on the open transaction's
-    connection: each dict has "id" and the same other columns (names from code, never from input)."""
-    if not rows:
-        return
-    db = engine()
-    transaction = db.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("update_many runs inside a transaction")
-    columns = [column for column in rows[0] if column != "id"]
-    sqlite = isinstance(db, SQLiteEngine)
-    sets = ", ".join(f'"{c}" = ' + ("?" if sqlite else f"${n}") for n, c in enumerate(columns, 1))
-    where = '"id" = ' + ("?" if sqlite else f"${len(columns) + 1}")
-    values = [(*(row[column] for column in columns), row["id"]) for row in rows]
-    sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE {where}'  # noqa: S608 - names from code
-    await transaction.connection.executemany(sql, values)

@@ -1,0 +1,61 @@
+"""The short reads every page makes (the session's account, one page of a list, its counts), kept cheap.
+
+Each is a `Statement`: SQL written once, with `{}` for each value (as in Piccolo's QueryString), its
+engine's placeholders worked out once. `fetch()` runs it:
+
+- on SQLite while the pool is open and no transaction is, inline on the event loop through the
+  pool's long-lived read connection for this thread (see `PooledSQLiteEngine.reader`). An indexed
+  read of a page of rows takes tens of microseconds: less than the round trip to aiosqlite's
+  worker thread and back, which was about 40 % of the connections page's CPU. A busy file (rare:
+  in WAL, readers do not wait for writers) goes the pooled way instead of holding the loop;
+- everywhere else (PostgreSQL, inside a transaction, a closed pool) as a raw Piccolo query, which
+  runs on the open transaction's connection when there is one.
+
+Only for reads that an index bounds to a few rows: anything that may scan stays in a worker thread.
+Rows come back as dicts with the same types a Piccolo select gives (the same sqlite3 converters).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from piccolo.querystring import QueryString
+
+from src.db.pool import PooledSQLiteEngine, engine
+
+
+class Statement:
+    """SQL with `{}` for each value; the values are always bound, never put into the text."""
+
+    __slots__ = ("_sqlite", "template")
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self._sqlite = template.format(*["?"] * template.count("{}"))
+
+    def __repr__(self) -> str:
+        return f"Statement({self.template!r})"
+
+
+def run_inline(reader: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """One statement on the read connection (a function of its own so the bench can count them)."""
+    return reader.execute(sql, args).fetchall()
+
+
+async def fetch(statement: Statement, *args: Any) -> list[dict[str, Any]]:
+    db = engine()
+    if isinstance(db, PooledSQLiteEngine) and db.current_transaction.get() is None:
+        reader = db.reader()
+        if reader is not None:
+            try:
+                return run_inline(reader, statement._sqlite, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+    return db.transform_response_to_dicts(await db.run_querystring(QueryString(statement.template, *args)))
+
+
+async def fetch_one(statement: Statement, *args: Any) -> dict[str, Any] | None:
+    rows = await fetch(statement, *args)
+    return rows[0] if rows else None
