@@ -1,4 +1,7 @@
-"""Guards: small named checks on the logged-in account, applied per controller or handler."""
+"""Guards: small named checks on the logged-in account, applied per controller or handler.
+
+Each is a coroutine function: Litestar runs a plain function guard in a worker thread, a round trip
+that cost more than the check itself on every page."""
 
 from __future__ import annotations
 
@@ -11,15 +14,19 @@ from litestar.handlers.base import BaseRouteHandler
 from src.tables.accounts import Role
 
 
-def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def _logged_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
     if connection.user is None:
         raise NotAuthorizedException("Log in to continue.")
+    return connection.user
+
+
+async def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _logged_in(connection)
 
 
 def _requires_role(role: Role) -> Any:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        requires_login(connection, handler)
-        if connection.user.role != role.value:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if _logged_in(connection).role != role.value:
             # Pages of another role do not exist for this person.
             raise NotFoundException()
 
@@ -32,10 +39,9 @@ requires_learner = _requires_role(Role.learner)
 requires_third_party = _requires_role(Role.third_party)
 
 
-def requires_learner_or_third_party(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+async def requires_learner_or_third_party(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Connections are for learners and third parties; for staff they do not exist."""
-    requires_login(connection, handler)
-    if connection.user.role not in (Role.learner.value, Role.third_party.value):
+    if _logged_in(connection).role not in (Role.learner.value, Role.third_party.value):
         raise NotFoundException()

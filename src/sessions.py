@@ -13,10 +13,13 @@ request that was in flight during the log-out and writes the old session back (i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.stores.base import StorageObject
+from litestar.stores.file import FileStore
 from litestar.types import Empty
 
 if TYPE_CHECKING:
@@ -27,6 +30,34 @@ if TYPE_CHECKING:
 _ROTATE = "portal.rotate_session"
 _NEW_ID = "portal.session_id"
 _LOADED = "portal.session_loaded"
+
+
+def _read_file(path: Any) -> bytes | None:
+    try:
+        with open(str(path), "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
+
+
+def _file_exists(path: Any) -> bool:
+    return os.path.exists(str(path))  # the store's paths are anyio's, whose checks hop to a thread
+
+
+class SessionFileStore(FileStore):
+    """Litestar's file store (sessions shared by every process on one machine, without Redis), reading
+    inline: a session file is a few hundred bytes in the page cache, read in microseconds, where
+    each read's round trip to a worker thread cost more than the rest of the session middleware
+    (a page load asks twice: for the session and for its "ended" marker). Writes, rarer, keep the
+    store's worker thread and its atomic rename."""
+
+    @staticmethod
+    async def _load_from_path(path: Any) -> StorageObject | None:
+        data = _read_file(path)
+        return None if data is None else StorageObject.from_bytes(data)
+
+    async def exists(self, key: str) -> bool:
+        return _file_exists(self._path_from_key(key))
 
 
 def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
