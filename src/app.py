@@ -27,6 +27,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template import TemplateConfig
+from litestar.template.base import csrf_token
 from markupsafe import Markup
 
 from src import db
@@ -41,7 +42,7 @@ from src.jobs import PeriodicJob
 from src.mail import MailWorker
 from src.routes import all_route_handlers
 from src.security import CSRFMiddleware, SecurityMiddleware, cookie_name
-from src.sessions import RotatingSessionConfig
+from src.sessions import RotatingSessionConfig, SessionFileStore
 from src.settings import Settings
 from src.tokens import Tokens
 
@@ -56,7 +57,7 @@ def _stores(settings: Settings) -> dict[str, Store]:
         return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
     base = settings.var_dir / "store"
     return {
-        "sessions": FileStore(base / "sessions", create_directories=True),
+        "sessions": SessionFileStore(base / "sessions", create_directories=True),
         "throttle": FileStore(base / "throttle", create_directories=True),
     }
 
@@ -101,6 +102,7 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     )
     engine = JinjaTemplateEngine.from_environment(environment)
     engine.register_template_callable(key="url_for", template_callable=_url_for)
+    engine.register_template_callable(key="csrf_field", template_callable=_csrf_field)
     return TemplateConfig(engine=engine)
 
 
@@ -113,6 +115,12 @@ def _url_for(context: Mapping[str, Any], /, route_name: str, **parameters: Any) 
     """Litestar's `url_for`, remembered: a route's address for given parameters never changes while the
     app runs, and reversing it costs more than the rest of a list row (a list page asks ~90 times)."""
     return _reverse(context["request"].app, route_name, tuple(sorted(parameters.items())))
+
+
+def _csrf_field(context: Mapping[str, Any], /) -> Markup:
+    """The CSRF token as a hidden field, for every form: a global, so a template needs no import "with
+    context" for it (such an import runs the whole macro file again on every render)."""
+    return Markup('<input type="hidden" name="_csrf_token" value="{}">').format(csrf_token(context))
 
 
 def reminder_job(settings: Settings) -> PeriodicJob:
