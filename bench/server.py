@@ -106,6 +106,10 @@ def log_in(base: str, username: str, password: str) -> str:
         )
         if answer.status_code != 303:
             raise SystemExit(f"log-in as {username} over HTTP failed: {answer.status_code}")
+        # The page the log-in leads to, as a browser follows it: it sets the CSRF cookie signed for the
+        # new session, which the browser then sends with every page (without it, every request
+        # measured would be a first visit that makes and sets a new token).
+        client.get(answer.headers["location"])
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
