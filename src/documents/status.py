@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,9 @@ class Standing:
         return self.code in ("valid", "valid_until")
 
 
+@lru_cache(maxsize=4096)
 def _long(value: date) -> str:
+    """A date in words ("14 March 2026"); remembered, as the same dates come back on every page."""
     return value.strftime("%-d %B %Y")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, get
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -64,6 +64,7 @@ class VerifyController(Controller):
             },
             status_code=verdict.http_status,
             headers=headers_for(verdict),
+            media_type=MediaType.HTML,
             # Counted for the learner's Activity after the answer has gone: the page never waits.
             background=BackgroundTask(documents.record_checks, [verdict.document_id], utcnow())
             if verdict.document_id
@@ -86,4 +87,5 @@ class VerifyController(Controller):
             context={"typed": (code or "")[:MAX_TYPED], "error": error},
             status_code=400 if error else 200,
             headers=VERIFY_HEADERS,
+            media_type=MediaType.HTML,
         )
