@@ -39,7 +39,12 @@ class HomeController(Controller):
             today=today(request),
         )
 
-    @get("/healthz", media_type=MediaType.TEXT, name="health", opt={"skip_session": True})
+    @get(
+        "/healthz",
+        media_type=MediaType.TEXT,
+        name="health",
+        opt={"skip_session": True, "exclude_from_csrf": True},
+    )
     async def check_health(self) -> str:
         """Plain text: the process answers (the database is checked by its first query)."""
         return "ok"
