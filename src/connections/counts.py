@@ -9,7 +9,7 @@ from typing import Any
 
 from src.connections.listing import ending_soon as soonest
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP
-from src.db import Statement, fetch_one
+from src.db import Row, Statement, fetch_one
 from src.tables.accounts import Account, Role
 
 
@@ -18,7 +18,7 @@ class Counts:
     waiting_for_me: int
     waiting_for_them: int
     active: int
-    ending_soon: list[dict[str, Any]]
+    ending_soon: list[Row]
     extensions_waiting: int = 0
 
 

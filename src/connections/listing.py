@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP
-from src.db import Statement, engine_kind, fetch
+from src.db import Row, Statement, engine_kind, fetch
 from src.tables.accounts import Account, Role
 from src.tables.connections import ConnectionState
 
@@ -131,7 +131,7 @@ def _statement(sql: str) -> Statement:
 
 async def _rows(
     account: Account, conditions: list[tuple[str, list[Any]]], order: str, limit: int
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     where = [f'"connection"."{_side(account)}" = {{}}']
     args: list[Any] = [account.id]
     for sql, values in conditions:
@@ -161,7 +161,7 @@ def read_cursor(value: str | None) -> int | None:
 
 @dataclass
 class ConnectionPage:
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     state: str
     q: str
     previous_cursor: int | None = None  # `?before=` for the newer page, when there is one
@@ -227,7 +227,7 @@ async def list_page(
     )
 
 
-async def one_row(account: Account, connection_id: int) -> dict[str, Any] | None:
+async def one_row(account: Account, connection_id: int) -> Row | None:
     """The list's row for one connection of this account (after an action), or None."""
     if account.role not in (Role.learner.value, Role.third_party.value):
         return None
@@ -245,6 +245,6 @@ _ENDING_SOON = {
 }
 
 
-async def ending_soon(account: Account, today: date) -> list[dict[str, Any]]:
+async def ending_soon(account: Account, today: date) -> list[Row]:
     """The dashboard's list: usable connections whose access ends within 30 days, soonest first."""
     return await fetch(_ENDING_SOON[_side(account)], account.id, ACTIVE, today, today + timedelta(days=30))

@@ -11,6 +11,7 @@ from src.db.pool import (
     open_pool,
 )
 from src.db.reads import Statement, fetch, fetch_one
+from src.db.rows import Row
 from src.db.writes import (
     compare_and_set,
     insert_many,
@@ -24,6 +25,7 @@ from src.db.writes import (
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "PooledSQLiteEngine",
+    "Row",
     "Statement",
     "close_pool",
     "compare_and_set",

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+
+from src.db.rows import row_factory
 
 if TYPE_CHECKING:
     from piccolo.engine.base import Engine
@@ -113,7 +115,7 @@ class PooledSQLiteEngine(SQLiteEngine):
             isolation_level=None,
             check_same_thread=False,  # used by its own thread only; closed by stop_pool's
         )
-        connection.row_factory = dict_factory
+        connection.row_factory = row_factory
         connection.execute("PRAGMA query_only = ON")
         with self._lock:
             self._readers.append(connection)

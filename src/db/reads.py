@@ -12,7 +12,8 @@ engine's placeholders worked out once. `fetch()` runs it:
   runs on the open transaction's connection when there is one.
 
 Only for reads that an index bounds to a few rows: anything that may scan stays in a worker thread.
-Rows come back as dicts with the same types a Piccolo select gives (the same sqlite3 converters).
+Rows come back as `Row`s (dicts that also read as attributes) with the same types a Piccolo select
+gives (the same sqlite3 converters).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from src.db.pool import PooledSQLiteEngine, engine
+from src.db.rows import Row
 
 
 class Statement:
@@ -38,12 +40,12 @@ class Statement:
         return f"Statement({self.template!r})"
 
 
-def run_inline(reader: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+def run_inline(reader: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Row]:
     """One statement on the read connection (a function of its own so the bench can count them)."""
     return reader.execute(sql, args).fetchall()
 
 
-async def fetch(statement: Statement, *args: Any) -> list[dict[str, Any]]:
+async def fetch(statement: Statement, *args: Any) -> list[Row]:
     db = engine()
     if isinstance(db, PooledSQLiteEngine) and db.current_transaction.get() is None:
         reader = db.reader()
@@ -53,9 +55,10 @@ async def fetch(statement: Statement, *args: Any) -> list[dict[str, Any]]:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
-    return db.transform_response_to_dicts(await db.run_querystring(QueryString(statement.template, *args)))
+    rows = await db.run_querystring(QueryString(statement.template, *args))
+    return [Row(row) for row in rows]
 
 
-async def fetch_one(statement: Statement, *args: Any) -> dict[str, Any] | None:
+async def fetch_one(statement: Statement, *args: Any) -> Row | None:
     rows = await fetch(statement, *args)
     return rows[0] if rows else None

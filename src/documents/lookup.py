@@ -17,6 +17,7 @@ from typing import Any
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.querystring import QueryString
 
+from src.db import Row
 from src.tables.documents import Document
 
 READ_TIMEOUT_SECONDS = 0.05
@@ -64,7 +65,7 @@ def _from_sqlite(path: str, code: str) -> dict[str, Any] | None:
     found["superseded_at"] = _moment(found["superseded_at"])
     found["show_on_verify"] = bool(found["show_on_verify"])
     found["newer_shown"] = bool(found["newer_shown"])
-    found["content"] = json.loads(found["content"] or "{}")
+    found["content"] = json.loads(found["content"] or "{}", object_hook=Row)
     return found
 
 

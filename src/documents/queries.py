@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from src.db import Row
 from src.forms import Paging
 from src.tables.accounts import Account
 from src.tables.documents import Document
@@ -52,7 +53,8 @@ async def page_owned_by(learner: Account, page: int) -> tuple[list[dict[str, Any
 
 
 def content_of(document: Document | dict[str, Any]) -> dict[str, Any]:
-    """The frozen content snapshot as a dict (Piccolo hands a JSON column back as text)."""
+    """The frozen content snapshot as a dict (Piccolo hands a JSON column back as text), whose keys
+    also read as attributes (src.db.Row), as the document partial reads them."""
     raw = document["content"] if isinstance(document, dict) else document.content
-    loaded = json.loads(raw) if isinstance(raw, str) else raw
-    return loaded if isinstance(loaded, dict) else {}
+    loaded = json.loads(raw, object_hook=Row) if isinstance(raw, str) else raw
+    return loaded if isinstance(loaded, dict) else Row()

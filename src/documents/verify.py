@@ -19,7 +19,7 @@ from litestar.stores.base import Store
 from redis.exceptions import RedisError
 
 from src import throttle
-from src.db import engine, insert_many
+from src.db import Row, engine, insert_many
 from src.documents.lookup import by_verify_code
 from src.documents.queries import content_of
 from src.documents.status import verify_headline
@@ -115,17 +115,17 @@ async def verify(
         code,
         headline,
         checked_at=now,
-        facts={
-            "name_as_printed": row["name_as_printed"],
-            "title": row["title"],
-            "kind": row["kind"],
-            "qualification_code": row["qualification_code"],
-            "level": row["level"],
-            "awarded_on": row["awarded_on"],
-            "valid_until": row["valid_until"],
-            "certificate_number": row["certificate_number"],
-            "awarding_body": awarding_body,
-        },
+        facts=Row(
+            name_as_printed=row["name_as_printed"],
+            title=row["title"],
+            kind=row["kind"],
+            qualification_code=row["qualification_code"],
+            level=row["level"],
+            awarded_on=row["awarded_on"],
+            valid_until=row["valid_until"],
+            certificate_number=row["certificate_number"],
+            awarding_body=awarding_body,
+        ),
         content=_public(content_of(row)) if shown else None,
         newer_code=newer,
         status_on=found.on,
@@ -138,8 +138,8 @@ async def verify(
 PRIVATE_FIELDS = frozenset({"enrolment_number", "uln"})
 
 
-def _public(content: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in content.items() if key not in PRIVATE_FIELDS}
+def _public(content: dict[str, Any]) -> Row:
+    return Row((key, value) for key, value in content.items() if key not in PRIVATE_FIELDS)
 
 
 async def _too_many(store: Store, key: str, code: str) -> Verdict:
