@@ -35,7 +35,7 @@ from src.assets import STATIC, static_url
 from src.auth import AccountMiddleware
 from src.clock import today_in
 from src.compression import PostSafeCompressionMiddleware, warm_static
-from src.connections import access_words, other_name, send_reminders, state_words
+from src.connections import access_words, other_name, row_words, send_reminders, state_words
 from src.documents import qr_svg, standing, verify_url
 from src.errors import http_exception_handler, internal_error_handler
 from src.jobs import PeriodicJob
@@ -93,6 +93,7 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     environment.globals["connection_name"] = other_name
     environment.globals["connection_state"] = state_words
     environment.globals["connection_access"] = access_words
+    environment.globals["connection_row_words"] = row_words
     environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
     environment.filters["iso_long_date"] = _iso_long_date
     # The one status rule for documents, in words: "Valid", "Document valid until …", "Revoked" …
@@ -115,6 +116,22 @@ def _url_for(context: Mapping[str, Any], /, route_name: str, **parameters: Any) 
     """Litestar's `url_for`, remembered: a route's address for given parameters never changes while the
     app runs, and reversing it costs more than the rest of a list row (a list page asks ~90 times)."""
     return _reverse(context["request"].app, route_name, tuple(sorted(parameters.items())))
+
+
+# A list row's links, by route name, in one call from the template (each call from a template costs
+# more than the reversal it asks for, which _reverse remembers).
+CONNECTION_ROUTES = ("connection", "accept_connection", "decline_connection", "request_extension", "confirm_cancel")
+
+
+def _link_globals(app: Litestar, environment: Any) -> None:
+    """Links that need no request, bound to the app once it exists: so the connection row's macros
+    can be imported without "with context" (which runs their file again on every render)."""
+
+    def connection_urls(connection_id: int) -> dict[str, str]:
+        return {name: _reverse(app, name, (("connection_id", connection_id),)) for name in CONNECTION_ROUTES}
+
+    environment.globals["connection_urls"] = connection_urls
+    environment.globals["connections_url"] = app.route_reverse("connections")
 
 
 def _csrf_field(context: Mapping[str, Any], /) -> Markup:
@@ -183,9 +200,10 @@ def create_app(settings: Settings) -> Litestar:
         compression_config=CompressionConfig(
             backend="brotli",
             brotli_gzip_fallback=True,
-            # Quality 2: a tenth larger than 4 but about half its CPU on our pages (the 1.6 KB verify
-            # page: 14 against 36 microseconds), and every page stays far inside the 14 KB first load.
-            brotli_quality=2,
+            # Quality 4: below it brotli is larger than gzip at level 6 on our pages (the register page:
+            # 2,100 bytes at quality 1 against 1,923), which would make brotli pointless; its CPU
+            # (about 40 microseconds on a page) did not show in the server's throughput.
+            brotli_quality=4,
             brotli_lgwin=18,
             gzip_compress_level=6,
             minimum_size=500,
@@ -207,6 +225,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    _link_globals(app, template_config.engine_instance.engine)
     app.state.settings = settings
     app.state.tokens = Tokens(settings.secret_keys)
     app.state.mail_worker = None

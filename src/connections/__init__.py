@@ -50,7 +50,7 @@ from src.connections.rules import (
     is_usable,
     usable_where,
 )
-from src.connections.words import access_words, other_name, state_words
+from src.connections.words import access_words, other_name, row_words, state_words
 
 __all__ = [
     "ACTIVE",
@@ -100,6 +100,7 @@ __all__ = [
     "pending_extension",
     "place_refusal",
     "request_extension",
+    "row_words",
     "send_reminders",
     "share",
     "shared_document",
