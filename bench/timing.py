@@ -132,8 +132,14 @@ def measure(third_parties: dict[str, Any]) -> dict[str, Any]:
                 "p90_ms": values[int(0.9 * (len(values) - 1))] * 1000,
                 "n": len(values),
             }
-        entry["ratio"] = entry[LARGE]["median_ms"] / entry[SMALL]["median_ms"]
+        entry["same_page_ratio"] = entry[LARGE]["median_ms"] / entry[SMALL]["median_ms"]
         results[name] = entry
+    # Issue 10's gate: each large page "within 1.5 x the 10-connection page", the small account's
+    # plain list. (Against the small account's own search, which shows one row where the large one
+    # shows 25, the ratio mostly measures the 24 more rows drawn; it is printed beside it.)
+    base = results["connections"][SMALL]["median_ms"]
+    for entry in results.values():
+        entry["ratio"] = entry[LARGE]["median_ms"] / base
     return results
 
 
@@ -142,7 +148,10 @@ def report(results: dict[str, Any]) -> list[str]:
         f"\nPage timings ({ROUNDS} rounds after {WARMUP} warm-up, interleaved; small = {SIZES[SMALL]} "
         f"connections, large = {SIZES[LARGE]:,}; {'PostgreSQL' if IS_POSTGRES else 'SQLite'})"
     )
-    header = f"{'page':<26}{'small med':>10}{'small p90':>10}{'large med':>10}{'large p90':>10}{'ratio':>8}  verdict"
+    header = (
+        f"{'page':<26}{'small med':>10}{'small p90':>10}{'large med':>10}{'large p90':>10}{'rows':>8}"
+        f"{'same page':>10}{'ratio':>8}  verdict"
+    )
     print(header)
     print("-" * len(header))
     failures = []
@@ -155,10 +164,15 @@ def report(results: dict[str, Any]) -> list[str]:
                 failures.append(f"{name}: {entry['ratio']:.2f}x")
         else:
             verdict = "(not gated)"
+        rows = f"{entry['rows_shown'][SMALL]}/{entry['rows_shown'][LARGE]}"
         print(
             f"{name:<26}{s['median_ms']:>9.1f}ms{s['p90_ms']:>8.1f}ms{big['median_ms']:>8.1f}ms"
-            f"{big['p90_ms']:>8.1f}ms{entry['ratio']:>7.2f}x  {verdict}"
+            f"{big['p90_ms']:>8.1f}ms{rows:>8}{entry['same_page_ratio']:>9.2f}x{entry['ratio']:>7.2f}x  {verdict}"
         )
+    print(
+        "  ratio: the large page's median over the 10-connection page's (the small account's list), as issue 10"
+        " asks; same page: over the small account's same page; rows: rows shown, small/large"
+    )
     return failures
 
 
