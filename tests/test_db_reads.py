@@ -148,3 +148,33 @@ def test_the_read_connection_is_closed_with_the_pool_and_cannot_write() -> None:
 
 async def _reader_now(engine: Any) -> Any:
     return engine.reader()
+
+
+def test_the_session_account_is_the_account_piccolo_would_load() -> None:
+    from src.auth import load_account
+
+    account = run(make_account(username="dana", date_of_birth=date(1990, 5, 17)))
+
+    async def both() -> tuple[Any, Any]:
+        return await load_account(account.id), await Account.objects().where(Account.id == account.id).first()
+
+    mine, piccolo = run(_with_pool(both))
+    assert mine.to_dict() == piccolo.to_dict()
+    assert mine._exists_in_db and mine.session_epoch == piccolo.session_epoch
+
+    async def change_and_reload() -> Any:
+        loaded = await load_account(account.id)
+        loaded.first_name = "Dora"
+        await loaded.save([Account.first_name])  # an update of that row, not an insert
+        return await Account.select(Account.first_name).where(Account.id == account.id)
+
+    assert run(_with_pool(change_and_reload)) == [{"first_name": "Dora"}]
+    assert run(Account.count().run()) == 1
+
+
+def test_a_deleted_account_has_no_session_account() -> None:
+    from src.auth import load_account
+
+    account = run(make_account(username="dana"))
+    run(Account.update({Account.deleted_at: datetime(2026, 1, 1)}).where(Account.id == account.id).run())
+    assert run(_with_pool(lambda: load_account(account.id))) is None
