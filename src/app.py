@@ -120,7 +120,13 @@ def _url_for(context: Mapping[str, Any], /, route_name: str, **parameters: Any) 
 
 # A list row's links, by route name, in one call from the template (each call from a template costs
 # more than the reversal it asks for, which _reverse remembers).
-CONNECTION_ROUTES = ("connection", "accept_connection", "decline_connection", "request_extension", "confirm_cancel")
+CONNECTION_ROUTES = (
+    "connection",
+    "accept_connection",
+    "decline_connection",
+    "request_extension",
+    "confirm_cancel",
+)
 
 
 def _link_globals(app: Litestar, environment: Any) -> None:
