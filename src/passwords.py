@@ -6,9 +6,10 @@ files it ships (no download, no network). Passwords that are the service's or or
 or the person's user name or email address, with a few characters added, are refused as well.
 
 Hashing is CPU-heavy, so it runs off the event loop in a small pool of threads sized from the CPU
-count (argon2 releases the GIL while it works). A storm of log-ins waits in line for that pool
-instead of taking every core, so pages and /healthz keep answering; a wait that would be long is
-refused at once with 429 and words for the person, never a hang.
+count (argon2 releases the GIL while it works), at a lower CPU priority than the event loop. A storm
+of log-ins waits in line for that pool instead of taking every core, so pages and /healthz keep
+answering; a wait that would be long is refused at once with 429 and words for the person, never a
+hang.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,7 +39,21 @@ HASH_THREADS = max(1, (os.cpu_count() or 1) - 1)
 # How many may wait in line (per process) beyond those hashing, and for how long at most.
 MAX_WAITING = 8 * HASH_THREADS
 MAX_WAIT_SECONDS = 5.0
-_executor = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2")
+# Hashing threads run at a lower CPU priority (nice +10, Linux sets it per thread): when log-ins and
+# pages want the same core, the page wins and the log-in waits a little longer.
+HASH_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashing still works, at the same priority
+        pass
+
+
+_executor = ThreadPoolExecutor(
+    max_workers=HASH_THREADS, thread_name_prefix="argon2", initializer=_lower_priority
+)
 _slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 _waiting = 0
 

@@ -4,6 +4,8 @@ words for the person (never a hang), and the rest of the site keeps answering.""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 
 import pytest
@@ -69,3 +71,16 @@ def _fresh_slots():
     passwords._slots.clear()
     yield
     passwords._slots.clear()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_hashing_runs_at_a_lower_cpu_priority_than_the_pages() -> None:
+    """When a log-in and a page want the same core, the page wins: the hashing threads are niced."""
+
+    def own_niceness() -> tuple[int, int]:
+        return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread_id, niceness = passwords._executor.submit(own_niceness).result(timeout=10)
+    assert thread_id != threading.get_native_id()
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert niceness == min(19, own + passwords.HASH_NICENESS)
