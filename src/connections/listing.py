@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP
+from src.connections.rules import ACTIVE, USABLE_SQL, WAITING_LEARNER, WAITING_TP
 from src.db import Row, Statement, engine_kind, fetch
 from src.tables.accounts import Account, Role
 from src.tables.connections import ConnectionState
@@ -50,7 +50,7 @@ def _side(account: Account) -> str:
     return "learner" if account.role == Role.learner.value else "third_party"
 
 
-def learner_acted(table: str) -> str:
+def _learner_acted(table: str) -> str:
     """A third party sees a learner's name only once the learner has acted on the connection."""
     return (
         f'("{table}"."started_by" = \'learner\' OR "{table}"."expires_on" IS NOT NULL '
@@ -62,7 +62,7 @@ def _filter(name: str, today: date) -> tuple[str, list[Any]]:
     if name == "waiting":
         return '"connection"."state" IN ({}, {})', [WAITING_TP, WAITING_LEARNER]
     if name == "active":
-        return '"connection"."state" = {} AND "connection"."expires_on" >= {}', [ACTIVE, today]
+        return USABLE_SQL, [ACTIVE, today]
     if name == "ended":
         return (
             '("connection"."state" IN ({}, {}) OR ("connection"."state" = {} AND "connection"."expires_on" < {}))',
@@ -90,13 +90,13 @@ def _search(account: Account, q: str) -> tuple[str, list[Any]]:
     if len(q) < 3:
         op = "LIKE" if sqlite else "ILIKE"  # SQLite's LIKE ignores case (ASCII), as ILIKE does
         names = " OR ".join(f'"{column}" {op} {{}}' for column in name_columns)
-        acted = f" AND {learner_acted('connection')}" if third_party else ""
+        acted = f" AND {_learner_acted('connection')}" if third_party else ""
         return (
             f'(("connection"."{other_column}" IN (SELECT "id" FROM "account" WHERE {names}){acted}) '  # noqa: S608 - names from code
             f'OR "connection"."{email_column}" {op} {{}})',
             [like] * len(name_columns) + [like],
         )
-    acted = f" AND {learner_acted('c')}" if third_party else ""
+    acted = f" AND {_learner_acted('c')}" if third_party else ""
     if sqlite:
         phrase = '"' + q.replace('"', '""') + '"'
         # Only fixed column names are put into the text; what was typed is a parameter.
@@ -237,8 +237,8 @@ async def one_row(account: Account, connection_id: int) -> Row | None:
 
 _ENDING_SOON = {
     side: Statement(
-        f'{_FIELDS}{_FROM} WHERE "connection"."{side}" = {{}} AND "connection"."state" = {{}} '
-        """AND "connection"."expires_on" >= {} AND "connection"."expires_on" <= {} """
+        f'{_FIELDS}{_FROM} WHERE "connection"."{side}" = {{}} AND {USABLE_SQL} '
+        """AND "connection"."expires_on" <= {} """
         'ORDER BY "connection"."expires_on" LIMIT 10'
     )
     for side in ("learner", "third_party")

@@ -50,6 +50,10 @@ def usable_where(today: date) -> Any:
     return (Connection.state == ACTIVE) & (Connection.expires_on >= today)
 
 
+# The same rule in SQL, for statements written by hand (listing.py); its values are ACTIVE and today.
+USABLE_SQL = '"connection"."state" = {} AND "connection"."expires_on" >= {}'
+
+
 def check_end_date(expires_on: date | None, today: date, current: date | None = None) -> str | None:
     """Why an access end date is refused, or None."""
     if expires_on is None:
