@@ -200,9 +200,10 @@ def create_app(settings: Settings) -> Litestar:
             # After the account is known: tokens are bound to the logged-in session.
             CSRFMiddleware(settings.secret_keys, settings.https, session_config.key),
         ],
-        # Brotli for browsers that accept it (all current ones), gzip for the rest. Pages are a few
-        # KB and made per request: brotli 4 with a 256 KB window (not 5 with 4 MB) and gzip 6 (not 9)
-        # compress them within a few percent of the slower settings for about three quarters of the time.
+        # Brotli for pages of 4 KB and more to browsers that accept it (all current ones), gzip for
+        # smaller pages and the rest (src/compression.py says why). Pages are a few KB and made per
+        # request: brotli 4 with a 256 KB window (not 5 with 4 MB) and gzip 6 (not 9) compress them
+        # within a few percent of the slower settings for about three quarters of the time.
         compression_config=CompressionConfig(
             backend="brotli",
             brotli_gzip_fallback=True,

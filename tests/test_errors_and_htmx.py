@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import src.routes.home
+from src.compression import BROTLI_FROM
 from tests.support.client import log_in, post_form, run
-from tests.support.factories import make_account
+from tests.support.factories import make_account, make_document, prepare_people
 from tests.support.pages import csrf_token, html
 
 HTMX = {"HX-Request": "true"}
@@ -227,16 +228,36 @@ def test_static_css_and_javascript_are_compressed(client):
         assert int(response.headers["content-length"]) < len(response.content)
 
 
-def test_a_browser_that_accepts_brotli_gets_brotli_and_the_same_page(client):
-    response = client.get("/register", headers={"Accept-Encoding": "br, gzip"}, follow_redirects=False)
+def test_a_large_page_goes_as_brotli_smaller_than_gzip(client):
+    people = run(prepare_people())
+    for n in range(1, 21):
+        run(make_document(people.learner, n))
+    log_in(client, "lena")
+    response = client.get("/documents", headers={"Accept-Encoding": "br, gzip"}, follow_redirects=False)
     assert response.status_code == 200
+    assert len(response.content) >= BROTLI_FROM  # httpx decoded it: this is the page's real size
     assert response.headers["content-encoding"] == "br"
     assert "Accept-Encoding" in response.headers["vary"]
-    assert int(response.headers["content-length"]) < len(response.content)  # httpx decoded it
-    assert html(response).css_first("form#register-form") is not None
+    assert int(response.headers["content-length"]) < len(response.content)
+    assert len(html(response).css("main .cards .card-title a")) == 20
     # what went over the wire is brotli, and smaller than the gzip answer
-    gzip_answer = raw_get(client, "/register")
+    gzip_answer = raw_get(client, "/documents")
+    assert gzip_answer.headers["content-encoding"] == "gzip"
     assert int(response.headers["content-length"]) < int(gzip_answer.headers["content-length"])
+
+
+def test_a_small_page_goes_as_gzip_unless_brotli_is_all_the_browser_takes(client):
+    both = client.get("/verify", headers={"Accept-Encoding": "br, gzip"}, follow_redirects=False)
+    assert both.status_code == 200
+    assert 500 < len(both.content) < BROTLI_FROM
+    assert both.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in both.headers["vary"]
+    only_brotli = client.get("/verify", headers={"Accept-Encoding": "br"}, follow_redirects=False)
+    assert only_brotli.headers["content-encoding"] == "br"
+    assert int(only_brotli.headers["content-length"]) < len(only_brotli.content)
+    # the same page whichever way it travelled
+    assert html(both).css_first("form") is not None
+    assert both.text == only_brotli.text
 
 
 def test_a_post_answer_is_not_compressed_with_brotli_either(client):
