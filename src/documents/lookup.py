@@ -9,7 +9,6 @@ code takes tens of microseconds, so it runs inline; a busy database fails fast (
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.querystring import QueryString
 
-from src.db import Row
 from src.tables.documents import Document
 
 READ_TIMEOUT_SECONDS = 0.05
@@ -65,13 +63,14 @@ def _from_sqlite(path: str, code: str) -> dict[str, Any] | None:
     found["superseded_at"] = _moment(found["superseded_at"])
     found["show_on_verify"] = bool(found["show_on_verify"])
     found["newer_shown"] = bool(found["newer_shown"])
-    found["content"] = json.loads(found["content"] or "{}", object_hook=Row)
     return found
 
 
 async def by_verify_code(code: str) -> dict[str, Any] | None:
     """The document with this (canonical) code, with `newer_code` and `newer_shown` for its
-    replacement if it has one; None when no document has it. Database errors propagate."""
+    replacement if it has one; None when no document has it. Database errors propagate. `content`
+    is the snapshot as stored (JSON text): documents.content_of reads it, and only a page that shows
+    the document needs it (parsing it on every scan was a tenth of the lookup)."""
     engine = Document._meta.db
     if isinstance(engine, SQLiteEngine):
         return _from_sqlite(str(engine.connection_kwargs["database"]), code)
