@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         import uvicorn
 
+        from src.access_log import log_config
+
         print(
             f"Serving {settings.org_name} on http://{args.host}:{args.port} ({settings.mode} mode)",
             flush=True,
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             workers=args.workers,
             proxy_headers=True,
             forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            log_config=log_config(),  # access lines without tokens, codes or query strings
         )
     elif args.command == "migrate":
         asyncio.run(migrate())
