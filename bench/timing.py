@@ -22,7 +22,7 @@ from bench.env import (
     WARMUP,
 )
 from src.app import create_app
-from src.db import engine, reads
+from src.db import statements_run
 from src.settings import load_settings
 
 ROW = re.compile(r'id="connection-\d+"')
@@ -179,32 +179,13 @@ def report(results: dict[str, Any]) -> list[str]:
 def queries_per_page(third_parties: dict[str, Any]) -> dict[str, int]:
     """How many statements each page runs for the small account, counting the session's account
     lookup (a list page should need at most four)."""
-    kind = type(engine())
-    original = kind.run_querystring
-    original_inline = reads.run_inline
-    count = [0]
-
-    async def counting(self: Any, querystring: Any, in_pool: bool = False) -> Any:
-        count[0] += 1
-        return await original(self, querystring, in_pool=in_pool)
-
-    def counting_inline(*args: Any) -> Any:  # SQLite's inline reads (src/db/reads.py)
-        count[0] += 1
-        return original_inline(*args)
-
     app = create_app(load_settings())
     counts: dict[str, int] = {}
     with TestClient(app, base_url=BASE_URL) as client:
         jar = log_in(client, third_parties[SMALL]["username"])
-        kind.run_querystring = counting  # type: ignore[method-assign]
-        reads.run_inline = counting_inline
-        try:
-            for url in ("/dashboard", "/connections", f"/connections?q={SEARCH_SURNAME.lower()}"):
-                fetch(client, jar, url, htmx=False)  # once to settle the session, then counted
-                count[0] = 0
+        for url in ("/dashboard", "/connections", f"/connections?q={SEARCH_SURNAME.lower()}"):
+            fetch(client, jar, url, htmx=False)  # once to settle the session, then counted
+            with statements_run() as statements:
                 fetch(client, jar, url, htmx=False)
-                counts[url] = count[0]
-        finally:
-            kind.run_querystring = original  # type: ignore[method-assign]
-            reads.run_inline = original_inline
+            counts[url] = len(statements)
     return counts

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from src.db import engine, reads
+from src.db import statements_run
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest
 from tests.support.client import log_in, run
@@ -172,32 +172,11 @@ def test_htmx_paging_answers_the_list_alone_and_links_work_without_js(client: An
 
 @contextmanager
 def counted() -> Iterator[list[str]]:
-    """The statements run meanwhile, both ways src.db runs them: through Piccolo's engine (its class
-    patched, as bench/plans.py does) and inline on SQLite's read connection (src/db/reads.py)."""
-    kind = type(engine())
-    original = kind.run_querystring
-    original_inline = reads.run_inline
-    seen: list[str] = []
-
-    def keep(sql: str) -> None:
-        if "outbox_email" not in sql:  # the mail worker polls meanwhile; not the page's statement
-            seen.append(sql)
-
-    async def spy(self: Any, querystring: Any, in_pool: bool = False) -> Any:
-        keep(str(querystring))
-        return await original(self, querystring, in_pool=in_pool)
-
-    def spy_inline(reader: Any, sql: str, args: Any) -> Any:
-        keep(sql)
-        return original_inline(reader, sql, args)
-
-    kind.run_querystring = spy  # type: ignore[method-assign]
-    reads.run_inline = spy_inline
-    try:
-        yield seen
-    finally:
-        kind.run_querystring = original  # type: ignore[method-assign]
-        reads.run_inline = original_inline
+    """The page's statements run meanwhile (src.db.statements_run), without the mail worker's polls."""
+    with statements_run() as seen:
+        mine: list[str] = []
+        yield mine
+        mine.extend(sql for sql in seen if "outbox_email" not in sql)
 
 
 def busy_list(tess: Account, learner: Account, day: date) -> None:

@@ -10,7 +10,7 @@ from src.db.pool import (
     engine_kind,
     open_pool,
 )
-from src.db.reads import Statement, fetch, fetch_one
+from src.db.reads import Statement, fetch, fetch_one, statements_run
 from src.db.rows import Row
 from src.db.writes import (
     compare_and_set,
@@ -38,6 +38,7 @@ __all__ = [
     "lock_row",
     "open_pool",
     "select_in",
+    "statements_run",
     "unique_violation",
     "update_many",
     "write_transaction",

@@ -19,6 +19,8 @@ gives (the same sqlite3 converters).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from piccolo.querystring import QueryString
@@ -62,3 +64,31 @@ async def fetch(statement: Statement, *args: Any) -> list[Row]:
 async def fetch_one(statement: Statement, *args: Any) -> Row | None:
     rows = await fetch(statement, *args)
     return rows[0] if rows else None
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL of every statement run meanwhile, both ways src.db runs them: through Piccolo's engine
+    (its class patched: the engine has __slots__) and inline on SQLite's read connection. For
+    counting what a page costs (`make bench` and the tests that hold a page to its statements);
+    nothing that serves requests uses it."""
+    global run_inline
+    kind = type(engine())
+    through_engine, inline = kind.run_querystring, run_inline
+    seen: list[str] = []
+
+    async def engine_spy(self: Any, querystring: QueryString, in_pool: bool = False) -> Any:
+        seen.append(str(querystring))
+        return await through_engine(self, querystring, in_pool=in_pool)
+
+    def inline_spy(reader: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Row]:
+        seen.append(sql)
+        return inline(reader, sql, args)
+
+    kind.run_querystring = engine_spy  # type: ignore[method-assign]
+    run_inline = inline_spy
+    try:
+        yield seen
+    finally:
+        kind.run_querystring = through_engine  # type: ignore[method-assign]
+        run_inline = inline
