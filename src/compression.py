@@ -80,12 +80,27 @@ class PostSafeCompressionMiddleware(CompressionMiddleware):
 
 
 def _offered(scope: Scope) -> frozenset[str]:
-    """The encodings we make that the request accepts (neither: an empty set)."""
-    for name, value in scope.get("headers", []):
-        if name == b"accept-encoding":
-            tokens = {part.split(b";")[0].strip().lower() for part in value.split(b",")}
-            return frozenset(name for name in ("br", "gzip") if name.encode() in tokens)
+    """The encodings we make that the request accepts (neither: an empty set); `;q=0` refuses one."""
+    for key, value in scope.get("headers", []):
+        if key == b"accept-encoding":
+            accepted = set()
+            for part in value.lower().split(b","):
+                coding, _, params = part.partition(b";")
+                if not _refused(params):
+                    accepted.add(coding.strip())
+            return frozenset(coding for coding in ("br", "gzip") if coding.encode() in accepted)
     return frozenset()
+
+
+def _refused(params: bytes) -> bool:
+    for param in params.split(b";"):
+        name, _, weight = param.strip().partition(b"=")
+        if name == b"q":
+            try:
+                return float(weight) <= 0
+            except ValueError:
+                return True  # a weight that is not a number accepts nothing
+    return False
 
 
 def _compress(body: bytes, offered: frozenset[str], config: CompressionConfig) -> tuple[str, bytes]:
@@ -155,14 +170,8 @@ def warm_static() -> None:
 
 
 def _accepted(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"accept-encoding":
-            offered = {part.split(";")[0].strip() for part in value.decode("latin-1").lower().split(",")}
-            if "br" in offered:
-                return "br"
-            if "gzip" in offered:
-                return "gzip"
-    return None
+    offered = _offered(scope)
+    return "br" if "br" in offered else "gzip" if "gzip" in offered else None
 
 
 async def _send_precompressed(scope: Scope, send: Send) -> bool:

@@ -66,6 +66,8 @@ DECODE = {b"br": brotli.decompress, b"gzip": gzip.decompress}
         (b"br", 600, b"br"),
         (b"gzip;q=1.0, deflate", BROTLI_FROM * 2, b"gzip"),
         (b"BR, GZIP", 600, b"gzip"),
+        (b"br;q=0, gzip", BROTLI_FROM * 2, b"gzip"),
+        (b"gzip;q=0.0, br;q=0.5", 600, b"br"),
     ],
 )
 def test_one_body_is_compressed_with_the_right_encoding_and_length(
@@ -80,7 +82,13 @@ def test_one_body_is_compressed_with_the_right_encoding_and_length(
 
 
 def test_a_small_body_or_a_client_taking_neither_encoding_gets_it_as_it_is() -> None:
-    for chunks, accept in (([PAGE[:499]], b"br, gzip"), ([PAGE], b"deflate"), ([PAGE], b"")):
+    for chunks, accept in (
+        ([PAGE[:499]], b"br, gzip"),
+        ([PAGE], b"deflate"),
+        ([PAGE], b""),
+        ([PAGE], b"br;q=0, gzip;q=0"),
+        ([PAGE], b"gzip;q=zero"),
+    ):
         headers, body = serve(chunks, accept)
         assert b"content-encoding" not in headers
         assert body == chunks[0]
