@@ -118,6 +118,11 @@ def _unavailable(exc: BaseException) -> bool:
         return "locked" in text or "unable to open" in text or "busy" in text
     if isinstance(exc, asyncpg.InterfaceError):
         return any(words in str(exc) for words in _GONE)
+    if isinstance(exc, asyncpg.InternalClientError):
+        # "cannot switch to state 11; another operation (2) is in progress": the server's notice that
+        # it terminated the backend (a restart, an administrator) reached an idle pooled connection
+        # just before its end did, and the next statement found asyncpg still discarding it.
+        return "cannot switch to state" in str(exc)
     return isinstance(
         exc,
         asyncpg.PostgresConnectionError  # includes ConnectionDoesNotExistError
