@@ -3,15 +3,23 @@ none: it is switched to WAL instead)."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import sqlite3
+from pathlib import Path
 
+import asyncpg
+import pytest
 from litestar.testing import TestClient
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.querystring import QueryString
 
 from src import db
 from src.app import create_app
 from tests.support.client import make_settings
-from tests.support.environment import BASE_URL, IS_POSTGRES
+from tests.support.environment import BASE_URL, DATABASE_URL, IS_POSTGRES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_lifespan_opens_the_pool_and_closes_it(smtp_server):
@@ -30,3 +38,83 @@ def test_lifespan_opens_the_pool_and_closes_it(smtp_server):
                 assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     if IS_POSTGRES:
         assert engine.pool is None
+
+
+def _pooled_app(smtp_server):
+    """An app whose pool holds one connection, so every query runs on the same backend."""
+    return create_app(make_settings(smtp_server.port, database_pool_min=1, database_pool_max=1))
+
+
+async def _last_statement_of(pid: int) -> str:
+    """What the backend `pid` ran last, asked over a connection of its own (not from the pool)."""
+    connection = await asyncpg.connect(DATABASE_URL)
+    try:
+        return str(await connection.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid))
+    finally:
+        await connection.close()
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL connection pool")
+def test_a_handed_back_connection_is_not_sent_a_reset(smtp_server):
+    """asyncpg's default reset (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`) would
+    be the backend's last statement after every query a page runs outside a transaction."""
+    with TestClient(_pooled_app(smtp_server), base_url=BASE_URL) as client:
+        engine = db.engine()
+        pid = client.blocking_portal.call(
+            engine.run_querystring, QueryString("SELECT pg_backend_pid() AS pid")
+        )
+        pid = pid[0]["pid"]
+        last = asyncio.run(_last_statement_of(pid))
+        assert last == "SELECT pg_backend_pid() AS pid", last
+        # The same backend serves the next query: handed back, not closed.
+        again = client.blocking_portal.call(
+            engine.run_querystring, QueryString("SELECT pg_backend_pid() AS pid")
+        )
+        assert again[0]["pid"] == pid
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL connection pool")
+def test_a_transaction_left_open_is_rolled_back_when_its_connection_is_handed_back(smtp_server):
+    """What the reset still does: asyncpg ends an open transaction before the next request gets the
+    connection, so nothing a failed request began can leak into another one."""
+    with TestClient(_pooled_app(smtp_server), base_url=BASE_URL) as client:
+        engine = db.engine()
+        assert isinstance(engine, PostgresEngine)
+
+        async def leave_open() -> int:
+            assert engine.pool is not None
+            async with engine.pool.acquire() as connection:
+                await connection.execute("BEGIN")
+                await connection.execute("CREATE TEMPORARY TABLE left_open (n int) ON COMMIT DROP")
+                return int(await connection.fetchval("SELECT pg_backend_pid()"))
+
+        async def state_of_next() -> tuple[int, bool, bool]:
+            assert engine.pool is not None
+            async with engine.pool.acquire() as connection:
+                pid = int(await connection.fetchval("SELECT pg_backend_pid()"))
+                table = await connection.fetchval("SELECT to_regclass('pg_temp.left_open') IS NOT NULL")
+                return pid, connection.is_in_transaction(), bool(table)
+
+        pid = client.blocking_portal.call(leave_open)
+        next_pid, in_transaction, table_there = client.blocking_portal.call(state_of_next)
+        assert next_pid == pid  # the same connection, handed back
+        assert not in_transaction
+        assert not table_there  # ON COMMIT DROP: gone only because the transaction ended
+
+
+def test_the_portal_leaves_no_session_state_for_a_pooled_connection_to_carry():
+    """The pool hands connections back without RESET ALL, UNLISTEN or pg_advisory_unlock_all (see
+    src.db.pool.keep_session_state): so no code may set session settings, listen, open a cursor or
+    take a session-level advisory lock. Transaction-scoped forms (SET LOCAL, pg_advisory_xact_lock)
+    end with their transaction and stay allowed."""
+    # SQL as this code writes it: keywords in capitals, at the start of a string.
+    session_state = re.compile(
+        r"""(?<![\w}])["']\s*(?:SET\s+(?!LOCAL\b)|RESET\s|LISTEN\s|DECLARE\s)|pg_(?:try_)?advisory_lock"""
+    )
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "src").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if session_state.search(line)
+    ]
+    assert not found, found
