@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -87,13 +88,21 @@ def _rows(start: int, count: int, owner: int) -> list[tuple[object, ...]]:
     return rows
 
 
+def _draw(rows: list[tuple[object, ...]], start: int) -> list[tuple[str, bool]]:
+    """The codes (and whether the document is shown on its page) the load generator picks from: rows
+    drawn at random from each batch, the same ones every run. A fixed stride drew only multiples of
+    500, all even-numbered, so every scan was of a shown document, not the half that _rows() makes."""
+    drawn = random.Random(start).sample(rows, max(1, len(rows) * SAMPLE // DOCUMENTS))  # noqa: S311 - a repeatable sample, no secret
+    return [(str(row[6]), bool(row[7])) for row in drawn]
+
+
 COLUMNS = (
     "owner, title, name_as_printed, level, awarded_on, certificate_number, verify_code, "
     "show_on_verify, content, content_sha256"
 )
 
 
-def seed_sqlite(path: str) -> list[str]:
+def seed_sqlite(path: str) -> list[tuple[str, bool]]:
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = OFF")  # seeding only; the server uses its defaults
@@ -101,7 +110,7 @@ def seed_sqlite(path: str) -> list[str]:
         "INSERT INTO account (role, username, username_key, email, first_name, last_name) "
         "VALUES ('learner', 'bench', 'bench', 'bench@bench.invalid', 'Bench', 'Learner') RETURNING id"
     ).fetchone()[0]
-    sample: list[str] = []
+    sample: list[tuple[str, bool]] = []
     with connection:
         for start in range(0, DOCUMENTS, BATCH):
             rows = _rows(start, min(BATCH, DOCUMENTS - start), owner)
@@ -109,12 +118,12 @@ def seed_sqlite(path: str) -> list[str]:
                 f"INSERT INTO document ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 rows,
             )
-            sample.extend(str(r[6]) for r in rows[:: max(1, DOCUMENTS // SAMPLE)])
+            sample.extend(_draw(rows, start))
     connection.close()
-    return sample[:SAMPLE]
+    return sample
 
 
-async def seed_postgres(url: str) -> list[str]:
+async def seed_postgres(url: str) -> list[tuple[str, bool]]:
     import asyncpg
 
     connection = await asyncpg.connect(url)
@@ -123,7 +132,7 @@ async def seed_postgres(url: str) -> list[str]:
             "INSERT INTO account (role, username, username_key, email, first_name, last_name) "
             "VALUES ('learner', 'bench', 'bench', 'bench@bench.invalid', 'Bench', 'Learner') RETURNING id"
         )
-        sample: list[str] = []
+        sample: list[tuple[str, bool]] = []
         for start in range(0, DOCUMENTS, BATCH):
             rows = [
                 (*r[:4], date.fromisoformat(str(r[4])), *r[5:])
@@ -132,9 +141,9 @@ async def seed_postgres(url: str) -> list[str]:
             await connection.copy_records_to_table(
                 "document", records=rows, columns=[c.strip() for c in COLUMNS.split(",")]
             )
-            sample.extend(str(r[6]) for r in rows[:: max(1, DOCUMENTS // SAMPLE)])
+            sample.extend(_draw(rows, start))
         await connection.execute("VACUUM ANALYZE document")
-        return sample[:SAMPLE]
+        return sample
     finally:
         await connection.close()
 
@@ -220,13 +229,20 @@ def main() -> int:
     started = time.monotonic()
     try:
         asyncio.run(prepare_database())
-        sample = (
+        drawn = (
             asyncio.run(seed_postgres(PG_URL)) if PG_URL else seed_sqlite(DB_URL.removeprefix("sqlite:///"))
         )
     except BaseException:
         shutil.rmtree(TMP, ignore_errors=True)
         raise
-    print(f"seeded {DOCUMENTS:,} documents in {time.monotonic() - started:.0f} s", flush=True)
+    drawn = drawn[:SAMPLE]
+    sample = [code for code, _ in drawn]
+    shown = sum(1 for _, on_page in drawn if on_page)
+    print(
+        f"seeded {DOCUMENTS:,} documents in {time.monotonic() - started:.0f} s; scans draw from {len(sample):,} "
+        f"of them, {shown:,} showing the document itself on the page",
+        flush=True,
+    )
     port = free_port()
     # As production runs it (templates compiled once, no development reloading), throw-away secrets.
     env = {
