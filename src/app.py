@@ -36,6 +36,7 @@ from src.auth import AccountMiddleware
 from src.clock import today_in
 from src.compression import PostSafeCompressionMiddleware, warm_static
 from src.connections import access_words, other_name, row_words, send_reminders, state_words
+from src.db import Row
 from src.documents import qr_svg, standing, verify_url
 from src.errors import http_exception_handler, internal_error_handler
 from src.jobs import PeriodicJob
@@ -70,7 +71,23 @@ def _iso_long_date(value: str | None) -> str:
         return str(value or "")
 
 
+# What a Row answers as an attribute before its keys (dict's methods): Jinja prefers attributes.
+_ROW_ATTRIBUTES = frozenset(dir(Row))
+_MISSING = object()
+
+
 class TemplateEnvironment(Environment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`row.field` in a template, read straight from the Row's keys. Jinja's own lookup tries the
+        attribute first: for a Row that is a failed class lookup and then Row.__getattr__ in Python,
+        and a key the row lacks (`content.grade` on a snapshot without a grade) raises and catches
+        three exceptions before it becomes Undefined. The answer is the same: dict's own methods
+        still win, a missing key is still Undefined."""
+        if type(obj) is Row and attribute not in _ROW_ATTRIBUTES:
+            value = obj.get(attribute, _MISSING)
+            return self.undefined(obj=obj, name=attribute) if value is _MISSING else value
+        return super().getattr(obj, attribute)
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals: the environment's own dict when the template has none of its own
         (ours never do). Jinja layers them in a ChainMap, which every render then copies key by key
