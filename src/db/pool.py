@@ -257,7 +257,8 @@ async def keep_session_state(connection: asyncpg.Connection) -> None:
     on every release: an extra round trip and four statements for the server, after every query a
     page runs outside a transaction (each acquires and releases a connection). The portal never sets
     session settings, opens cursors outside a transaction, listens or takes advisory locks, so that
-    reset has nothing to undo; tests/test_db_pool_postgres.py checks a handed-back connection."""
+    reset has nothing to undo. tests/test_db_pool.py checks a handed-back connection, and that
+    nothing in src/ sets session state."""
 
 
 async def close_pool(grace_seconds: float = 10.0) -> None:
