@@ -77,9 +77,11 @@ def statements_run() -> Iterator[list[str]]:
     through_engine, inline = kind.run_querystring, run_inline
     seen: list[str] = []
 
-    async def engine_spy(self: Any, querystring: QueryString, in_pool: bool = False) -> Any:
+    async def engine_spy(self: Any, querystring: QueryString, *args: Any, **kwargs: Any) -> Any:
+        # The caller's arguments as given: each engine has its own default for `in_pool` (PostgreSQL
+        # True, SQLite False), and one fixed here would send PostgreSQL reads past its pool.
         seen.append(str(querystring))
-        return await through_engine(self, querystring, in_pool=in_pool)
+        return await through_engine(self, querystring, *args, **kwargs)
 
     def inline_spy(reader: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Row]:
         seen.append(sql)
