@@ -82,6 +82,31 @@ def test_a_slow_server_and_two_workers_deliver_each_message_once(slow_smtp, monk
     assert {(row.state, row.attempts) for row in states.values()} == {("sent", 1)}
 
 
+def test_a_worker_whose_renewals_stall_stops_sending_before_its_lease_can_be_taken(slow_smtp, monkeypatch):
+    """The renewer never gets through (a busy machine, a database that hangs): the first claim's
+    batch outlasts its lease, and the other worker may take its rows. The first must have stopped
+    starting messages by then and handed the rest back, so none goes out twice."""
+    port, mailbox = slow_smtp
+    monkeypatch.setattr(worker, "LEASE", LEASE)
+    monkeypatch.setattr(worker, "SENDERS", 1)
+
+    async def stalled(self: Any) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(worker._Lease, "keep", stalled)
+    engine, settings = worker_parts(port)
+    recipients = [f"stalled{i}@example.com" for i in range(MESSAGES)]
+    for recipient in recipients:
+        queue(recipient)
+
+    run(_two_workers_until(engine, settings, mailbox, len(recipients)))
+
+    received = [message["To"] for message in mailbox.drain()]
+    assert not received, f"more messages than rows: {received}"
+    states = {recipient: row_for(recipient) for recipient in recipients}
+    assert {(row.state, row.attempts) for row in states.values()} == {("sent", 1)}
+
+
 def test_every_message_arrives_exactly_once_with_a_slow_server(slow_smtp, monkeypatch):
     port, mailbox = slow_smtp
     monkeypatch.setattr(worker, "LEASE", LEASE)

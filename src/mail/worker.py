@@ -2,7 +2,9 @@
 
 A batch is claimed in one UPDATE into state "sending" with a short lease and a random claim token;
 the claimer renews the lease while it sends, so a slow server never lets a second worker take rows
-that are still being sent, and the rows of a worker that died are taken within about a minute.
+that are still being sent, and the rows of a worker that died are taken within about a minute. A
+worker whose renewals stall (a busy machine, a slow database) stops starting messages while a
+third of its lease is still left, so a row another worker may take is never sent by both.
 Every message carries a Message-ID made from the idempotency key, so a resend after a crash
 between "sent" and "marked sent" is recognisable as the same email.
 
@@ -17,6 +19,7 @@ import contextlib
 import logging
 import random
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -73,16 +76,36 @@ async def _claim(now: datetime, token: str) -> list[OutboxEmail]:
     return [OutboxEmail(**row) for row in sorted(rows, key=lambda row: (-row["priority"], row["id"]))]
 
 
-async def _renew(token: str) -> None:
-    """Keep the lease of the rows this claim still sends, for as long as the sending takes."""
-    while True:
-        await asyncio.sleep(LEASE.total_seconds() / 3)
-        try:
-            await OutboxEmail.update({OutboxEmail.lease_until: datetime.now(UTC) + LEASE}).where(
-                (OutboxEmail.claimed_by == token) & (OutboxEmail.state == "sending")
-            )
-        except Exception:
-            log.exception("renewing the lease of claim %s failed; retrying", token)
+class _Lease:
+    """How long a claim's rows are surely still its own, by this process's clock.
+
+    The deadline is timed from just before the lease was written (the claim, then each renewal), so
+    it is never later than the `lease_until` the database holds: another worker can take the rows
+    only after it has passed."""
+
+    def __init__(self, token: str, written_from: float) -> None:
+        self.token = token
+        self.until = written_from + LEASE.total_seconds()
+
+    def fresh(self) -> bool:
+        """True while a third of the lease is left: room for one more message to go out (the renewer
+        normally keeps two thirds or more). When renewals stall, the claim stops sending and hands
+        its unsent rows back rather than race whoever takes them next."""
+        return self.until - time.monotonic() > LEASE.total_seconds() / 3
+
+    async def keep(self) -> None:
+        """Renew the lease of the rows this claim still sends, for as long as the sending takes."""
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            written_from = time.monotonic()
+            try:
+                await OutboxEmail.update({OutboxEmail.lease_until: datetime.now(UTC) + LEASE}).where(
+                    (OutboxEmail.claimed_by == self.token) & (OutboxEmail.state == "sending")
+                )
+            except Exception:
+                log.exception("renewing the lease of claim %s failed; retrying", self.token)
+            else:
+                self.until = written_from + LEASE.total_seconds()
 
 
 def _permanent(exc: Exception) -> bool:
@@ -169,6 +192,7 @@ async def send_due(
     `connections` are reused across calls by the worker; without them the call opens its own.
     When `stopping()` turns true, no further message is started and the unstarted rows are handed
     back at once rather than after their lease."""
+    written_from = time.monotonic()  # before `now`: the local deadline is never later than the row's
     now = datetime.now(UTC)
     token = secrets.token_hex(16)
     rows = await _claim(now, token)
@@ -178,11 +202,12 @@ async def send_due(
     smtp = connections if connections is not None else SmtpConnections(settings)
     pending = list(reversed(rows))
     marks = _Marks()
-    renewer = asyncio.create_task(_renew(token), name="mail-lease")
+    lease = _Lease(token, written_from)
+    renewer = asyncio.create_task(lease.keep(), name="mail-lease")
 
     async def sender() -> int:
         sent = 0
-        while pending and not stopping():
+        while pending and not stopping() and lease.fresh():
             sent += await _send_one(pending.pop(), engine, settings, smtp, marks, now)
         return sent
 
