@@ -190,8 +190,9 @@ async def send_due(
     """Send one batch of due emails; returns how many were sent. Safe to run in several processes.
 
     `connections` are reused across calls by the worker; without them the call opens its own.
-    When `stopping()` turns true, no further message is started and the unstarted rows are handed
-    back at once rather than after their lease."""
+    When `stopping()` turns true, or less than a third of the lease is surely left (the renewals
+    stalled), no further message is started and the unstarted rows are handed back at once rather
+    than after their lease."""
     written_from = time.monotonic()  # before `now`: the local deadline is never later than the row's
     now = datetime.now(UTC)
     token = secrets.token_hex(16)
