@@ -201,6 +201,13 @@ BEFORE = {
 }
 
 
+def _connections_with_cpu(base: str, pid: int, cookie: str) -> tuple[Rate, cpu.CpuSplit]:
+    """The /connections run, and whose CPU its requests cost (the server started as `pid`)."""
+    return cpu.measured(
+        pid, lambda: wrk(f"{base}/connections", cookie), lambda rate: rate.requests_per_second
+    )
+
+
 def server_table(
     database_url: str, redis_url: str, username: str, password: str
 ) -> tuple[list[str], list[str]]:
@@ -221,9 +228,7 @@ def server_table(
         rates["/healthz"] = wrk(f"{base}/healthz")
         rates["/login (anonymous)"] = wrk(f"{base}/login")
         rates["/dashboard (third party)"] = wrk(f"{base}/dashboard", cookie)
-        rates["/connections (10)"], one_cpu = cpu.measured(
-            pid, lambda: wrk(f"{base}/connections", cookie), lambda rate: rate.requests_per_second
-        )
+        rates["/connections (10)"], one_cpu = _connections_with_cpu(base, pid, cookie)
         rates["/healthz during log-in storm"], storm = healthz_during_storm(base)
     engine = "PostgreSQL + Redis" if postgres else "SQLite"
     lines = [
@@ -255,19 +260,18 @@ def server_table(
         with serving(database_url, redis_url, workers=2) as (base, pid):
             cookie = log_in(base, username, password)
             wrk(f"{base}/connections", cookie)
-            two, two_cpu = cpu.measured(
-                pid, lambda: wrk(f"{base}/connections", cookie), lambda rate: rate.requests_per_second
-            )
+            two, two_cpu = _connections_with_cpu(base, pid, cookie)
         scale = two.requests_per_second / one
         lines.append(
             f"WEB_CONCURRENCY=2 on /connections: {two.requests_per_second:.0f} req/s, {scale:.2f}x one process (target 1.6)"
         )
         # Two processes can serve at most what the cores allow at the cost every request has for all
         # the processes it runs in (the database's and wrk's share as well as the portal's).
-        ceiling = one_cpu.ceiling(cpu.cores())
+        cores = cpu.cores()
+        ceiling = one_cpu.ceiling(cores)
         lines.append(
             f"  CPU, two processes: {two_cpu.describe()}\n"
-            f"  at the one-process cost, {cpu.cores()} cores serve at most {ceiling:.0f} req/s: "
+            f"  at the one-process cost, {cores} cores serve at most {ceiling:.0f} req/s: "
             f"{ceiling / one:.2f}x one process, whatever the portal does with the second core"
         )
         if scale < 1.6:
