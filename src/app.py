@@ -17,6 +17,8 @@ from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
@@ -74,6 +76,23 @@ def _iso_long_date(value: str | None) -> str:
 # What a Row answers as an attribute before its keys (dict's methods): Jinja prefers attributes.
 _ROW_ATTRIBUTES = frozenset(dir(Row))
 _MISSING = object()
+
+
+# Brotli for pages of 4 KB and more to browsers that accept it (all current ones), gzip for
+# smaller pages and the rest (src/compression.py says why). Pages are a few KB and made per
+# request: brotli 4 with a 256 KB window (not 5 with 4 MB) and gzip 6 (not 9) compress them
+# within a few percent of the slower settings for about three quarters of the time.
+COMPRESSION = CompressionConfig(
+    backend="brotli",
+    brotli_gzip_fallback=True,
+    # Quality 4: below it brotli is larger than gzip at level 6 on our pages (the register page:
+    # 2,100 bytes at quality 1 against 1,923), which would make brotli pointless; its CPU
+    # (about 40 microseconds on a page) did not show in the server's throughput.
+    brotli_quality=4,
+    brotli_lgwin=18,
+    gzip_compress_level=6,
+    minimum_size=500,
+)
 
 
 class TemplateEnvironment(Environment):
@@ -227,24 +246,14 @@ def create_app(settings: Settings) -> Litestar:
             AccountMiddleware(settings),
             # After the account is known: tokens are bound to the logged-in session.
             CSRFMiddleware(settings.secret_keys, settings.https, session_config.key),
+            # Litestar's `allowed_hosts=` and `compression_config=` would put these two in the same
+            # places, innermost, but inside a route's own middleware. Listed here they also run around
+            # the verify page's ScanPage (src/routes/verify.py), which answers scans itself.
+            DefineMiddleware(
+                AllowedHostsMiddleware, config=AllowedHostsConfig(allowed_hosts=settings.host_names)
+            ),
+            DefineMiddleware(PostSafeCompressionMiddleware, config=COMPRESSION),
         ],
-        # Brotli for pages of 4 KB and more to browsers that accept it (all current ones), gzip for
-        # smaller pages and the rest (src/compression.py says why). Pages are a few KB and made per
-        # request: brotli 4 with a 256 KB window (not 5 with 4 MB) and gzip 6 (not 9) compress them
-        # within a few percent of the slower settings for about three quarters of the time.
-        compression_config=CompressionConfig(
-            backend="brotli",
-            brotli_gzip_fallback=True,
-            # Quality 4: below it brotli is larger than gzip at level 6 on our pages (the register page:
-            # 2,100 bytes at quality 1 against 1,923), which would make brotli pointless; its CPU
-            # (about 40 microseconds on a page) did not show in the server's throughput.
-            brotli_quality=4,
-            brotli_lgwin=18,
-            gzip_compress_level=6,
-            minimum_size=500,
-            middleware_class=PostSafeCompressionMiddleware,
-        ),
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.host_names),
         template_config=template_config,
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
         stores=_stores(settings),

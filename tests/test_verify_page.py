@@ -303,3 +303,64 @@ def test_a_parallel_burst_of_checks_is_recorded_once_each(client, day):
         for doc in (docs.valid, docs.expired, docs.revoked)
     }
     assert counts == {docs.valid.id: 10, docs.expired.id: 10, docs.revoked.id: 10}
+
+
+# --- the scan path (ScanPage) answers as the handler would, inside the app's middleware -----------
+
+
+def _without_date(response) -> list[tuple[str, str]]:
+    return sorted((k, v) for k, v in response.headers.items() if k != "date")
+
+
+@pytest.mark.parametrize("status", [*HEADLINES, "not_found"])
+def test_the_scan_path_and_the_handler_give_the_same_answer(client, day, monkeypatch, status):
+    """ScanPage answers a canonical code before the route's handler runs; with ScanPage passing
+    everything on, the handler answers the same scan with the same status, headers and page, and
+    records the check the same way."""
+    from src.routes.verify import ScanPage
+
+    docs = run(shelf(day, shown=True))
+    code = new_verify_code() if status == "not_found" else docs.by_status(status).verify_code
+    scanned = client.get(f"/v/{code}", headers={"Accept-Encoding": "gzip"})
+
+    async def pass_on(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+    monkeypatch.setattr(ScanPage, "__call__", pass_on)
+    handled = client.get(f"/v/{code}", headers={"Accept-Encoding": "gzip"})
+    assert handled.status_code == scanned.status_code == (404 if status == "not_found" else 200)
+    assert _without_date(handled) == _without_date(scanned)
+    assert scanned.headers["content-encoding"] == "gzip"
+    # The same page, but for the minute of "Checked …", which may have turned between the two.
+    checked = html(scanned).css_first("p.checked")
+    if checked is not None:
+        assert handled.text.replace(html(handled).css_first("p.checked").html, checked.html) == scanned.text
+    else:
+        assert handled.text == scanned.text
+    events = run(AccessEvent.select(AccessEvent.document).where(AccessEvent.action == CHECKED_ACTION))
+    assert len(events) == (0 if status == "not_found" else 2)
+
+
+def test_a_scan_from_a_host_that_is_not_ours_is_refused(client, day):
+    docs = run(shelf(day))
+    response = client.get(f"/v/{docs.valid.verify_code}", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "Valid" not in response.text
+    assert run(AccessEvent.count()) == 0
+
+
+def test_an_unexpected_failure_in_a_scan_is_the_500_page_with_every_header(client, day, monkeypatch):
+    from src.routes import verify as verify_routes
+
+    docs = run(shelf(day))
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(verify_routes.documents, "verify", broken)
+    response = client.get(f"/v/{docs.valid.verify_code}", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 500
+    assert "a bug" not in response.text
+    assert html(response).css_first("main h1") is not None
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
