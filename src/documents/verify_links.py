@@ -22,6 +22,7 @@ def verify_url(verify_base: str, code: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}/v/{code.upper()}"
 
 
+@functools.lru_cache(maxsize=8)  # asked on every verify page, of one setting
 def verify_host(verify_base: str) -> str:
     """The host people are told to check at ("check the live status at portal.example.org")."""
     return urlsplit(verify_base).netloc.lower()
