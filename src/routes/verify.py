@@ -63,7 +63,7 @@ class ScanPage:
     opens (a canonical, well-formed code) on the page that is opened most and by anyone.
 
     Litestar's handler call (request and signature models, keyword arguments, the Template response
-    and its context) cost about a fifth of a scan, measured in the server. Here the app's middleware
+    and its context) cost about a quarter of a scan, measured in the server. Here the app's middleware
     all still run around it (allowed hosts, input checks, security headers, compression, error
     pages); anything else on this route (a typed form to redirect, a typing error, another method)
     goes on to the handler, which answers every case and renders through the same function.
