@@ -323,11 +323,15 @@ def test_the_scan_path_and_the_handler_give_the_same_answer(client, day, monkeyp
     code = new_verify_code() if status == "not_found" else docs.by_status(status).verify_code
     scanned = client.get(f"/v/{code}", headers={"Accept-Encoding": "gzip"})
 
+    passed_on = []
+
     async def pass_on(self, scope, receive, send):
+        passed_on.append(scope["path"])
         await self.app(scope, receive, send)
 
     monkeypatch.setattr(ScanPage, "__call__", pass_on)
     handled = client.get(f"/v/{code}", headers={"Accept-Encoding": "gzip"})
+    assert passed_on == [f"/v/{code}"]  # the handler, not ScanPage, answered this one
     assert handled.status_code == scanned.status_code == (404 if status == "not_found" else 200)
     assert _without_date(handled) == _without_date(scanned)
     assert scanned.headers["content-encoding"] == "gzip"
