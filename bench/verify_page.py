@@ -194,25 +194,33 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("portal serve did not answer within 60 s")
 
 
-def wrk(url: str, script: Path | None = None, threads: int = 1) -> tuple[float, float]:
-    """Requests per second and p99 latency in ms from one wrk run (non-2xx answers fail the run).
-    One wrk thread: on two cores, a second one takes CPU from the server it measures."""
+def wrk_output(url: str, script: Path | None = None, threads: int = 1) -> str:
+    """What one wrk run prints (non-2xx answers fail the run). One wrk thread: on two cores, a
+    second one takes CPU from the server it measures."""
     command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
     if script:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
     if "Non-2xx" in output:
         raise SystemExit(f"{url}: some answers were not 2xx")
+    return output
+
+
+def _figures(output: str) -> tuple[float, float]:
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
     return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def scan_script(sample: list[str], pause_ms: float | None = None) -> Path:
+def wrk(url: str, script: Path | None = None, threads: int = 1) -> tuple[float, float]:
+    """Requests per second and p99 latency in ms from one wrk run."""
+    return _figures(wrk_output(url, script, threads))
+
+
+def scan_script(sample: list[str], rate: float | None = None) -> Path:
     """A wrk script that opens /v/CODE for codes drawn at random, as a phone does (it accepts
-    brotli and gzip). With `pause_ms`, each connection waits that long on average between its
-    requests: a steady stream of scans instead of every connection hammering flat out."""
-    script = TMP / ("paced.lua" if pause_ms else "codes.lua")
+    brotli and gzip). With `rate`, scans are sent on a schedule instead of flat out (see SCHEDULE)."""
+    script = TMP / ("paced.lua" if rate else "codes.lua")
     lines = [
         "local codes = {" + ",".join(f'"{c}"' for c in sample) + "}",
         'local headers = {["Accept-Encoding"] = "br, gzip"}',
@@ -220,13 +228,67 @@ def scan_script(sample: list[str], pause_ms: float | None = None) -> Path:
         '  return wrk.format("GET", "/v/" .. codes[math.random(#codes)], headers)',
         "end",
     ]
-    if pause_ms:
-        # Independent people scanning: each pause is drawn from an exponential distribution with
-        # this mean (arrivals like a Poisson stream). A fixed pause kept the 64 connections in step,
-        # so every scan arrived in bursts of 64 and the last waited for the other 63.
-        lines += [f"delay = function() return -math.log(1 - math.random()) * {pause_ms:.1f} end"]
+    if rate:
+        lines.append(SCHEDULE.replace("GAP_MS", f"{1000 / rate:.4f}"))
     script.write_text("\n".join(lines) + "\n")
     return script
+
+
+# Scans at a rate, as independent people scanning send them: arrival times drawn in advance from a
+# Poisson stream (exponential gaps, mean GAP_MS), whatever the answers take. wrk itself is a closed
+# loop (a connection sends its next request only after its answer), so a fixed pause after each
+# answer arrives short of the rate by however slow the server is at the moment, and a slow spell
+# lowered the rate the p99 was measured at. Here each connection, when free, takes the next arrival
+# time of the one stream and waits for it (LuaJIT's ffi reads the clock): the rate holds as long as
+# a free connection is there when a scan is due. When all are busy, a scan goes out late, as soon as
+# one frees; wrk times it from when it went out, so the script keeps how late each one left, and
+# done() prints that with wrk's own p99.5: p99.5 of lateness + p99.5 of latency bounds the p99 of
+# "due to answered" from above (each is exceeded by at most 0.5 % of scans).
+SCHEDULE = """
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } bench_ts; int clock_gettime(int, bench_ts *); ]]
+local ts = ffi.new("bench_ts")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local due = nil
+late = {}  -- how late scans left, in tenths of a millisecond: count
+sent = 0
+delay = function()
+  local now = now_ms()
+  due = (due or now) - math.log(1 - math.random()) * GAP_MS
+  sent = sent + 1
+  local wait = due - now
+  if wait < 0 then
+    local key = math.floor(-wait * 10)
+    late[key] = (late[key] or 0) + 1
+    return 0
+  end
+  late[0] = (late[0] or 0) + 1
+  return math.floor(wait + 0.5)
+end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function(summary, latency, requests)
+  local counts, total = {}, 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("sent")
+    for key, count in pairs(thread:get("late")) do counts[key] = (counts[key] or 0) + count end
+  end
+  local keys = {}
+  for key in pairs(counts) do table.insert(keys, key) end
+  table.sort(keys)
+  local seen, late995, worst = 0, nil, 0
+  for _, key in ipairs(keys) do
+    seen = seen + counts[key]
+    if late995 == nil and seen >= 0.995 * total then late995 = (key + 1) / 10 end  -- the bucket's top
+    worst = (key + 1) / 10
+  end
+  io.write(string.format("schedule: sent %d, late p99.5 %.1f ms, latest %.1f ms, latency p99.5 %.1f ms\\n",
+    total, late995 or 0, worst, latency:percentile(99.5) / 1000))
+end
+"""
 
 
 def alternating(base: str, sample: list[str]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -238,18 +300,17 @@ def alternating(base: str, sample: list[str]) -> tuple[list[tuple[float, float]]
     return hello, scans
 
 
-def paced(base: str, sample: list[str], target_rate: float) -> tuple[float, float]:
-    """Median rate and p99 of ROUNDS runs of scans sent at `target_rate`. wrk is a closed loop:
-    each connection waits for its answer before it pauses, so a pause of CONNECTIONS / rate arrives
-    below the rate by the time each answer takes (and wrk's own timer rounding). A first run
-    measures that time per scan, and the counted runs shorten the pause by it, so the scans arrive
-    at the asked rate."""
-    pause_ms = 1000 * CONNECTIONS / target_rate
-    rate, _ = wrk(base, scan_script(sample, pause_ms=pause_ms))
-    per_scan_ms = max(0.0, 1000 * CONNECTIONS / rate - pause_ms)
-    script = scan_script(sample, pause_ms=max(1.0, pause_ms - per_scan_ms))
-    runs = [wrk(base, script) for _ in range(ROUNDS)]
-    return statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs)
+def paced(base: str, sample: list[str], target_rate: float) -> tuple[float, float, float]:
+    """Median served rate, p99 and bound on the p99 from due to answered (see SCHEDULE) of ROUNDS
+    runs of scans sent at `target_rate`."""
+    script = scan_script(sample, rate=target_rate)
+    runs = []
+    for _ in range(ROUNDS):
+        output = wrk_output(base, script)
+        rate, p99 = _figures(output)
+        late, latency = re.search(r"late p99.5 ([\d.]+) ms.*latency p99.5 ([\d.]+) ms", output).groups()  # type: ignore[union-attr]
+        runs.append((rate, p99, float(late) + float(latency)))
+    return tuple(statistics.median(run[i] for run in runs) for i in range(3))  # type: ignore[return-value]
 
 
 def main() -> int:
@@ -303,7 +364,7 @@ def main() -> int:
         # over CONNECTIONS connections. Flat out, a closed loop of 64 connections only measures its
         # own queue: p50 is 64 / throughput whatever the page costs.
         target_rate = MIN_RATIO * hello_rate
-        paced_rate, paced_p99 = paced(base, sample, target_rate)
+        paced_rate, paced_p99, paced_bound = paced(base, sample, target_rate)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -318,6 +379,7 @@ def main() -> int:
         f"  /v/CODE  flat out     {verify_rate:8,.0f} req/s  p99 {flat_p99:7.1f} ms  "
         f"ratio {ratio:.2f} (target >= {MIN_RATIO}; rounds {rounds})\n"
         f"  /v/CODE  at {target_rate:,.0f}/s    {paced_rate:8,.0f} req/s  p99 {paced_p99:7.1f} ms  "
+        f"due to answered p99 <= {paced_bound:.1f} ms "
         f"(target <= {MAX_P99_MS:.0f} ms{' on SQLite; printed only here' if PG_URL else ''})"
     )
     missed = []
@@ -325,12 +387,13 @@ def main() -> int:
         missed.append(f"verify page {ratio:.2f} x /healthz (target {MIN_RATIO})")
     # The issue sets the latency target for SQLite; on PostgreSQL it asks for the throughput ratio
     # only, so the p99 there is printed, not gated.
-    if paced_p99 > MAX_P99_MS and not PG_URL:
+    # Gated on the bound, which counts the time a due scan waited for a free connection too.
+    if paced_bound > MAX_P99_MS and not PG_URL:
         missed.append(
-            f"verify page p99 {paced_p99:.0f} ms at {paced_rate:.0f} req/s (target {MAX_P99_MS:.0f} ms)"
+            f"verify page p99 up to {paced_bound:.0f} ms at {paced_rate:.0f} req/s (target {MAX_P99_MS:.0f} ms)"
         )
     # A p99 taken below the asked rate says nothing about the asked rate: a server that cannot keep up
-    # makes each paced connection wait for its answer, so fewer scans arrive and they queue less.
+    # falls behind the schedule, and the scans still due at the end of a run are never sent.
     if paced_rate < 0.95 * target_rate and not PG_URL:
         missed.append(
             f"verify page served {paced_rate:.0f} of the {target_rate:.0f} scans/s asked: its p99 is not "
