@@ -97,12 +97,13 @@ COMPRESSION = CompressionConfig(
 
 class TemplateEnvironment(Environment):
     def getattr(self, obj: Any, attribute: str) -> Any:
-        """`row.field` in a template, read straight from the Row's keys. Jinja's own lookup tries the
-        attribute first: for a Row that is a failed class lookup and then Row.__getattr__ in Python,
-        and a key the row lacks (`content.grade` on a snapshot without a grade) raises and catches
-        three exceptions before it becomes Undefined. The answer is the same: dict's own methods
-        still win, a missing key is still Undefined."""
-        if type(obj) is Row and attribute not in _ROW_ATTRIBUTES:
+        """`row.field` in a template, read straight from the keys of a Row or a plain dict. Jinja's own
+        lookup tries the attribute first: for a Row that is a failed class lookup and then
+        Row.__getattr__ in Python; for a dict (a list row's `urls.connection`) an AttributeError raised
+        and caught; and a key the row lacks (`content.grade` on a snapshot without a grade) raises and
+        catches three exceptions before it becomes Undefined. The answer is the same: dict's own
+        methods still win, a missing key is still Undefined."""
+        if (type(obj) is Row or type(obj) is dict) and attribute not in _ROW_ATTRIBUTES:
             value = obj.get(attribute, _MISSING)
             return self.undefined(obj=obj, name=attribute) if value is _MISSING else value
         return super().getattr(obj, attribute)

@@ -8,6 +8,7 @@ about as much as the words. `c` is a list row (a dict from the queries) or an ob
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 
@@ -15,7 +16,10 @@ def _get(c: Any, name: str) -> Any:
     return c.get(name) if isinstance(c, dict) else getattr(c, name, None)
 
 
+@lru_cache(maxsize=4096)
 def _long(value: date) -> str:
+    """A date in words, remembered: a list page writes 25 of them, mostly the same few, and strftime
+    costs more than the rest of the row's words."""
     return value.strftime("%-d %B %Y")
 
 
