@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from functools import lru_cache
@@ -155,19 +155,26 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(engine=engine)
 
 
-@lru_cache(maxsize=16384)
-def _reverse(app: Litestar, name: str, parameters: tuple[tuple[str, Any], ...]) -> str:
-    return app.route_reverse(name, **dict(parameters))
+def _reverser(app: Litestar) -> Callable[[str, tuple[tuple[str, Any], ...]], str]:
+    """The app's `route_reverse`, remembered: a route's address for given parameters never changes while
+    the app runs, and reversing it costs more than the rest of a list row (a list page asks ~90 times).
+    One cache per app, kept in its template globals: a cache keyed by the app kept every app alive
+    (a test suite makes hundreds), and with them all they held."""
+
+    @lru_cache(maxsize=16384)
+    def reverse(name: str, parameters: tuple[tuple[str, Any], ...]) -> str:
+        return app.route_reverse(name, **dict(parameters))
+
+    return reverse
 
 
 def _url_for(context: Mapping[str, Any], /, route_name: str, **parameters: Any) -> str:
-    """Litestar's `url_for`, remembered: a route's address for given parameters never changes while the
-    app runs, and reversing it costs more than the rest of a list row (a list page asks ~90 times)."""
-    return _reverse(context["request"].app, route_name, tuple(sorted(parameters.items())))
+    """Litestar's `url_for`, remembered (see _reverser)."""
+    return context["reverse_url"](route_name, tuple(sorted(parameters.items())))
 
 
 # A list row's links, by route name, in one call from the template (each call from a template costs
-# more than the reversal it asks for, which _reverse remembers).
+# more than the reversal it asks for, which _reverser remembers).
 CONNECTION_ROUTES = (
     "connection",
     "accept_connection",
@@ -180,10 +187,12 @@ CONNECTION_ROUTES = (
 def _link_globals(app: Litestar, environment: Any) -> None:
     """Links that need no request, bound to the app once it exists: so the connection row's macros
     can be imported without "with context" (which runs their file again on every render)."""
+    reverse = _reverser(app)
 
     def connection_urls(connection_id: int) -> dict[str, str]:
-        return {name: _reverse(app, name, (("connection_id", connection_id),)) for name in CONNECTION_ROUTES}
+        return {name: reverse(name, (("connection_id", connection_id),)) for name in CONNECTION_ROUTES}
 
+    environment.globals["reverse_url"] = reverse
     environment.globals["connection_urls"] = connection_urls
     environment.globals["connections_url"] = app.route_reverse("connections")
 
