@@ -35,7 +35,7 @@ from markupsafe import Markup
 from src import db
 from src.assets import STATIC, static_url
 from src.auth import AccountMiddleware
-from src.clock import today_in
+from src.clock import long_date, today_in
 from src.compression import PostSafeCompressionMiddleware, warm_static
 from src.connections import access_words, other_name, row_words, send_reminders, state_words
 from src.db import Row
@@ -68,7 +68,7 @@ def _stores(settings: Settings) -> dict[str, Store]:
 def _iso_long_date(value: str | None) -> str:
     """A date kept as ISO text in a document snapshot, in words ("14 March 2026")."""
     try:
-        return date.fromisoformat(value).strftime("%-d %B %Y") if value else ""
+        return long_date(date.fromisoformat(value)) if value else ""
     except (TypeError, ValueError):
         return str(value or "")
 
@@ -142,7 +142,7 @@ def _template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     environment.globals["connection_state"] = state_words
     environment.globals["connection_access"] = access_words
     environment.globals["connection_row_words"] = row_words
-    environment.filters["long_date"] = lambda d: d.strftime("%-d %B %Y") if d else ""
+    environment.filters["long_date"] = long_date
     environment.filters["iso_long_date"] = _iso_long_date
     # The one status rule for documents, in words: "Valid", "Document valid until …", "Revoked" …
     environment.filters["standing"] = lambda document, today: standing(document, today).words

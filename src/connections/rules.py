@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from src.clock import long_date
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ConnectionState
 
@@ -68,7 +69,7 @@ def check_end_date(expires_on: date | None, today: date, current: date | None = 
 
 
 def date_text(value: date | None) -> str:
-    return value.strftime("%-d %B %Y") if value else ""
+    return long_date(value)
 
 
 def display_name(account: Account | None, fallback_email: str = "") -> str:

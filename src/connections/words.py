@@ -8,19 +8,13 @@ about as much as the words. `c` is a list row (a dict from the queries) or an ob
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from typing import Any
+
+from src.clock import long_date
 
 
 def _get(c: Any, name: str) -> Any:
     return c.get(name) if isinstance(c, dict) else getattr(c, name, None)
-
-
-@lru_cache(maxsize=4096)
-def _long(value: date) -> str:
-    """A date in words, remembered: a list page writes 25 of them, mostly the same few, and strftime
-    costs more than the rest of the row's words."""
-    return value.strftime("%-d %B %Y")
 
 
 def other_name(c: Any, role: str) -> str:
@@ -61,11 +55,11 @@ def access_words(c: Any, today: date, role: str) -> str:
         return ""
     tp = role == "third_party"
     if state == "awaiting_third_party" and expires_on >= today:
-        return ("If you accept, your access ends on " if tp else "Offered until ") + _long(expires_on)
+        return ("If you accept, your access ends on " if tp else "Offered until ") + long_date(expires_on)
     if state == "active" and expires_on >= today:
-        return ("Your access ends on " if tp else "Access ends on ") + _long(expires_on)
+        return ("Your access ends on " if tp else "Access ends on ") + long_date(expires_on)
     if state == "active":
-        return ("Your access ended on " if tp else "Access ended on ") + _long(expires_on)
+        return ("Your access ended on " if tp else "Access ended on ") + long_date(expires_on)
     return ""
 
 

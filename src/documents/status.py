@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from src.clock import long_date
 from src.tables.documents import DocumentStatus
 
 
@@ -30,12 +30,6 @@ class Standing:
         return self.code in ("valid", "valid_until")
 
 
-@lru_cache(maxsize=4096)
-def _long(value: date) -> str:
-    """A date in words ("14 March 2026"); remembered, as the same dates come back on every page."""
-    return value.strftime("%-d %B %Y")
-
-
 def _day(value: Any, tz: ZoneInfo | None) -> date | None:
     if isinstance(value, datetime):
         return (value.astimezone(tz) if tz else value).date()
@@ -50,9 +44,9 @@ def standing(document: Mapping[str, Any] | Any, today: date, tz: ZoneInfo | None
     if status == DocumentStatus.superseded.value:
         return Standing("superseded", "Replaced by a newer document", _day(get("superseded_at"), tz))
     if valid_until and valid_until < today:
-        return Standing("expired", f"Document expired on {_long(valid_until)}", valid_until)
+        return Standing("expired", f"Document expired on {long_date(valid_until)}", valid_until)
     if valid_until:
-        return Standing("valid_until", f"Document valid until {_long(valid_until)}", valid_until)
+        return Standing("valid_until", f"Document valid until {long_date(valid_until)}", valid_until)
     return Standing("valid", "Valid")
 
 
@@ -61,8 +55,8 @@ def verify_headline(
 ) -> tuple[Standing, str]:
     """The standing and the headline the verify page (and its API) leads with, always in words."""
     found = standing(document, today, tz)
-    awarded = _long(document["awarded_on"])
-    on = _long(found.on) if found.on else ""
+    awarded = long_date(document["awarded_on"])
+    on = long_date(found.on) if found.on else ""
     if found.code == "revoked":
         wording = (document.get("revoked_reason") or "").strip() or "withdrawn by the awarding body"
         return found, f"Revoked on {on}: {wording}" if on else f"Revoked: {wording}"

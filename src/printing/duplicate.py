@@ -23,7 +23,7 @@ import anyio
 import anyio.to_thread
 from fpdf import FPDF
 
-from src.clock import utcnow
+from src.clock import long_date, utcnow
 from src.documents import PRINTED_ACTION, content_of, printed, qr_png, verify_host, verify_url
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus
@@ -46,7 +46,7 @@ class Duplicate:
 def _long(value: date | str | None) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value)
-    return value.strftime("%-d %B %Y") if value else ""
+    return long_date(value)
 
 
 def filename_for(certificate_number: str) -> str:
