@@ -194,10 +194,10 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("portal serve did not answer within 60 s")
 
 
-def wrk_output(url: str, script: Path | None = None, threads: int = 1) -> str:
+def wrk_output(url: str, script: Path | None = None) -> str:
     """What one wrk run prints (non-2xx answers fail the run). One wrk thread: on two cores, a
     second one takes CPU from the server it measures."""
-    command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
     if script:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
@@ -212,9 +212,9 @@ def _figures(output: str) -> tuple[float, float]:
     return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, script: Path | None = None, threads: int = 1) -> tuple[float, float]:
+def wrk(url: str, script: Path | None = None) -> tuple[float, float]:
     """Requests per second and p99 latency in ms from one wrk run."""
-    return _figures(wrk_output(url, script, threads))
+    return _figures(wrk_output(url, script))
 
 
 def scan_script(sample: list[str], rate: float | None = None) -> Path:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from src.clock import utcnow
+from src.clock import long_date, utcnow
 from src.connections.notify import log_event, notify
 from src.connections.queries import is_duplicate, live_account, verified_account
 from src.connections.rules import (
@@ -17,7 +17,6 @@ from src.connections.rules import (
     Conflict,
     Refused,
     check_end_date,
-    date_text,
     display_name,
 )
 from src.db import compare_and_set, unique_violation, write_transaction
@@ -131,7 +130,7 @@ async def _share(
         await _set_documents(connection.id, documents)
         context = {
             "learner_name": display_name(learner),
-            "expires_on": date_text(expires_on),
+            "expires_on": long_date(expires_on),
             "documents": len(documents),
         }
         if third_party is not None:
@@ -206,7 +205,7 @@ async def accept_as_third_party(third_party: Account, connection: Connection, to
             "connection_accepted",
             f"v{connection.version}",
             other_name=display_name(third_party),
-            expires_on=date_text(connection.expires_on),
+            expires_on=long_date(connection.expires_on),
         )
         await log_event(third_party, "accepted", connection.id)
 
@@ -229,7 +228,7 @@ async def accept_as_learner(
             "connection_accepted",
             f"v{connection.version}",
             other_name=display_name(learner),
-            expires_on=date_text(expires_on),
+            expires_on=long_date(expires_on),
         )
         await log_event(learner, "accepted", connection.id, detail=f"until {expires_on.isoformat()}")
 
@@ -288,7 +287,7 @@ async def extend(learner: Account, connection: Connection, expires_on: date, tod
             "connection_extended",
             f"v{connection.version}",
             other_name=display_name(learner),
-            expires_on=date_text(expires_on),
+            expires_on=long_date(expires_on),
         )
         await log_event(learner, "extended", connection.id, detail=f"until {expires_on.isoformat()}")
 

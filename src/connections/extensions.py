@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from src.clock import utcnow
+from src.clock import long_date, utcnow
 from src.connections.actions import advance
 from src.connections.notify import log_event, notify
 from src.connections.queries import live_account
@@ -16,7 +16,6 @@ from src.connections.rules import (
     Conflict,
     Refused,
     check_end_date,
-    date_text,
     display_name,
     is_usable,
 )
@@ -79,8 +78,8 @@ async def request_extension(
             "extension_requested",
             f"ext{request.id}",
             other_name=display_name(third_party),
-            wanted_until=date_text(wanted_until),
-            current=date_text(connection.expires_on),
+            wanted_until=long_date(wanted_until),
+            current=long_date(connection.expires_on),
             message=message,
         )
         await log_event(
@@ -118,7 +117,7 @@ async def approve(
             "extension_approved",
             f"ext{request.id}",
             other_name=display_name(learner),
-            expires_on=date_text(new_expiry),
+            expires_on=long_date(new_expiry),
         )
         await log_event(
             learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}"
@@ -137,6 +136,6 @@ async def decline(learner: Account, connection: Connection, request: ExtensionRe
             "extension_declined",
             f"ext{request.id}",
             other_name=display_name(learner),
-            expires_on=date_text(connection.expires_on),
+            expires_on=long_date(connection.expires_on),
         )
         await log_event(learner, "declined_extension", connection.id)

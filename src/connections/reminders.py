@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from src.clock import long_date
 from src.connections.notify import notify
 from src.connections.queries import live_account
-from src.connections.rules import ACTIVE, date_text, display_name
+from src.connections.rules import ACTIVE, display_name
 from src.db import write_transaction
 from src.tables.connections import Connection
 
@@ -40,7 +41,7 @@ async def send_reminders(today: date) -> int:
                 "access_ending",
                 f"ending:{connection.expires_on}",
                 other_name=display_name(learner, connection.learner_email),
-                expires_on=date_text(connection.expires_on),
+                expires_on=long_date(connection.expires_on),
             )
     for connection in ended:
         async with write_transaction():
@@ -52,7 +53,7 @@ async def send_reminders(today: date) -> int:
                 "access_ended",
                 f"ended:{connection.expires_on}",
                 other_name=display_name(learner, connection.learner_email),
-                expires_on=date_text(connection.expires_on),
+                expires_on=long_date(connection.expires_on),
             )
             await notify(
                 connection,
@@ -60,6 +61,6 @@ async def send_reminders(today: date) -> int:
                 "access_ended",
                 f"ended:{connection.expires_on}",
                 other_name=display_name(third_party, connection.third_party_email),
-                expires_on=date_text(connection.expires_on),
+                expires_on=long_date(connection.expires_on),
             )
     return len(soon) + len(ended)

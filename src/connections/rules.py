@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from src.clock import long_date
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ConnectionState
 
@@ -66,10 +65,6 @@ def check_end_date(expires_on: date | None, today: date, current: date | None = 
     if current is not None and expires_on <= current:
         return "The new date must be later than the current end date"
     return None
-
-
-def date_text(value: date | None) -> str:
-    return long_date(value)
 
 
 def display_name(account: Account | None, fallback_email: str = "") -> str:

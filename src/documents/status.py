@@ -56,7 +56,7 @@ def verify_headline(
     """The standing and the headline the verify page (and its API) leads with, always in words."""
     found = standing(document, today, tz)
     awarded = long_date(document["awarded_on"])
-    on = long_date(found.on) if found.on else ""
+    on = long_date(found.on)
     if found.code == "revoked":
         wording = (document.get("revoked_reason") or "").strip() or "withdrawn by the awarding body"
         return found, f"Revoked on {on}: {wording}" if on else f"Revoked: {wording}"
