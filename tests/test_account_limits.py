@@ -21,8 +21,8 @@ from src import accounts
 from src.app import create_app
 from src.routes.session import IP_FAILURES_LIMIT
 from src.tables.accounts import Account
-from tests.connection_fixtures import FAST_HASH
 from tests.support.client import log_in, make_settings, post_form, run
+from tests.support.connection_fixtures import FAST_HASH
 from tests.support.environment import BASE_URL
 from tests.support.factories import STRONG_PASSWORD, make_account
 from tests.support.pages import csrf_token, errors_on, html, is_logged_in

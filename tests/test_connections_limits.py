@@ -16,8 +16,15 @@ from src.connections import Refused
 from src.routes.sharing import SHARES_PER_DAY
 from src.tables.connections import Connection, ExtensionRequest
 from src.tables.outbox import OutboxEmail
-from tests.connection_fixtures import People, build_connection, make_document, prepare_people, reload, today
 from tests.support.client import log_in, post_form, run
+from tests.support.connection_fixtures import (
+    People,
+    build_connection,
+    make_document,
+    prepare_people,
+    reload,
+    today,
+)
 from tests.support.pages import csrf_token, errors_on
 from tests.test_account_limits import fire_together
 

@@ -12,9 +12,9 @@ from typing import Any
 from src.documents import content_of, snapshot
 from src.tables.accounts import Account
 from src.tables.documents import Document
-from tests.connection_fixtures import build_connection, prepare_people
-from tests.document_staff_fixtures import VALID_ULN, row
 from tests.support.client import log_in, post_form, run
+from tests.support.connection_fixtures import build_connection, prepare_people
+from tests.support.document_staff_fixtures import VALID_ULN, row
 from tests.support.imports import confirm, csv_bytes, outcomes, upload
 from tests.support.pages import html, notices
 
@@ -96,7 +96,7 @@ def test_issued_by_form_the_number_is_frozen_and_shown(client: Any, other_client
 
 def test_a_document_without_references_shows_none(client: Any, other_client: Any) -> None:
     people = run(prepare_people())
-    from tests.connection_fixtures import make_document
+    from tests.support.connection_fixtures import make_document
 
     doc = run(make_document(people.learner, 1))
     assert content_of(doc)["enrolment_number"] == "" and doc.content_sha256 == digest_of(doc)

@@ -12,8 +12,8 @@ import pytest
 from src.tables.accounts import Account
 from src.tables.documents import Document, ImportBatch
 from src.tables.outbox import OutboxEmail
-from tests.document_staff_fixtures import VALID_ULN, issued, make_learner, row, staff_client
 from tests.support.client import run
+from tests.support.document_staff_fixtures import VALID_ULN, issued, make_learner, row, staff_client
 from tests.support.imports import confirm, csv_bytes, outcomes, upload
 from tests.support.pages import html, notices
 from tests.support.smtp import Mailbox, link_in

@@ -9,8 +9,8 @@ import pytest
 from src.tables.accounts import Account
 from src.tables.documents import Document
 from src.tables.outbox import OutboxEmail
-from tests.document_staff_fixtures import VALID_ULN, issued, make_learner, row, staff_client
 from tests.support.client import log_in, post_form, run
+from tests.support.document_staff_fixtures import VALID_ULN, issued, make_learner, row, staff_client
 from tests.support.factories import make_account
 from tests.support.pages import errors_on, html
 from tests.support.smtp import Mailbox, link_in

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from src.tables.accounts import Account
-from tests.document_staff_fixtures import VALID_ULN, make_learner, row, staff_client
 from tests.support.client import log_in, post_form, run
+from tests.support.document_staff_fixtures import VALID_ULN, make_learner, row, staff_client
 from tests.support.pages import html
 
 

@@ -11,8 +11,8 @@ from src.clock import today_in
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
 from src.tables.outbox import OutboxEmail
-from tests.document_staff_fixtures import issued, make_learner, reload, row, staff_client
 from tests.support.client import log_in, post_form, run
+from tests.support.document_staff_fixtures import issued, make_learner, reload, row, staff_client
 from tests.support.pages import errors_on, html, notices
 from tests.support.smtp import Mailbox, text_of
 

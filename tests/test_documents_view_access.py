@@ -14,9 +14,9 @@ from litestar import Litestar
 from src.app import create_app
 from src.tables.connections import AccessEvent, Connection
 from src.tables.reports import Report
-from tests.connection_fixtures import today
-from tests.document_fixtures import World, build_world, revoke
 from tests.support.client import log_in, make_settings, run
+from tests.support.connection_fixtures import today
+from tests.support.document_fixtures import World, build_world, revoke
 from tests.support.pages import csrf_token, html
 from tests.support.smtp import SMTPServer
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from src.documents import issue
 from src.tables.documents import Document
-from tests.connection_fixtures import today
-from tests.document_fixtures import World, build_world, supersede
 from tests.support.client import log_in, run
+from tests.support.connection_fixtures import today
+from tests.support.document_fixtures import World, build_world, supersede
 from tests.support.pages import html
 from tests.test_page_budget import check_page
 

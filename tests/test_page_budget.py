@@ -93,7 +93,7 @@ def test_budget_counts_what_a_browser_downloads(client):
 
 def test_print_order_pages_fit_the_budget(client):
     from src.printing import cancel_order
-    from tests.print_fixtures import build_print_world, place
+    from tests.support.print_fixtures import build_print_world, place
 
     world = run(build_print_world())
     order = run(place(world))

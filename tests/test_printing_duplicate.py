@@ -20,7 +20,7 @@ from tests.support.clocks import fmt
 from tests.support.environment import BASE_URL
 from tests.support.factories import make_account
 from tests.support.pages import html
-from tests.verify_fixtures import shelf
+from tests.support.verify_fixtures import shelf
 
 
 def staff_logged_in(client: Any) -> None:

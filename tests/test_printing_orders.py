@@ -12,9 +12,9 @@ import pytest
 from src import printing
 from src.tables.accounts import Address
 from src.tables.printing import PrintOrder
-from tests.print_fixtures import PrintWorld, build_print_world, emails_for, place, post, reload
 from tests.support.client import log_in, run
 from tests.support.pages import errors_on, html, notices
+from tests.support.print_fixtures import PrintWorld, build_print_world, emails_for, place, post, reload
 from tests.support.smtp import Mailbox, text_of
 
 

@@ -21,11 +21,11 @@ from src import printing
 from src.documents import PRINTED_ACTION
 from src.tables.connections import AccessEvent
 from src.tables.printing import PrintOrder
-from tests.print_fixtures import PrintWorld, build_print_world, emails_for, place, post, reload
 from tests.support.client import log_in, run
 from tests.support.clocks import today
 from tests.support.environment import BASE_URL
 from tests.support.pages import csrf_token, html, notices
+from tests.support.print_fixtures import PrintWorld, build_print_world, emails_for, place, post, reload
 from tests.support.smtp import Mailbox
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from src.tables.outbox import OutboxEmail
 from src.tables.reports import Report
-from tests.document_fixtures import World, build_world
 from tests.support.client import log_in, run
+from tests.support.document_fixtures import World, build_world
 from tests.support.pages import csrf_token, errors_on, html
 from tests.support.smtp import Mailbox, text_of
 

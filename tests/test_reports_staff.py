@@ -17,9 +17,9 @@ from litestar.testing import TestClient
 from src import reports
 from src.tables.outbox import OutboxEmail
 from src.tables.reports import Report
-from tests.connection_fixtures import make_document
-from tests.document_fixtures import World, build_world
 from tests.support.client import log_in, run
+from tests.support.connection_fixtures import make_document
+from tests.support.document_fixtures import World, build_world
 from tests.support.environment import BASE_URL
 from tests.support.pages import csrf_token, errors_on, html
 from tests.support.smtp import Mailbox, text_of

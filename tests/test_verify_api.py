@@ -12,7 +12,7 @@ from src.tables.connections import AccessEvent
 from tests.support.client import run
 from tests.support.environment import BASE_URL
 from tests.support.pages import html
-from tests.verify_fixtures import break_the_database, shelf
+from tests.support.verify_fixtures import break_the_database, shelf
 
 STATUSES = [
     "valid",

@@ -9,8 +9,8 @@ from src.tables.documents import Document
 from tests.support.client import log_in, post_form, run
 from tests.support.factories import make_account
 from tests.support.pages import csrf_token, html
+from tests.support.verify_fixtures import shelf
 from tests.test_page_budget import check_page
-from tests.verify_fixtures import shelf
 
 
 def choice_of(response, document_id: int):

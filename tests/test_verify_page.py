@@ -15,7 +15,7 @@ from src.tables.documents import Document
 from tests.support.client import log_in, run
 from tests.support.factories import make_account
 from tests.support.pages import errors_on, html
-from tests.verify_fixtures import break_the_database, revoke, shelf
+from tests.support.verify_fixtures import break_the_database, revoke, shelf
 
 HEADLINES = {
     "valid": "Valid: issued by Achievement Portal on 14 March 2026",

@@ -9,11 +9,11 @@ import pytest
 from litestar.testing import TestClient
 
 from src.app import create_app
-from tests.qr_reader import decode
 from tests.support.client import log_in, make_settings, run
 from tests.support.environment import BASE_URL
 from tests.support.pages import html
-from tests.verify_fixtures import shelf
+from tests.support.qr_reader import decode
+from tests.support.verify_fixtures import shelf
 
 
 def qr_code_on(response) -> str:

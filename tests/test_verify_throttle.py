@@ -17,7 +17,7 @@ from src.documents import FAILED_LOOKUP_LIMIT, new_verify_code
 from tests.support.client import make_settings, run
 from tests.support.environment import BASE_URL
 from tests.support.pages import html
-from tests.verify_fixtures import shelf
+from tests.support.verify_fixtures import shelf
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -14,7 +14,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from tests.browser.conftest import Auditor, Console, SeedAccount
 from tests.browser.test_connections_journey import log_in
-from tests.qr_reader import decode
+from tests.support.qr_reader import decode
 
 # Crockford base32 without I, L, O, U: a character swapped for another of these is a typing error.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

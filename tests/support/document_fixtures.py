@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from src.tables.connections import Connection
 from src.tables.documents import Document
-from tests.connection_fixtures import People, build_connection, make_document, prepare_people
+from tests.support.connection_fixtures import People, build_connection, make_document, prepare_people
 
 
 @dataclass
