@@ -3,8 +3,9 @@ stored. It says plainly that it is a duplicate (of which certificate, issued whe
 carries the Smart Verify QR code and the typed code, so whoever holds the paper can check the live
 status: the paper itself proves nothing.
 
-fpdf2 embeds a subset of DejaVu Sans (shipped in static/fonts with its licence), so every name the
-portal can hold prints as written (Łukasiewicz, Nguyễn), and the text can be read back out of the PDF.
+fpdf2 embeds a subset of DejaVu Sans (this area's package data, src/printing/fonts, with its licence),
+so every name the portal can hold prints as written (Łukasiewicz, Nguyễn), and the text can be read
+back out of the PDF.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from src.documents import PRINTED_ACTION, content_of, printed, qr_png, verify_ho
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus
 
-FONTS = Path(__file__).resolve().parents[2] / "static" / "fonts"
+FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
 QR_SIDE_MM = 45
 
