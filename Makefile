@@ -9,7 +9,10 @@ TEST_STAMP := $(VENV)/.installed-test
 PIP := $(BIN)/pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite test-postgres test-browser lint format bench install clean
+.PHONY: help run test test-sqlite test-postgres test-browser lint format migration bench install chromium clean
+# The database `make test-postgres` (and `make test` when TEST_POSTGRES_URL is set) drops and re-creates.
+TEST_POSTGRES_URL ?=
+LINTED := src tests bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -38,22 +41,32 @@ run: $(RUN_STAMP) ## migrate, load demo data on first run, serve http://127.0.0.
 chromium: ## make sure Debian's Chromium is there for the browser tests
 	@bash scripts/ensure-chromium.sh
 
-test: $(TEST_STAMP) chromium ## the whole suite on SQLite (and on PostgreSQL too when TEST_POSTGRES_URL is set)
-	$(BIN)/pytest
-	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
-	  echo "== again on PostgreSQL =="; \
-	  TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest -m "not browser"; \
-	fi
+test: $(TEST_STAMP) chromium ## the whole suite on SQLite with the browser journeys, and on PostgreSQL beside it when TEST_POSTGRES_URL is set
+	@bash scripts/test-both.sh
+
+test-sqlite: $(TEST_STAMP) ## the suite on SQLite, without the browser journeys
+	$(BIN)/pytest -m "not browser" --durations=15 --durations-min=1.0
+
+test-postgres: $(TEST_STAMP) ## the suite on PostgreSQL (TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/portal_test), engine-free modules left out
+	TEST_DATABASE_URL="$${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/portal_test}" \
+	  $(BIN)/pytest -m "not browser and not engine_free" --durations=15 --durations-min=1.0
+
+test-browser: $(TEST_STAMP) chromium ## the Playwright journeys in Debian's Chromium against a real `portal serve`
+	$(BIN)/pytest -m browser
 
 lint: $(TEST_STAMP) ## ruff (lint and format check), mypy on src/, import-linter (who may import whom)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
-format: $(TEST_STAMP) ## ruff format and autofix
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+format: $(TEST_STAMP) ## ruff format and autofix, over the same folders `make lint` checks
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
+
+migration: $(TEST_STAMP) ## a new migration from the tables' changes: make migration NAME=add_something (review it, then commit)
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_it_does" >&2; exit 2; }
+	PICCOLO_CONF=piccolo_conf $(BIN)/piccolo migrations new portal --auto --desc "$(NAME)"
 
 bench: $(TEST_STAMP) ## benchmarks: the 10,000-connection gate, `portal serve` under wrk, mail throughput (see bench/README)
 	@bash scripts/ensure-wrk.sh

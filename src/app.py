@@ -215,7 +215,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+        opened_pool = await db.open_pool(settings.db_pool_min, settings.db_pool_max)
         await anyio.to_thread.run_sync(warm_static)  # static files compressed once, before any request
         worker = jobs = None
         if settings.run_mail_worker:
@@ -231,7 +231,8 @@ def create_app(settings: Settings) -> Litestar:
                 await jobs.stop()
             if worker is not None:
                 await worker.stop()
-            await db.close_pool()
+            if opened_pool:
+                await db.close_pool()
 
     session_config = RotatingSessionConfig(
         key=cookie_name("portal_session", settings.https),

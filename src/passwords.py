@@ -54,7 +54,8 @@ def _lower_priority() -> None:
 _executor = ThreadPoolExecutor(
     max_workers=HASH_THREADS, thread_name_prefix="argon2", initializer=_lower_priority
 )
-_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+# One process serves on one event loop; the semaphore binds to it the first time a check waits.
+_slots = asyncio.Semaphore(HASH_THREADS)
 _waiting = 0
 
 
@@ -68,18 +69,9 @@ class HashingBusy(TooManyRequestsException):
         )
 
 
-def _semaphore() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    for other in [other for other in _slots if other.is_closed()]:
-        del _slots[other]
-    if loop not in _slots:
-        _slots[loop] = asyncio.Semaphore(HASH_THREADS)
-    return _slots[loop]
-
-
 async def _in_pool(function: Any, *args: Any) -> Any:
     global _waiting
-    semaphore = _semaphore()
+    semaphore = _slots
     if semaphore.locked() and _waiting >= MAX_WAITING:
         raise HashingBusy
     _waiting += 1

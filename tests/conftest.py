@@ -30,13 +30,14 @@ os.environ.setdefault("PORTAL_MODE", "development")
 from litestar import Litestar  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
+from src import db  # noqa: E402
 from src.app import create_app  # noqa: E402
 from src.clock import today_in  # noqa: E402
 from src.settings import Settings  # noqa: E402
 from src.tables.accounts import Account  # noqa: E402
 from src.tables.piccolo_app import APP_CONFIG  # noqa: E402
 from tests.support import clocks, factories  # noqa: E402
-from tests.support.client import log_in, make_settings, open_client, run, second_client  # noqa: E402
+from tests.support.client import deliver, fresh_client, log_in, make_settings, open_client, run, share_loop  # noqa: E402
 from tests.support.environment import DATABASE_URL, IS_POSTGRES, VAR_DIR  # noqa: E402
 from tests.support.smtp import Mailbox, SMTPServer  # noqa: E402
 
@@ -67,8 +68,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     asyncio.run(setup())
 
 
-# Children before parents. One connection and one round trip for all of them: a DELETE per table
-# through Piccolo opened a connection per table on PostgreSQL, about 0.17 s before every test.
+# Children before parents, in one round trip.
 _EMPTY_ALL = "; ".join(
     f'DELETE FROM "{table._meta.tablename}"'  # noqa: S608 - table names from our own code
     for table in reversed(APP_CONFIG.table_classes)
@@ -77,30 +77,21 @@ _EMPTY_ALL = "; ".join(
 
 async def _empty_tables() -> None:
     if IS_POSTGRES:
-        import asyncpg
-
-        conn = await asyncpg.connect(DATABASE_URL)
-        try:
+        pool = Account._meta.db.pool  # type: ignore[attr-defined]
+        async with pool.acquire() as conn:
             await conn.execute(_EMPTY_ALL)  # several statements: one implicit transaction
-        finally:
-            await conn.close()
         return
     with contextlib.closing(sqlite3.connect(DATABASE_URL.removeprefix("sqlite:///"))) as conn:
         conn.executescript(f"BEGIN; {_EMPTY_ALL}; COMMIT;")
 
 
-@pytest.fixture(autouse=True)
-def clean_db(request: pytest.FixtureRequest) -> None:
-    # Browser tests talk to a server process with a database of its own (tests/browser/conftest.py).
-    if request.node.get_closest_marker("browser"):
-        return
-    asyncio.run(_empty_tables())
-    # Sessions and throttle counters live in file stores under VAR_DIR; one test's failed log-ins
-    # or sent forms must not count against the next test.
-    shutil.rmtree(VAR_DIR / "store", ignore_errors=True)
+# --- the shared loop, mail, and the session's app ----------------------------------------------------
 
 
-# --- mail ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def shared_loop() -> Iterator[None]:
+    with share_loop():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -111,39 +102,86 @@ def smtp_server() -> Iterator[SMTPServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def default_settings(smtp_server: SMTPServer) -> Settings:
+    return make_settings(smtp_server.port)
+
+
+@pytest.fixture(scope="session")
+def session_app(shared_loop: None, default_settings: Settings) -> Iterator[Litestar]:
+    """One app for every test that runs with the default settings, its lifespan (the database pool)
+    running for the whole session, as in a server process."""
+    with open_client(create_app(default_settings)) as holder:
+        yield holder.app
+
+
+@pytest.fixture(autouse=True)
+def clean_db(request: pytest.FixtureRequest, session_app: Litestar) -> None:
+    """Empty tables and stores before each test that uses them (engine-free modules are marked).
+    Through the session app's pool: it is open from the first test to the last."""
+    if request.node.get_closest_marker("browser") or request.node.get_closest_marker("engine_free"):
+        return
+    run(_empty_tables())
+    # Sessions and throttle counters live in file stores under VAR_DIR; one test's failed log-ins
+    # or sent forms must not count against the next test. The folders stay: the session's app holds
+    # stores that expect them.
+    for folder in (VAR_DIR / "store").glob("*"):
+        for entry in folder.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
 @pytest.fixture
-def mailbox(smtp_server: SMTPServer) -> Mailbox:
+def own_pool(session_app: Litestar, default_settings: Settings) -> Iterator[None]:
+    """The session app's database pool closed for this test, so an app the test makes opens its own
+    (with its own settings) in its lifespan and closes it; opened again afterwards."""
+    run(db.close_pool())
+    yield
+    run(db.open_pool(default_settings.db_pool_min, default_settings.db_pool_max))
+
+
+@pytest.fixture
+def mailbox(smtp_server: SMTPServer) -> Iterator[Mailbox]:
     if smtp_server.controller is None:
         smtp_server.start()
     smtp_server.mailbox.drain()
-    return smtp_server.mailbox
+    yield smtp_server.mailbox
+    smtp_server.mailbox.deliverer = None
 
 
 # --- the app and its clients ---------------------------------------------------------------------
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, smtp_server: SMTPServer) -> Settings:
+def settings(request: pytest.FixtureRequest, smtp_server: SMTPServer, default_settings: Settings) -> Settings:
     """The suite's settings; a test may pass overrides (and `smtp_port`) by indirect parametrization."""
     overrides = dict(getattr(request, "param", {}))
+    if not overrides:
+        return default_settings
     return make_settings(overrides.pop("smtp_port", smtp_server.port), **overrides)
 
 
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+def app(settings: Settings, default_settings: Settings, session_app: Litestar) -> Iterator[Litestar]:
+    """The session's app for the default settings; an app of its own (lifespan and all) otherwise."""
+    if settings is default_settings:
+        yield session_app
+        return
+    with open_client(create_app(settings)) as holder:
+        yield holder.app
 
 
 @pytest.fixture
 def client(app: Litestar, mailbox: Mailbox) -> Iterator[TestClient[Litestar]]:
-    with open_client(app) as test_client:
-        yield test_client
+    """A browser of its own against the app; mail the app queues is sent when the test looks for it."""
+    if not app.state.settings.run_mail_worker:
+        mailbox.deliverer = lambda: deliver(app)
+    yield fresh_client(app)
 
 
 @pytest.fixture
 def other_client(app: Litestar, client: TestClient[Litestar]) -> TestClient[Litestar]:
     """A second browser against the same app (another person, or the same person elsewhere)."""
-    return second_client(app, client)
+    return fresh_client(app)
 
 
 # --- dates and clocks ----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import pytest
 
 from src.access_log import HIDDEN, SECRET_PATHS, log_config, redact
 
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
+
 # Litestar's OpenAPI route: its parameter names a schema file (openapi.json), nothing of anyone's.
 NOT_SECRET = {"/api/v1/{path:str}"}
 TOKEN = "eyJhY2NvdW50IjoxMn0.Zx3kQw.8vX1s0mJbE5lQ2nA"

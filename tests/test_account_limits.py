@@ -23,13 +23,12 @@ from src.routes.session import IP_FAILURES_LIMIT
 from src.tables.accounts import Account
 from tests.support.client import log_in, make_settings, post_form, run
 from tests.support.connection_fixtures import FAST_HASH
-from tests.support.environment import BASE_URL
+from tests.support.environment import BASE_URL, REDIS_URL
 from tests.support.factories import STRONG_PASSWORD, make_account
 from tests.support.pages import csrf_token, errors_on, html, is_logged_in
 
 WRONG = "The user name, email address or password is not right"
 GUESS = "not-the-right-password-at-all"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _redis_up() -> bool:

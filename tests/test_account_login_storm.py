@@ -36,7 +36,7 @@ _gate = threading.Event()
 
 def test_a_check_beyond_the_line_is_refused_and_those_in_line_finish(monkeypatch):
     _gate.clear()
-    monkeypatch.setattr(passwords, "HASH_THREADS", 1)
+    monkeypatch.setattr(passwords, "_slots", asyncio.Semaphore(1))  # one hashing thread
     monkeypatch.setattr(passwords, "MAX_WAITING", 1)
     real_verify = passwords._verify
     monkeypatch.setattr(
@@ -53,9 +53,8 @@ def test_a_check_beyond_the_line_is_refused_and_those_in_line_finish(monkeypatch
 def test_log_in_while_hashing_is_full_answers_429_with_words_and_the_site_still_answers(client, monkeypatch):
     run(make_account(username="rhea"))
     # No hashing thread free and no room in line: the state of a log-in storm at its worst.
-    monkeypatch.setattr(passwords, "HASH_THREADS", 0)
+    monkeypatch.setattr(passwords, "_slots", asyncio.Semaphore(0))
     monkeypatch.setattr(passwords, "MAX_WAITING", 0)
-    passwords._slots.clear()
 
     response = post_form(client, "/login", {"login": "rhea", "password": "correct-lantern-meadow-piano"})
 
@@ -64,13 +63,6 @@ def test_log_in_while_hashing_is_full_answers_429_with_words_and_the_site_still_
     assert "Too many people are signing in" in html(response).css_first("main").text()
     assert client.get("/healthz").status_code == 200
     assert client.get("/login").status_code == 200
-
-
-@pytest.fixture(autouse=True)
-def _fresh_slots():
-    passwords._slots.clear()
-    yield
-    passwords._slots.clear()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")

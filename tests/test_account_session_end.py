@@ -16,11 +16,10 @@ from litestar.testing import TestClient
 import src.auth
 from src.app import create_app
 from tests.support.client import log_in, make_settings, run
-from tests.support.environment import BASE_URL
+from tests.support.environment import BASE_URL, REDIS_URL
 from tests.support.factories import make_account
 from tests.support.pages import csrf_token, is_logged_in
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_FLIGHT = 10
 
 

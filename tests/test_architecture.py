@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
+
 ROOT = Path(__file__).resolve().parent.parent
 FLAT_LIMIT = 20
 

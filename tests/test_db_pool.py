@@ -20,6 +20,8 @@ from tests.support.client import make_settings
 from tests.support.environment import BASE_URL, DATABASE_URL, IS_POSTGRES
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each test's app opens and closes a pool of its own, with its own sizes.
+pytestmark = pytest.mark.usefixtures("own_pool")
 
 
 def test_lifespan_opens_the_pool_and_closes_it(smtp_server):

@@ -10,7 +10,7 @@ import pytest
 
 import src.routes.home
 from src.compression import BROTLI_FROM
-from tests.support.client import log_in, post_form, run
+from tests.support.client import browsing, log_in, post_form, run
 from tests.support.factories import make_account, make_document, prepare_people
 from tests.support.pages import csrf_token, html
 
@@ -91,15 +91,11 @@ def test_an_oversized_body_is_413(client):
 
 
 def test_a_crash_shows_the_friendly_500_page_without_a_traceback(app, mailbox, monkeypatch):
-    from litestar.testing import TestClient
-
-    from tests.support.environment import BASE_URL
-
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals: /srv/portal/src/routes/home.py line 42")
 
     monkeypatch.setattr(src.routes.home, "render", broken)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+    with browsing(app, raise_server_exceptions=False) as test_client:
         response = test_client.get("/")
         assert_full_error_page(response, 500, "Sorry, there is a problem with the service")
         for leak in ("Traceback", "RuntimeError", "secret internals", "home.py"):
@@ -117,15 +113,11 @@ def test_a_crash_shows_the_friendly_500_page_without_a_traceback(app, mailbox, m
     ids=["sqlite-locked", "postgres-unreachable"],
 )
 def test_a_busy_or_unreachable_database_shows_the_503_page(app, mailbox, monkeypatch, failure):
-    from litestar.testing import TestClient
-
-    from tests.support.environment import BASE_URL
-
     def unavailable(*args, **kwargs):
         raise failure
 
     monkeypatch.setattr(src.routes.home, "render", unavailable)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+    with browsing(app, raise_server_exceptions=False) as test_client:
         response = test_client.get("/")
         assert_full_error_page(response, 503, "Sorry, the service is unavailable")
         assert response.headers["retry-after"] == "30"

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 import src.routes.home
 from src import db
 from src.app import create_app
-from tests.support.client import log_in, make_settings, run
+from tests.support.client import browsing, log_in, make_settings, run
 from tests.support.environment import BASE_URL, IS_POSTGRES
 from tests.support.environment import DATABASE_URL as _DB_URL
 from tests.support.factories import make_account
@@ -44,6 +44,8 @@ def break_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
     if IS_POSTGRES:
         name = _DB_URL.rpartition("/")[2]
         monkeypatch.setitem(engine.config, "dsn", f"postgresql://postgres@127.0.0.1:{closed_port()}/{name}")
+        # The pool's open connections would still answer: without it every query connects anew.
+        monkeypatch.setattr(engine, "pool", None)
     else:
         monkeypatch.setattr(engine, "path", "/nonexistent-folder/portal.sqlite3")
         # The app keeps a few SQLite connections open, so moving the file is not enough: every query
@@ -132,12 +134,12 @@ def test_a_terminated_backend_answers_503(app, mailbox, monkeypatch, failure):
         raise error
 
     monkeypatch.setattr(src.routes.home, "render", terminated)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+    with browsing(app, raise_server_exceptions=False) as test_client:
         assert_try_again_page(test_client.get("/"))
 
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL connection pool")
-def test_a_pool_whose_backends_were_terminated_never_answers_500(smtp_server, mailbox):
+def test_a_pool_whose_backends_were_terminated_never_answers_500(own_pool, smtp_server, mailbox):
     """pg_terminate_backend on every pooled connection: each answer is 503 or a page, and pages
     come back without a restart."""
     settings = make_settings(smtp_server.port, database_pool_min=2, database_pool_max=2)
@@ -182,7 +184,7 @@ def test_driver_errors_that_mean_the_database_is_gone_answer_503(app, mailbox, m
             raise RuntimeError("query failed") from exc
 
     monkeypatch.setattr(src.routes.home, "render", unavailable)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+    with browsing(app, raise_server_exceptions=False) as test_client:
         assert_try_again_page(test_client.get("/"))
 
 
@@ -193,7 +195,7 @@ def test_a_programming_mistake_is_still_a_500_with_its_reference_in_the_log(
         raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
 
     monkeypatch.setattr(src.routes.home, "render", broken)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+    with browsing(app, raise_server_exceptions=False) as test_client:
         with caplog.at_level(logging.ERROR, logger="portal.errors"):
             response = test_client.get("/")
         assert response.status_code == 500

@@ -149,7 +149,8 @@ def test_smtp_outage_delays_mail_which_then_arrives_once(smtp_server, mailbox):
     assert (row.state, row.attempts, row.last_error) == ("sent", 2, "")
 
 
-def test_smtp_outage_through_the_running_app_delays_mail_once(client, smtp_server, mailbox):
+@pytest.mark.parametrize("settings", [{"run_mail_worker": "true"}], indirect=True)  # the app's own worker
+def test_smtp_outage_through_the_running_app_delays_mail_once(settings, client, smtp_server, mailbox):
     run(make_account(username="pat", email_address="pat@example.com"))
     smtp_server.stop()
     try:

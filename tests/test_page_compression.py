@@ -13,6 +13,8 @@ from litestar.config.compression import CompressionConfig
 
 from src.compression import BROTLI_FROM, PostSafeCompressionMiddleware
 
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
+
 PAGE = ("<p>Valid: issued by the awarding body on 3 March 2025</p>\n" * 200).encode()
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from src.passwords import password_problem
 
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
+
 COMMON = "This password is too common. Try a few unrelated words together"
 MINE = "Your password must not be your user name or email address"
 SERVICE = "Your password must not be the name of this service or organisation"

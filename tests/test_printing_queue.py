@@ -238,7 +238,6 @@ def test_cancel_and_mark_printed_over_http_one_winner_one_email(
     browsers = []
     for login, page in (("lena", f"/prints/{order.id}"), ("sam", "/staff/prints")):
         browser = TestClient(app, base_url=BASE_URL)
-        browser.blocking_portal = client.blocking_portal  # the app's own loop (PostgreSQL pool)
         log_in(browser, login)
         browsers.append((browser, csrf_token(browser, page)))
     paths = [f"/prints/{order.id}/cancel", f"/staff/prints/{order.id}/printed"]
@@ -281,7 +280,6 @@ def test_parallel_confirmations_over_http_place_one_order(
     path = f"/documents/{world.document.id}/print"
     for _ in range(4):
         browser = TestClient(app, base_url=BASE_URL)
-        browser.blocking_portal = client.blocking_portal
         log_in(browser, "lena")
         browsers.append((browser, csrf_token(browser, path)))
     barrier = threading.Barrier(len(browsers))

@@ -12,11 +12,9 @@ from litestar.testing import TestClient
 from src.app import create_app
 from src.routes.session import IP_FAILURES_LIMIT
 from tests.support.client import log_in, make_settings, post_form, run
-from tests.support.environment import BASE_URL
+from tests.support.environment import BASE_URL, REDIS_URL
 from tests.support.factories import make_account
 from tests.support.pages import html
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _redis_up() -> bool:

@@ -88,7 +88,6 @@ def test_parallel_posts_over_http_let_exactly_three_through(client: Any, app: Li
     browsers = []
     for _ in range(6):
         browser = TestClient(app, base_url=BASE_URL)
-        browser.blocking_portal = client.blocking_portal  # the app's own loop (PostgreSQL pool)
         log_in(browser, "tara")
         browsers.append((browser, csrf_token(browser, world.viewer())))
     barrier = threading.Barrier(len(browsers))

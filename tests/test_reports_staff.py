@@ -141,7 +141,6 @@ def test_racing_answers_over_http_one_winner(client: Any, app: Litestar) -> None
     browsers = []
     for _ in range(2):
         browser = TestClient(app, base_url=BASE_URL)
-        browser.blocking_portal = client.blocking_portal
         log_in(browser, "sam")
         browsers.append((browser, csrf_token(browser, f"/staff/reports/{report.id}")))
     barrier = threading.Barrier(2)

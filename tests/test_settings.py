@@ -11,6 +11,8 @@ import pytest
 
 from src.settings import Settings, SettingsError, load_settings
 
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_OLD = "o" * 20 + "ld-key-0123456789abcdef"
 KEY_NEW = "n" * 20 + "ew-key-0123456789abcdef"

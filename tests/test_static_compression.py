@@ -13,6 +13,8 @@ import pytest
 from src import compression
 from src.assets import STATIC
 
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
+
 CSS = "/static/css/portal.css"
 HTMX = next(f"/static/{p.relative_to(STATIC).as_posix()}" for p in STATIC.rglob("htmx-*.min.js"))
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from jinja2 import Environment, Undefined
 
 from src.db import Row
+
+pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
 
 
 def test_templates_share_the_environment_globals(app: Any) -> None:

@@ -15,11 +15,9 @@ from litestar.testing import TestClient
 from src.app import create_app
 from src.documents import FAILED_LOOKUP_LIMIT, new_verify_code
 from tests.support.client import make_settings, run
-from tests.support.environment import BASE_URL
+from tests.support.environment import BASE_URL, REDIS_URL
 from tests.support.pages import html
 from tests.support.verify_fixtures import shelf
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _redis_up() -> bool:

@@ -235,18 +235,22 @@ def engine_kind() -> str:
     return "sqlite" if isinstance(engine(), SQLiteEngine) else "postgres"
 
 
-async def open_pool(min_size: int = 2, max_size: int = 10) -> None:
-    """Open the pool (max_size 0: no pool, a connection per query). SQLite: also switch the file to
-    WAL (persistent, so once is enough)."""
+async def open_pool(min_size: int = 2, max_size: int = 10) -> bool:
+    """Open the pool (max_size 0: no pool, a connection per query); True when this call opened it,
+    so only its opener closes it (a second app in the same process uses the open one). SQLite: also
+    switch the file to WAL (persistent, so once is enough)."""
     db = engine()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode = WAL")
-        if isinstance(db, PooledSQLiteEngine) and max_size > 0:
+        if isinstance(db, PooledSQLiteEngine) and max_size > 0 and not db.pooling:
             db.start_pool(max_size)
+            return True
     elif isinstance(db, PostgresEngine) and max_size > 0 and db.pool is None:
         await db.start_connection_pool(
             min_size=min(min_size, max_size), max_size=max_size, reset=keep_session_state
         )
+        return True
+    return False
 
 
 async def keep_session_state(connection: asyncpg.Connection) -> None:

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from litestar import Litestar
 from litestar.testing import TestClient
+from litestar.testing.client.base import BaseTestClient
 
+from src.mail import send_due
 from src.settings import Settings, load_settings
-from tests.support.environment import BASE_URL, DATABASE_URL, IS_POSTGRES, VAR_DIR
+from tests.support.environment import BASE_URL, DATABASE_URL, VAR_DIR
 from tests.support.factories import STRONG_PASSWORD
 from tests.support.pages import csrf_token
 
@@ -26,43 +29,69 @@ def make_settings(smtp_port: int, **overrides: Any) -> Settings:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "MAIL_DELIVERY": "smtp",
+        # No mail worker polling inside request tests: `deliver` sends what is due when a test looks
+        # for mail (tests/support/smtp.py), so "no more mail" needs no waiting.
+        "RUN_MAIL_WORKER": "false",
         "MAIL_POLL_SECONDS": "0.05",
         # Tests run the reminder job themselves (src.connections.send_reminders) when they mean to.
         "REMINDER_INTERVAL_SECONDS": "86400",
-        # No PostgreSQL pool in the in-process tests: Litestar's test client runs each app on its own
-        # event loop (and `other_client` on another), and an asyncpg pool belongs to one loop. Every
-        # query opens its own connection instead; tests/test_db_pool.py checks the pool itself.
-        # SQLite's pool serves any loop, so the tests run on it, as production does.
-        "DATABASE_POOL_MAX": "0" if IS_POSTGRES else "4",
+        # Every app of the suite runs on the one shared event loop (see share_loop), so the pool the
+        # session's app opens serves every test, on PostgreSQL as in production.
+        "DATABASE_POOL_MIN": "1",
+        "DATABASE_POOL_MAX": "4",
         "SMTP_TIMEOUT": "3",
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return load_settings(env)
 
 
-# Blocking portals of the open clients: their event loop owns the app's PostgreSQL pool.
-_APP_LOOPS: list[Any] = []
+# The suite's one event loop, in a thread of its own (anyio's blocking portal). Every app's lifespan,
+# every request of every test client and every `run(...)` use it, as one server process would: the
+# database pool, the password-hashing queue and the mail worker all belong to one loop.
+_SHARED: list[BlockingPortal] = []
 
 
 @contextmanager
-def open_client(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    """A test client with the app's lifespan running; `run` uses its loop while it is open."""
-    with TestClient(app, base_url=BASE_URL) as test_client:
-        _APP_LOOPS.append(test_client.blocking_portal)
+def share_loop() -> Iterator[BlockingPortal]:
+    """Start the shared loop and make every Litestar test client use it (for the whole session)."""
+    original = BaseTestClient.portal
+
+    @contextmanager
+    def shared_portal(self: BaseTestClient[Any]) -> Iterator[BlockingPortal]:
+        yield getattr(self, "blocking_portal", None) or _SHARED[0]
+
+    with start_blocking_portal() as portal:
+        _SHARED.append(portal)
+        BaseTestClient.portal = shared_portal  # type: ignore[method-assign,assignment]
         try:
-            yield test_client
+            yield portal
         finally:
-            _APP_LOOPS.remove(test_client.blocking_portal)
+            BaseTestClient.portal = original  # type: ignore[method-assign]
+            _SHARED.clear()
+
+
+@contextmanager
+def open_client(app: Litestar, **kwargs: Any) -> Iterator[TestClient[Litestar]]:
+    """A test client with the app's lifespan running (on the shared loop) while it is open."""
+    with TestClient(app, base_url=BASE_URL, **kwargs) as test_client:
+        yield test_client
+
+
+def fresh_client(app: Litestar, **kwargs: Any) -> TestClient[Litestar]:
+    """A browser of its own (its own cookies) against an app whose lifespan is already running."""
+    return TestClient(app, base_url=BASE_URL, **kwargs)
+
+
+@contextmanager
+def browsing(app: Litestar, **kwargs: Any) -> Iterator[TestClient[Litestar]]:
+    """`fresh_client` as a `with` block: a client of the app, not a second run of its lifespan (the
+    session's app already runs one; a second on the same app would stop the shared loop with it)."""
+    yield fresh_client(app, **kwargs)
 
 
 def second_client(app: Litestar, first: TestClient[Litestar]) -> TestClient[Litestar]:
-    """A second browser (its own cookies) against the same app, on `first`'s event loop.
-
-    It runs no lifespan of its own: a second loop would open a second PostgreSQL pool in the one
-    engine and use connections across loops."""
-    test_client = TestClient(app, base_url=BASE_URL)
-    test_client.blocking_portal = first.blocking_portal
-    return test_client
+    """A second browser (its own cookies) against the same app."""
+    return fresh_client(app)
 
 
 async def _awaited(coro: Any) -> Any:
@@ -70,11 +99,20 @@ async def _awaited(coro: Any) -> Any:
 
 
 def run(coro: Any) -> Any:
-    """Run a database helper from a synchronous test. While a client is open it runs on the app's
-    own loop: the PostgreSQL pool opened in the app's lifespan cannot be used from another loop."""
-    if _APP_LOOPS:
-        return _APP_LOOPS[0].call(_awaited, coro)
+    """Run a database helper from a synchronous test, on the shared loop (the pool's own)."""
+    if _SHARED:
+        return _SHARED[0].call(_awaited, coro)
     return asyncio.run(coro)
+
+
+def deliver(app: Litestar) -> int:
+    """Send every email that is due, now, as the app's mail worker would (real SMTP); how many."""
+    settings = app.state.settings
+    sent = total = run(send_due(app.template_engine, settings))
+    while sent:
+        sent = run(send_due(app.template_engine, settings))
+        total += sent
+    return total  # type: ignore[no-any-return]
 
 
 def post_form(

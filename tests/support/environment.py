@@ -22,3 +22,8 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# A Redis database the tests may empty (FLUSHDB). `make test` gives the SQLite and the PostgreSQL
+# runs, which go side by side, a database each.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

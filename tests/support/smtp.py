@@ -6,6 +6,8 @@ import email
 import email.policy
 import queue
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -18,18 +20,31 @@ from tests.support.environment import BASE_URL, free_port
 
 @dataclass
 class Mailbox:
-    """Messages received by the test SMTP server, in arrival order."""
+    """Messages received by the test SMTP server, in arrival order.
+
+    In request tests `deliverer` sends what the app's outbox holds (tests/support/client.py's
+    `deliver`, set by the `client` fixture), as the mail worker would, each time the test looks for
+    mail. Tests of the mail worker itself leave it unset and wait for their worker to send."""
 
     received: queue.Queue[EmailMessage] = field(default_factory=queue.Queue)
+    deliverer: Callable[[], Any] | None = None
 
     def wait_for(
         self, to: str | None = None, subject: str | None = None, timeout: float = 10
     ) -> EmailMessage:
         """The next message (matching to/subject) that arrives within timeout; fails otherwise."""
         skipped = []
+        deadline = time.monotonic() + timeout
         try:
             while True:
-                message = self.received.get(timeout=timeout)
+                if self.deliverer is not None:
+                    self.deliverer()
+                try:
+                    message = self.received.get(timeout=min(0.05, max(deadline - time.monotonic(), 0)))
+                except queue.Empty:
+                    if time.monotonic() >= deadline:
+                        raise
+                    continue
                 if (to is None or to.lower() in message["To"].lower()) and (
                     subject is None or subject.lower() in message["Subject"].lower()
                 ):
@@ -45,6 +60,8 @@ class Mailbox:
                 self.received.put(message)
 
     def drain(self) -> list[EmailMessage]:
+        if self.deliverer is not None:
+            self.deliverer()
         out = []
         while not self.received.empty():
             out.append(self.received.get_nowait())
@@ -93,5 +110,7 @@ def link_in(message: EmailMessage, path_prefix: str) -> str:
 
 
 def assert_no_more_mail(mailbox: Mailbox, to: str, within: float = 0.5) -> None:
+    """No further email to `to`. With a deliverer everything due has been sent once it returns, so
+    there is nothing to wait for; a mail worker of the test's own gets `within` seconds."""
     with pytest.raises(AssertionError, match="no email"):
-        mailbox.wait_for(to=to, timeout=within)
+        mailbox.wait_for(to=to, timeout=0 if mailbox.deliverer is not None else within)
