@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from src.db import statements_run
 from src.documents import CHECKED_ACTION, new_verify_code, printed
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
@@ -303,6 +304,19 @@ def test_a_parallel_burst_of_checks_is_recorded_once_each(client, day):
         for doc in (docs.valid, docs.expired, docs.revoked)
     }
     assert counts == {docs.valid.id: 10, docs.expired.id: 10, docs.revoked.id: 10}
+
+
+def test_a_scan_reads_the_database_once_through_the_counted_way(client, day):
+    """The verify lookup is a db.fetch statement like every hand-written read: db.statements_run
+    (what the bench and the statement-count tests use) sees it, on SQLite's inline read connection
+    as on PostgreSQL."""
+    docs = run(shelf(day))
+    with statements_run() as seen:
+        response = client.get(f"/v/{docs.valid.verify_code}")
+    assert response.status_code == 200
+    reads = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1, reads
+    assert "verify_code" in reads[0]
 
 
 # --- the scan path (ScanPage) answers as the handler would, inside the app's middleware -----------
