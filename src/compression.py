@@ -56,8 +56,9 @@ class PostSafeCompressionMiddleware(CompressionMiddleware):
         await self.app(scope, receive, self._one_shot(send, offered, scope))
 
     def _one_shot(self, send: Send, offered: frozenset[str], scope: Scope) -> Send:
-        """Compress a response sent as one body in one call, as nearly every page is; a streamed
-        body (more_body) goes to Litestar's own wrapper, which compresses it chunk by chunk."""
+        """Compress a response sent as one body in one call, as nearly every page is (fast path: the
+        verify gate of `make bench`); a streamed body (more_body) goes to Litestar's own wrapper,
+        which compresses it chunk by chunk."""
         start: HTTPResponseStartEvent | None = None
         streaming: Send | None = None
 
@@ -189,8 +190,9 @@ def _accepted(scope: Scope) -> str | None:
 
 
 async def _send_precompressed(scope: Scope, send: Send) -> bool:
-    """Answer a GET/HEAD for a static file from its compressed copy; False when this cannot (unknown
-    file, or a client that accepts neither encoding: the static router then sends it as it is)."""
+    """Answer a GET/HEAD for a static file from its compressed copy, before the static router (fast
+    path: the first-load budget of `make bench`, at the smallest size, compressed once); False when
+    this cannot (unknown file, or a client that accepts neither encoding: the router sends it)."""
     encoding = _accepted(scope)
     bodies = precompressed(scope.get("path", "")) if encoding else None
     if encoding is None or bodies is None:
