@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import brotli
+from litestar.config.compression import CompressionConfig
 from litestar.middleware.compression import CompressionMiddleware
 
 from src.assets import STATIC
@@ -22,14 +23,22 @@ from src.assets import STATIC
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from litestar.config.compression import CompressionConfig
     from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-# Below this size a page goes as gzip even to a browser that accepts brotli. On a 2 KB page (the
-# verify page) brotli at the quality that beats gzip (4) took about twice gzip's CPU in the server
-# (121 against 64 microseconds) to save 54 bytes: both answers fit in one or two packets anyway.
-# Larger pages, where brotli's 10-15 % saves whole packets, get brotli.
+# Brotli for pages of 4 KB and more to browsers that accept it (all current ones), gzip for smaller
+# pages and the rest: on a page of a packet or two brotli's few saved bytes cost twice gzip's CPU
+# (the verify gate of `make bench`). Brotli 4 with a 256 KB window and gzip 6 compress our pages
+# within a few percent of slower settings; below quality 4 brotli is larger than gzip 6.
+# The figures are in bench/README.md.
 BROTLI_FROM = 4 * 1024
+COMPRESSION = CompressionConfig(
+    backend="brotli",
+    brotli_gzip_fallback=True,
+    brotli_quality=4,
+    brotli_lgwin=18,
+    gzip_compress_level=6,
+    minimum_size=500,
+)
 
 
 class PostSafeCompressionMiddleware(CompressionMiddleware):
@@ -47,8 +56,9 @@ class PostSafeCompressionMiddleware(CompressionMiddleware):
         await self.app(scope, receive, self._one_shot(send, offered, scope))
 
     def _one_shot(self, send: Send, offered: frozenset[str], scope: Scope) -> Send:
-        """Compress a response sent as one body in one call, as nearly every page is; a streamed
-        body (more_body) goes to Litestar's own wrapper, which compresses it chunk by chunk."""
+        """Compress a response sent as one body in one call, as nearly every page is (fast path: the
+        verify gate of `make bench`); a streamed body (more_body) goes to Litestar's own wrapper,
+        which compresses it chunk by chunk."""
         start: HTTPResponseStartEvent | None = None
         streaming: Send | None = None
 
@@ -110,9 +120,10 @@ def _compress(body: bytes, offered: frozenset[str], config: CompressionConfig) -
         )
     # A window no larger than the body (zlib's minimum is 512 bytes); 16 + bits asks for a gzip header.
     bits = min(15, max(9, (len(body) - 1).bit_length()))
-    # And a match-finding table sized to the body: zlib's default (memLevel 8) allocates and clears
-    # 64 KB of table and 64 KB of buffer on every call, for a 2 KB page too; a smaller one gives the
-    # same bytes out (600 B to 200 KB tried). From 32 KB on this is the default again.
+    # And a match-finding table sized to the body (fast path: the verify gate of `make bench`):
+    # zlib's default (memLevel 8) allocates and clears 64 KB of table and 64 KB of buffer on every
+    # call, for a 2 KB page too; a smaller one gives the same bytes out. From 32 KB on this is the
+    # default again.
     compressor = zlib.compressobj(config.gzip_compress_level, zlib.DEFLATED, 16 + bits, max(4, bits - 7))
     return "gzip", compressor.compress(body) + compressor.flush()
 
@@ -179,8 +190,9 @@ def _accepted(scope: Scope) -> str | None:
 
 
 async def _send_precompressed(scope: Scope, send: Send) -> bool:
-    """Answer a GET/HEAD for a static file from its compressed copy; False when this cannot (unknown
-    file, or a client that accepts neither encoding: the static router then sends it as it is)."""
+    """Answer a GET/HEAD for a static file from its compressed copy, before the static router (fast
+    path: the first-load budget of `make bench`, at the smallest size, compressed once); False when
+    this cannot (unknown file, or a client that accepts neither encoding: the router sends it)."""
     encoding = _accepted(scope)
     bodies = precompressed(scope.get("path", "")) if encoding else None
     if encoding is None or bodies is None:

@@ -18,10 +18,11 @@ from aiosmtpd.controller import Controller
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from src import mail
-from src.app import TEMPLATES, create_app
+from src.app import create_app
 from src.mail import render_email, send_due, worker
 from src.mail.worker import MAX_ATTEMPTS, backoff
 from src.tables.outbox import OutboxEmail
+from src.templating import TEMPLATES
 from tests.support.client import make_settings, run
 from tests.support.environment import BASE_URL, free_port
 from tests.support.factories import make_account

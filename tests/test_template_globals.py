@@ -35,7 +35,7 @@ def test_a_template_with_globals_of_its_own_keeps_them_to_itself(app: Any) -> No
 
 
 def test_a_row_reads_in_a_template_as_it_does_through_jinjas_own_lookup(app: Any) -> None:
-    """Rows are read from their keys directly (src.app.TemplateEnvironment.getattr): the same answers
+    """Rows are read from their keys directly (src.templating.TemplateEnvironment.getattr): the same answers
     as Jinja's attribute-then-item lookup, for every kind of name."""
     environment = app.template_engine.engine
     row = Row(title="Diploma", level="", units=[Row(title="Unit 1")], items="a column called items")

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from src.db import statements_run
 from src.documents import CHECKED_ACTION, new_verify_code, printed
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
@@ -305,6 +306,19 @@ def test_a_parallel_burst_of_checks_is_recorded_once_each(client, day):
     assert counts == {docs.valid.id: 10, docs.expired.id: 10, docs.revoked.id: 10}
 
 
+def test_a_scan_reads_the_database_once_through_the_counted_way(client, day):
+    """The verify lookup is a db.fetch statement like every hand-written read: db.statements_run
+    (what the bench and the statement-count tests use) sees it, on SQLite's inline read connection
+    as on PostgreSQL."""
+    docs = run(shelf(day))
+    with statements_run() as seen:
+        response = client.get(f"/v/{docs.valid.verify_code}")
+    assert response.status_code == 200
+    reads = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1, reads
+    assert "verify_code" in reads[0]
+
+
 # --- the scan path (ScanPage) answers as the handler would, inside the app's middleware -----------
 
 
@@ -312,15 +326,18 @@ def _without_date(response) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in response.headers.items() if k != "date")
 
 
-@pytest.mark.parametrize("status", [*HEADLINES, "not_found"])
+@pytest.mark.parametrize("status", [*HEADLINES, "not_found", "unavailable"])
 def test_the_scan_path_and_the_handler_give_the_same_answer(client, day, monkeypatch, status):
     """ScanPage answers a canonical code before the route's handler runs; with ScanPage passing
     everything on, the handler answers the same scan with the same status, headers and page, and
-    records the check the same way."""
+    records the check the same way. (The README's "Fast paths" names this test.)"""
     from src.routes.verify import ScanPage
 
     docs = run(shelf(day, shown=True))
-    code = new_verify_code() if status == "not_found" else docs.by_status(status).verify_code
+    code = docs.valid.verify_code if status == "unavailable" else None
+    code = code or (new_verify_code() if status == "not_found" else docs.by_status(status).verify_code)
+    if status == "unavailable":
+        break_the_database(monkeypatch)
     scanned = client.get(f"/v/{code}", headers={"Accept-Encoding": "gzip"})
 
     passed_on = []
@@ -332,7 +349,9 @@ def test_the_scan_path_and_the_handler_give_the_same_answer(client, day, monkeyp
     monkeypatch.setattr(ScanPage, "__call__", pass_on)
     handled = client.get(f"/v/{code}", headers={"Accept-Encoding": "gzip"})
     assert passed_on == [f"/v/{code}"]  # the handler, not ScanPage, answered this one
-    assert handled.status_code == scanned.status_code == (404 if status == "not_found" else 200)
+    assert (
+        handled.status_code == scanned.status_code == {"not_found": 404, "unavailable": 503}.get(status, 200)
+    )
     assert _without_date(handled) == _without_date(scanned)
     assert scanned.headers["content-encoding"] == "gzip"
     # The same page, but for the minute of "Checked …", which may have turned between the two.
@@ -341,8 +360,10 @@ def test_the_scan_path_and_the_handler_give_the_same_answer(client, day, monkeyp
         assert handled.text.replace(html(handled).css_first("p.checked").html, checked.html) == scanned.text
     else:
         assert handled.text == scanned.text
+    if status == "unavailable":
+        monkeypatch.undo()
     events = run(AccessEvent.select(AccessEvent.document).where(AccessEvent.action == CHECKED_ACTION))
-    assert len(events) == (0 if status == "not_found" else 2)
+    assert len(events) == (0 if status in ("not_found", "unavailable") else 2)
 
 
 def test_a_scan_from_a_host_that_is_not_ours_is_refused(client, day):

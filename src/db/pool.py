@@ -2,8 +2,12 @@
 
 SQLite: WAL and a busy timeout on every connection. Between
 `open_pool()` and `close_pool()` (the app's lifespan, the worker) queries run on a few long-lived
-connections instead of Piccolo's new connection and thread per query, which cost ~70 % of a page.
-PostgreSQL: a pool opened and closed in the app's lifespan.
+connections instead of Piccolo's new connection and thread per query, and reads of a few indexed
+rows run inline on a read connection per thread (src/db/reads.py). PostgreSQL: a pool opened and
+closed in the app's lifespan, without asyncpg's reset on every release.
+
+The Piccolo internals overridden here are fast paths, each naming the `make bench` gate it serves
+(README "Fast paths"; the measurements are in bench/README.md).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import sqlite3
 import threading
 from collections import deque
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +72,8 @@ class PooledSQLiteEngine(SQLiteEngine):
     The idle list is shared across event loops (a connection's worker thread answers whichever loop
     asked), guarded by a thread lock; each loop bounds its own connections in use with a semaphore.
     Piccolo has no pool hook for SQLite, so this overrides the two places it opens connections: a
-    query outside a transaction, and a transaction."""
+    query outside a transaction, and a transaction (fast path: the server gate of `make bench`,
+    SQLite pages >= 0.10 x /healthz)."""
 
     def __init__(self, path: str, **connection_kwargs: Any) -> None:
         super().__init__(path=path, **connection_kwargs)
@@ -143,9 +149,9 @@ class PooledSQLiteEngine(SQLiteEngine):
                 connection = self._idle.pop() if self._idle else None
             if connection is None:
                 connection = await super().get_connection()  # row factory and foreign keys, once
-                # WAL's recommended setting: a commit no longer waits for fsync (8 ms a write on this
-                # disk); still safe against a crash of the process, the last commits may be lost
-                # only if the machine itself loses power.
+                # WAL's recommended setting: a commit no longer waits for fsync; still safe against
+                # a crash of the process, the last commits may be lost only if the machine itself
+                # loses power.
                 await connection.execute("PRAGMA synchronous = NORMAL")
         except BaseException:
             semaphore.release()
@@ -203,7 +209,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Any:
         # Piccolo re-runs "PRAGMA foreign_keys" before every statement in a transaction; the
-        # connection already has it (set once when it was opened).
+        # connection already has it (set once when it was opened). Fast path: the CSV import gate
+        # of `make bench` (thousands of statements in one transaction) and every write.
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
 
@@ -224,10 +231,17 @@ def engine_from_url(url: str) -> Engine:
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
-def engine() -> Engine:
+@cache
+def _a_table() -> type[Table]:
+    # Imported on first use: the tables take their engine from piccolo_conf, which imports this module.
     from src.tables.accounts import Account
 
-    return Account._meta.db
+    return Account
+
+
+def engine() -> Engine:
+    """The engine every table uses (run on every read: the table is looked up once)."""
+    return _a_table()._meta.db
 
 
 def engine_kind() -> str:
@@ -255,7 +269,8 @@ async def open_pool(min_size: int = 2, max_size: int = 10) -> bool:
 
 async def keep_session_state(connection: asyncpg.Connection) -> None:
     """The pool's reset when a connection is handed back: nothing more than asyncpg always does (end
-    any transaction left open, drop listener callbacks).
+    any transaction left open, drop listener callbacks). Fast path: the PostgreSQL server gates of
+    `make bench` (pages >= 0.05 x /healthz, WEB_CONCURRENCY=2).
 
     asyncpg's default also sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`
     on every release: an extra round trip and four statements for the server, after every query a

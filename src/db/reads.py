@@ -4,14 +4,16 @@ Each is a `Statement`: SQL written once, with `{}` for each value (as in Piccolo
 engine's placeholders worked out once. `fetch()` runs it:
 
 - on SQLite while the pool is open and no transaction is, inline on the event loop through the
-  pool's long-lived read connection for this thread (see `PooledSQLiteEngine.reader`). An indexed
-  read of a page of rows takes tens of microseconds: less than the round trip to aiosqlite's
-  worker thread and back, which was about 40 % of the connections page's CPU. A busy file (rare:
-  in WAL, readers do not wait for writers) goes the pooled way instead of holding the loop;
+  pool's long-lived read connection for this thread (see `PooledSQLiteEngine.reader`): an indexed
+  read of a few rows costs less than the round trip to aiosqlite's worker thread and back (fast
+  path: the server and verify gates of `make bench`). A busy file (rare: in WAL, readers do not
+  wait for writers) goes the pooled way instead of holding the loop;
 - everywhere else (PostgreSQL, inside a transaction, a closed pool) as a raw Piccolo query, which
   runs on the open transaction's connection when there is one.
 
-Only for reads that an index bounds to a few rows: anything that may scan stays in a worker thread.
+The one way to run hand-written SQL (the session's account, list pages and their counts, the verify
+lookup), so `statements_run` sees every statement a page runs. Only for reads that an index bounds
+to a few rows: anything that may scan stays in a worker thread.
 Rows come back as `Row`s (dicts that also read as attributes) with the same types a Piccolo select
 gives (the same sqlite3 converters).
 """

@@ -59,14 +59,15 @@ def render_page(request: Request[Any, Any, Any], verdict: documents.Verdict, typ
 
 
 class ScanPage:
-    """The scan path of `/v/CODE`, answered before Litestar's way into a handler: what every QR code
-    opens (a canonical, well-formed code) on the page that is opened most and by anyone.
+    """The scan path of `/v/CODE`, answered before Litestar's way into a handler (request and
+    signature models, keyword arguments, the Template response): what every QR code opens (a
+    canonical, well-formed code). Fast path: the verify gate of `make bench` (0.30 x /healthz on
+    SQLite), which the handler alone misses (bench/README.md).
 
-    Litestar's handler call (request and signature models, keyword arguments, the Template response
-    and its context) cost about a quarter of a scan, measured in the server. Here the app's middleware
-    all still run around it (allowed hosts, input checks, security headers, compression, error
-    pages); anything else on this route (a typed form to redirect, a typing error, another method)
-    goes on to the handler, which answers every case and renders through the same function.
+    The app's middleware all still run around it (allowed hosts, input checks, security headers,
+    compression, error pages); anything else on this route (a typed form to redirect, a typing
+    error, another method) goes on to the handler, which answers every case and renders through the
+    same function. tests/test_verify_page.py holds the two to the same status, headers and page.
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -3,12 +3,13 @@ superseding change the row the way staff actions will (status, date, public word
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from src import db
 from src.documents import issue
 from src.tables.documents import Document
 from tests.support.factories import make_account
@@ -83,9 +84,21 @@ async def shelf(day: date, shown: bool = False, can_log_in: bool = False) -> She
 
 
 def break_the_database(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Point documents at a database that cannot be reached (a missing directory; a closed port)."""
-    if isinstance(Document._meta.db, SQLiteEngine):
-        broken = SQLiteEngine(path="/nonexistent-dir/portal.sqlite3")
+    """Point the live engine at a database that cannot be reached (a missing directory; a closed
+    port), for every way a read runs: a new connection, the pool's, SQLite's inline read connection."""
+    engine = db.engine()
+    if isinstance(engine, SQLiteEngine):
+        monkeypatch.setattr(engine, "path", "/nonexistent-dir/portal.sqlite3")
+
+        def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise sqlite3.OperationalError("unable to open database file")
+
+        async def unreachable_async(*args, **kwargs):  # type: ignore[no-untyped-def]
+            unreachable()
+
+        if hasattr(engine, "acquire"):
+            monkeypatch.setattr(engine, "acquire", unreachable_async)
+            monkeypatch.setattr(engine, "reader", unreachable)
     else:
-        broken = PostgresEngine(config={"dsn": "postgresql://postgres@127.0.0.1:9/nowhere"})
-    monkeypatch.setattr(Document._meta, "db", broken)
+        monkeypatch.setattr(engine, "pool", None)
+        monkeypatch.setitem(engine.config, "dsn", "postgresql://postgres@127.0.0.1:9/nowhere")
