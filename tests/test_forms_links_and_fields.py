@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from src import connections as actions
-from src.connections import Refused, place_refusal
+from src.connections import place_refusal
 from src.documents import issue
+from src.errors import Refused
 from src.forms import Form, Paging
 from src.tables.accounts import Account
 from src.tables.connections import Connection

@@ -14,13 +14,12 @@ from src.connections.rules import (
     ACTIVE,
     WAITING_LEARNER,
     WAITING_TP,
-    Conflict,
-    Refused,
     check_end_date,
     display_name,
 )
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents import owned_by
+from src.errors import Conflict, Refused
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
 from src.tables.connections import (

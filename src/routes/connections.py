@@ -12,16 +12,15 @@ from src import connections
 from src.connections import (
     OPEN_STATES,
     WAITING_LEARNER,
-    Conflict,
-    Refused,
     check_accept,
     place_refusal,
 )
 from src.connections import log_event as record
+from src.errors import Conflict, Refused
 from src.forms import read_form
 from src.guards import requires_learner_or_third_party
 from src.htmx import render
-from src.routes.connection_common import (
+from src.routes.common import (
     after_action,
     conflict,
     connection_context,

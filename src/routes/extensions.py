@@ -12,11 +12,12 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from src import connections
-from src.connections import ACTIVE, Conflict, Refused, check_extension_request, check_new_date, place_refusal
+from src.connections import ACTIVE, check_extension_request, check_new_date, place_refusal
+from src.errors import Conflict, Refused
 from src.forms import Form, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import render
-from src.routes.connection_common import after_action, conflict, connection_page, load, today
+from src.routes.common import after_action, conflict, connection_page, load, today
 
 
 class ExtensionController(Controller):
