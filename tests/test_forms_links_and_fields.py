@@ -10,11 +10,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from litestar import Router, get, post
+
 from src import connections as actions
 from src.connections import place_refusal
 from src.documents import issue
 from src.errors import Refused
 from src.forms import Form, Paging
+from src.routes.reloads import RELOAD, reload_handlers
 from src.tables.accounts import Account
 from src.tables.connections import Connection
 from tests.support.client import log_in, post_form, run
@@ -68,6 +72,33 @@ def test_every_route_has_a_name_and_every_name_a_template_uses_exists(app: Any) 
     used = {name for path in page_templates() for name in URL_FOR.findall(path.read_text())}
     assert len(used) > 30
     assert sorted(name for name in used if app.get_handler_index_by_name(name) is None) == []
+
+
+def test_a_reload_is_declared_on_its_post_route_and_its_get_is_made_from_that(app: Any) -> None:
+    declared = {
+        route.path: handler.opt[RELOAD]
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if RELOAD in handler.opt
+    }
+    assert len(declared) > 20
+    for route in app.routes:
+        if route.path in declared:
+            assert "GET" in route.methods, route.path
+            assert app.get_handler_index_by_name(declared[route.path]) is not None, route.path
+
+    @post("/things/{thing_id:int}", opt={RELOAD: "home"}, sync_to_thread=False)
+    def change_thing(thing_id: int) -> None: ...
+
+    @get("/things/{thing_id:int}", sync_to_thread=False)
+    def show_thing(thing_id: int) -> None: ...
+
+    assert [h.paths for h in reload_handlers(Router("/", route_handlers=[change_thing]).routes)] == [
+        {"/things/{thing_id:int}"}
+    ]
+    # An address that answers GET itself needs no reload: declaring one is a mistake, caught at start.
+    with pytest.raises(ValueError, match="POST-only"):
+        reload_handlers(Router("/", route_handlers=[change_thing, show_thing]).routes)
 
 
 def test_links_by_name_give_the_paths_people_know(app: Any) -> None:

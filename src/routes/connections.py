@@ -76,7 +76,7 @@ class ConnectionController(Controller):
             )
         return render(request, "connections/detail.html", **context)
 
-    @post("/{connection_id:int}/accept", name="accept_connection")
+    @post("/{connection_id:int}/accept", name="accept_connection", opt={"reload": "connection"})
     async def accept_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -106,7 +106,7 @@ class ConnectionController(Controller):
             return await connection_page(request, connection, form=form, chosen=chosen)  # type: ignore[return-value]
         return await after_action(request, connection_id, "Connection accepted.", form.get("return_to"))
 
-    @post("/{connection_id:int}/decline", name="decline_connection")
+    @post("/{connection_id:int}/decline", name="decline_connection", opt={"reload": "connection"})
     async def decline_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:

@@ -55,7 +55,12 @@ class ExtensionController(Controller):
             return await _extension_page(request, connection, form)
         return await after_action(request, connection_id, "Request for more time sent.")
 
-    @post("/extension/approve", name="approve_extension", guards=[requires_learner])
+    @post(
+        "/extension/approve",
+        name="approve_extension",
+        guards=[requires_learner],
+        opt={"reload": "connection"},
+    )
     async def approve_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -75,7 +80,12 @@ class ExtensionController(Controller):
             ),
         )
 
-    @post("/extension/decline", name="decline_extension", guards=[requires_learner])
+    @post(
+        "/extension/decline",
+        name="decline_extension",
+        guards=[requires_learner],
+        opt={"reload": "connection"},
+    )
     async def decline_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -90,7 +100,7 @@ class ExtensionController(Controller):
             return await conflict(request, connection_id)
         return await after_action(request, connection_id, "Extension declined.")
 
-    @post("/extend", name="extend_connection", guards=[requires_learner])
+    @post("/extend", name="extend_connection", guards=[requires_learner], opt={"reload": "connection"})
     async def extend_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -105,7 +115,7 @@ class ExtensionController(Controller):
             lambda new_date: connections.extend(request.user, connection, new_date, today(request)),
         )
 
-    @post("/documents", name="change_documents", guards=[requires_learner])
+    @post("/documents", name="change_documents", guards=[requires_learner], opt={"reload": "connection"})
     async def change_documents(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:

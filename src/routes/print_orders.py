@@ -133,7 +133,11 @@ class PrintOrderController(Controller):
             added=bool(wants_new),
         )
 
-    @post("/documents/{document_id:int}/print/confirm", name="place_print_order")
+    @post(
+        "/documents/{document_id:int}/print/confirm",
+        name="place_print_order",
+        opt={"reload": "new_print_order"},
+    )
     async def place_order(
         self, request: Request[Any, Any, Any], document_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
@@ -176,7 +180,7 @@ class PrintOrderController(Controller):
         """Page: one order: its state, the addresses as ordered, and a cancel button while requested."""
         return render(request, "prints/order.html", order=await self._order(request, order_id))
 
-    @post("/prints/{order_id:int}/cancel", name="cancel_print_order")
+    @post("/prints/{order_id:int}/cancel", name="cancel_print_order", opt={"reload": "print_order"})
     async def cancel_order(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Response[Any]:
         """Cancel an order still requested, then its page (a race lost to staff: the page with a notice)."""
         await self._order(request, order_id)

@@ -121,7 +121,7 @@ class StaffImportController(Controller):
             },
         )
 
-    @post("/{batch_id:int}/confirm", name="staff_confirm_import")
+    @post("/{batch_id:int}/confirm", name="staff_confirm_import", opt={"reload": "staff_import"})
     async def confirm_import(
         self, request: Request[Any, Any, Any], batch_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:

@@ -121,12 +121,12 @@ class StaffPrintController(Controller):
         flash(request, f"Order {order_id} {done}; the learner has been emailed.", category="success")
         return redirect(request, back)  # type: ignore[return-value]
 
-    @post("/prints/{order_id:int}/printed", name="staff_mark_printed")
+    @post("/prints/{order_id:int}/printed", name="staff_mark_printed", opt={"reload": "staff_prints"})
     async def mark_printed(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Response[Any]:
         """Mark an order printed, then the queue (a race lost: the queue with a notice)."""
         return await self._mark(request, order_id, printing.mark_printed, "is marked printed")
 
-    @post("/prints/{order_id:int}/dispatched", name="staff_mark_dispatched")
+    @post("/prints/{order_id:int}/dispatched", name="staff_mark_dispatched", opt={"reload": "staff_prints"})
     async def mark_dispatched(
         self, request: Request[Any, Any, Any], order_id: FromPath[int]
     ) -> Response[Any]:

@@ -82,7 +82,7 @@ class StaffReportController(Controller):
         """Page: the report beside the document, with the answer form (open) or close button (answered)."""
         return await self._page(request, report_id)
 
-    @post("/{report_id:int}/answer", name="staff_report_answer")
+    @post("/{report_id:int}/answer", name="staff_report_answer", opt={"reload": "staff_report"})
     async def answer_report(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Response[Any]:
         """Answer an open report; the reporter gets the answer by email. Errors: 422 with the text kept.
         Someone answered first: 409 with the report as it is now."""
@@ -104,7 +104,7 @@ class StaffReportController(Controller):
         flash(request, "Your answer was sent to the reporter.", category="success")
         return redirect(request, request.app.route_reverse("staff_report", report_id=report_id))  # type: ignore[return-value]
 
-    @post("/{report_id:int}/close", name="staff_report_close")
+    @post("/{report_id:int}/close", name="staff_report_close", opt={"reload": "staff_report"})
     async def close_report(self, request: Request[Any, Any, Any], report_id: FromPath[int]) -> Response[Any]:
         """Close an answered report. Not answered (or already closed): 409 with the report as it is now."""
         if await reports.for_staff(report_id) is None:
