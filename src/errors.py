@@ -1,7 +1,9 @@
-"""Error pages: a whole page for a normal request, the fragment alone for htmx; never a traceback.
+"""The two ways an action fails that every area raises (`Conflict`, `Refused`), and error pages: a
+whole page for a normal request, the fragment alone for htmx; never a traceback.
 
 A request that needs a log-in is sent to the log-in page (htmx gets HX-Redirect, so the log-in page
-is never swapped into a fragment).
+is never swapped into a fragment). Routes answer `Conflict` and `Refused` with one helper,
+`src.routes.common.answer_refusal`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import secrets
 import sqlite3
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import asyncpg
 import redis.exceptions
@@ -23,6 +25,23 @@ from src.htmx import VARY, wants_fragment
 from src.security import security_headers
 
 log = logging.getLogger("portal.errors")
+
+
+class Conflict(Exception):
+    """Someone else changed the thing first (its compare-and-set changed no row): nothing was written,
+    and the page should be reloaded. The route says what changed, in its page's words."""
+
+
+class Refused(Exception):
+    """The action is not allowed now: the message says why, in words for the person, and `field`
+    names the form field it is about (so a page puts it beside that field without guessing; empty
+    when it is about the whole action, a limit reached for one)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
 
 TITLES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
@@ -76,8 +95,6 @@ def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
     if wants_fragment(request):
         current = request.headers.get("HX-Current-URL")
         if current:
-            from urllib.parse import urlsplit
-
             parts = urlsplit(current)
             location = (
                 f"/login?next={quote(parts.path + ('?' + parts.query if parts.query else ''), safe='/')}"

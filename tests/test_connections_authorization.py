@@ -26,7 +26,7 @@ from litestar.testing import TestClient
 
 from src.app import create_app
 from src.connections import shared_documents
-from src.routes.connection_common import CONFLICT_TEXT
+from src.routes.common import CONFLICT_TEXT
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.outbox import OutboxEmail
 from tests.support.client import log_in, make_settings, open_client, run

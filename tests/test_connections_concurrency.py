@@ -20,8 +20,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from src import connections as actions
-from src.connections import Conflict
-from src.routes.connection_common import CONFLICT_TEXT
+from src.errors import Conflict
+from src.routes.common import CONFLICT_TEXT
 from src.tables.connections import Connection, ExtensionRequest
 from src.tables.outbox import OutboxEmail
 from tests.support.client import log_in, run

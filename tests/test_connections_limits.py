@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from src import connections as actions
-from src.connections import Refused
+from src.errors import Refused
 from src.routes.sharing import SHARES_PER_DAY
 from src.tables.connections import Connection, ExtensionRequest
 from src.tables.outbox import OutboxEmail

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from src import connections as actions
-from src.connections import Conflict
+from src.errors import Conflict
 from src.tables.connections import Connection
 from tests.support.client import run
 from tests.support.clocks import today

@@ -8,6 +8,7 @@ from typing import Any
 
 from src import documents
 from src.clock import today_in
+from src.errors import Conflict
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
 from src.tables.outbox import OutboxEmail
@@ -175,11 +176,9 @@ def test_racing_revoke_and_revoke_or_supersede_gives_one_winner(client: Any, mai
         kinds = ("revoke", "revoke") if n % 2 else ("revoke", "supersede")
         document = run(issued(lena, f"RACE-{n}"))
         results = run(_race(staff, document, kinds, n))
-        losers = [r for r in results if isinstance(r, documents.DocumentConflict)]
+        losers = [r for r in results if isinstance(r, Conflict)]
         assert len(losers) == 1, results
-        assert not any(
-            isinstance(r, Exception) and not isinstance(r, documents.DocumentConflict) for r in results
-        ), results
+        assert not any(isinstance(r, Exception) and not isinstance(r, Conflict) for r in results), results
         after = run(reload(document.id))
         assert after.version == document.version + 1
         assert after.status in ("revoked", "superseded")

@@ -1,6 +1,6 @@
-"""The form and link conventions, checked rather than trusted: templates build internal links with
-url_for from named routes (no hand-written paths), every route has a name and every name a template
-uses exists; a refusal lands beside the field it names; checkbox lists are read once, whole numbers
+"""The form and link conventions, checked rather than trusted: templates, pages and emails alike,
+build internal links with url_for from named routes (no hand-written paths), every route has a name
+and every name a template uses exists; a refusal lands beside the field it names; checkbox lists are read once, whole numbers
 only; one paging helper."""
 
 from __future__ import annotations
@@ -10,10 +10,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from litestar import Router, get, post
+
 from src import connections as actions
-from src.connections import Refused, place_refusal
+from src.connections import place_refusal
 from src.documents import issue
+from src.errors import Refused
 from src.forms import Form, Paging
+from src.routes.reloads import RELOAD, reload_handlers
 from src.tables.accounts import Account
 from src.tables.connections import Connection
 from tests.support.client import log_in, post_form, run
@@ -23,18 +28,21 @@ from tests.support.pages import errors_on, html
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # A literal internal path in a link, a form action, an htmx request or a hidden field's value.
 HAND_WRITTEN = re.compile(r"""\b(href|action|hx-(?:get|post|put|patch|delete)|value|src)\s*=\s*["']\s*/""")
+# In an email a link is BASE_URL then a path: one written by hand follows `base_url` straight away.
+HAND_WRITTEN_AFTER_BASE = re.compile(r"""\{\{-?\s*base_url\s*-?\}\}\s*(?:/|\{\{)""")
 URL_FOR = re.compile(r"""url_for\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
 
-def page_templates() -> list[Path]:
-    """Every template a browser gets (emails build absolute links from BASE_URL and stay as they are)."""
-    found = [p for p in TEMPLATES.rglob("*.html") if "emails" not in p.relative_to(TEMPLATES).parts]
-    assert len(found) > 30, found  # the walk found the tree
-    return found
+def all_templates() -> list[Path]:
+    """Every template: the pages a browser gets and the emails (their HTML and text parts)."""
+    pages = list(TEMPLATES.rglob("*.html"))
+    emails = list((TEMPLATES / "emails").glob("*.txt"))
+    assert len(pages) > 30 and len(emails) > 30, (pages, emails)  # the walk found the tree
+    return pages + emails
 
 
 def hand_written_paths(text: str) -> list[str]:
-    return [m.group(0) for m in HAND_WRITTEN.finditer(text)]
+    return [m.group(0) for m in (*HAND_WRITTEN.finditer(text), *HAND_WRITTEN_AFTER_BASE.finditer(text))]
 
 
 def test_the_check_finds_a_hand_written_path() -> None:
@@ -43,12 +51,19 @@ def test_the_check_finds_a_hand_written_path() -> None:
     assert hand_written_paths('<input type="hidden" name="return_to" value="/connections">')
     assert not hand_written_paths("""<a href="{{ url_for('connections') }}">""")
     assert not hand_written_paths('<a href="#main-content"> <a href="mailto:x@example.com">')
+    # Emails: BASE_URL followed by a path, written out or carried in the row.
+    assert hand_written_paths("Open it: {{ base_url }}/connections/{{ connection_id }}") == [
+        "{{ base_url }}/"
+    ]
+    assert hand_written_paths('<a href="{{ base_url }}{{ path }}">') == ["{{ base_url }}{{"]
+    assert not hand_written_paths("{{ url_for('connection', connection_id=connection_id) }}")
+    assert not hand_written_paths("your account at {{ base_url }}.")
 
 
 def test_no_template_has_a_hand_written_internal_path() -> None:
     offenders = {
         str(path.relative_to(TEMPLATES)): found
-        for path in page_templates()
+        for path in all_templates()
         if (found := hand_written_paths(path.read_text()))
     }
     assert offenders == {}
@@ -64,9 +79,36 @@ def test_every_route_has_a_name_and_every_name_a_template_uses_exists(app: Any) 
     assert len(ours) > 40
     assert [h.fn.__qualname__ for h in ours if not h.name] == []
 
-    used = {name for path in page_templates() for name in URL_FOR.findall(path.read_text())}
+    used = {name for path in all_templates() for name in URL_FOR.findall(path.read_text())}
     assert len(used) > 30
     assert sorted(name for name in used if app.get_handler_index_by_name(name) is None) == []
+
+
+def test_a_reload_is_declared_on_its_post_route_and_its_get_is_made_from_that(app: Any) -> None:
+    declared = {
+        route.path: handler.opt[RELOAD]
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if RELOAD in handler.opt
+    }
+    assert len(declared) > 20
+    for route in app.routes:
+        if route.path in declared:
+            assert "GET" in route.methods, route.path
+            assert app.get_handler_index_by_name(declared[route.path]) is not None, route.path
+
+    @post("/things/{thing_id:int}", opt={RELOAD: "home"}, sync_to_thread=False)
+    def change_thing(thing_id: int) -> None: ...
+
+    @get("/things/{thing_id:int}", sync_to_thread=False)
+    def show_thing(thing_id: int) -> None: ...
+
+    assert [h.paths for h in reload_handlers(Router("/", route_handlers=[change_thing]).routes)] == [
+        {"/things/{thing_id:int}"}
+    ]
+    # An address that answers GET itself needs no reload: declaring one is a mistake, caught at start.
+    with pytest.raises(ValueError, match="POST-only"):
+        reload_handlers(Router("/", route_handlers=[change_thing, show_thing]).routes)
 
 
 def test_links_by_name_give_the_paths_people_know(app: Any) -> None:

@@ -268,7 +268,8 @@ REALISTIC = {
     "first_name": "Tess",
     "username": "tess.tester",
     "new_email": "tess.new@example.com",
-    "path": "/some-link/eyJhIjoxfQ.abc.def",
+    "token": "eyJhIjoxfQ.abc.def",
+    "invited": "newcomer@example.com",
     "hours": 48,
     "minutes": 60,
     "days": 14,
@@ -329,11 +330,27 @@ def test_every_email_renders_without_gaps(template):
             assert link in rendered.text, f"text part lacks {link}"
 
 
+def test_an_email_queued_with_its_link_as_a_path_still_sends_that_link():
+    """Rows queued before emails built links by route name carry the path, not the token."""
+    settings = make_settings(free_port(), run_mail_worker="false")
+    engine = create_app(settings).template_engine
+    old = {"first_name": "Tess", "path": "/reset-password/eyJhIjoxfQ.abc.def", "minutes": 60}
+    row = OutboxEmail(
+        recipient="tess@example.com", template="reset_password", context=old, idempotency_key="k"
+    )
+
+    rendered = render_email(engine, row, settings)
+
+    link = BASE_URL + "/reset-password/eyJhIjoxfQ.abc.def"
+    assert [a.attributes["href"] for a in HTMLParser(rendered.html).css("a[href^=http]")] == [link]
+    assert link in rendered.text
+
+
 def test_a_missing_variable_is_an_error_not_an_empty_link(smtp_server, mailbox):
     settings = make_settings(smtp_server.port, run_mail_worker="false")
     engine = create_app(settings).template_engine
     row = OutboxEmail(recipient="t@example.com", template="reset_password", context={"first_name": "T"})
-    with pytest.raises(jinja2.UndefinedError, match="path"):
+    with pytest.raises(jinja2.UndefinedError, match="token"):
         render_email(engine, row, settings)
 
     run(mail.enqueue("broken@example.com", "reset_password", {"first_name": "T"}, "broken"))

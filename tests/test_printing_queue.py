@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from src import printing
 from src.documents import PRINTED_ACTION
+from src.errors import Conflict, Refused
 from src.tables.connections import AccessEvent
 from src.tables.printing import PrintOrder
 from tests.support.client import log_in, run
@@ -223,7 +224,7 @@ def test_cancel_and_mark_printed_together_one_winner_one_email(
         results = run(_cancel_and_print(world, order.id))
         winners = [r for r in results if r is None]
         assert len(winners) == 1, results
-        assert sum(isinstance(r, printing.OrderConflict) for r in results) == 1, results
+        assert sum(isinstance(r, Conflict) for r in results) == 1, results
         state = run(reload(order.id)).state
         assert state in ("cancelled", "printed")
         assert emails_for(order.id) == sorted(["print_order_requested", f"print_order_{state}"])
@@ -269,7 +270,7 @@ async def _place_many(world: PrintWorld, n: int) -> list[Any]:
 def test_parallel_orders_of_one_document_leave_one_requested(client: Any, world: PrintWorld) -> None:
     results = run(_place_many(world, 6))
     assert sum(isinstance(r, PrintOrder) for r in results) == 1, results
-    assert sum(isinstance(r, printing.OrderRefused) for r in results) == 5, results
+    assert sum(isinstance(r, Refused) for r in results) == 5, results
     assert run(PrintOrder.count()) == 1
 
 

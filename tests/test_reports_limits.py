@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from src import reports
+from src.errors import Refused
 from src.tables.outbox import OutboxEmail
 from src.tables.reports import Report
 from tests.support.client import log_in, run
@@ -78,7 +79,7 @@ def test_parallel_submits_through_the_rules_let_exactly_three_through(client: An
     world: World = run(build_world())
     results = run(_gather_submits(world, 8))
     assert sum(isinstance(r, Report) for r in results) == 3, results
-    assert sum(isinstance(r, reports.LimitReached) for r in results) == 5, results
+    assert sum(isinstance(r, Refused) for r in results) == 5, results
     assert run(Report.count()) == 3
     assert report_emails() == 3 * 2  # acknowledgement + the learner told, for each one sent
 

@@ -15,6 +15,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from src import reports
+from src.errors import Conflict
 from src.tables.outbox import OutboxEmail
 from src.tables.reports import Report
 from tests.support.client import log_in, run
@@ -129,7 +130,7 @@ def test_racing_answers_one_winner_through_the_rules(client: Any) -> None:
         report = run(reports.submit(world.people.learner, world.shared, None, "other", f"Round {n}"))
         results = run(_race(world, report.id))
         assert sum(r is None for r in results) == 1, results
-        assert sum(isinstance(r, reports.Conflict) for r in results) == 1, results
+        assert sum(isinstance(r, Conflict) for r in results) == 1, results
         run(Report.delete().where(Report.id == report.id))  # room under the per-document limit
         keys = run(OutboxEmail.count().where(OutboxEmail.idempotency_key == f"report:{report.id}:answered"))
         assert keys == 1

@@ -42,7 +42,7 @@ from src.accounts.profile import (
 from src.accounts.registration import (
     NewAccount,
     account_with_email,
-    activation_link,
+    activation_token,
     create_account,
     create_learner,
     email_taken,
@@ -64,7 +64,7 @@ __all__ = [
     "NewLearner",
     "account_for_link",
     "account_with_email",
-    "activation_link",
+    "activation_token",
     "add_contact",
     "address_of",
     "address_values",

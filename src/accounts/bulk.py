@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from src.accounts.registration import activation_link_for
+from src.accounts.registration import activation_token_for
 from src.clock import utcnow
 from src.db import insert_many, select_in
 from src.mail import enqueue_many
@@ -82,7 +82,7 @@ async def create_learners(tokens: Tokens, people: list[NewLearner]) -> list[dict
                 {
                     "first_name": learner["first_name"],
                     "username": learner["username"],
-                    "path": activation_link_for(tokens, learner["id"], learner["email"]),
+                    "token": activation_token_for(tokens, learner["id"], learner["email"]),
                     "days": ACTIVATE_MAX_AGE // 86400,
                 },
                 f"activate:{learner['id']}",

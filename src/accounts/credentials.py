@@ -43,7 +43,7 @@ async def request_password_reset(tokens: Tokens, identifier: str, may_email: May
         await enqueue(
             account.email,
             "reset_password",
-            {"first_name": account.first_name, "path": f"/reset-password/{token}", "minutes": 60},
+            {"first_name": account.first_name, "token": token, "minutes": 60},
             f"reset:{account.id}:{minute_key()}",
         )
 

@@ -69,7 +69,7 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
     await enqueue(
         new_email,
         "confirm_email_change",
-        {"first_name": first_name, "path": f"/profile/email/{confirm}", "hours": hours},
+        {"first_name": first_name, "token": confirm, "hours": hours},
         f"email-change:{key}",
     )
     await enqueue(
@@ -78,7 +78,7 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
         {
             "first_name": first_name,
             "new_email": new_email,
-            "path": f"/email-change/stop/{stop}",
+            "token": stop,
             "hours": hours,
         },
         f"email-change-notice:{key}",

@@ -81,7 +81,7 @@ def _verify_link(tokens: Tokens, account: Account) -> dict[str, Any]:
     token = tokens.sign("verify-email", {"a": account.id, "e": account.email})
     return {
         "first_name": account.first_name,
-        "path": f"/verify-email/{token}",
+        "token": token,
         "hours": VERIFY_EMAIL_MAX_AGE // 3600,
     }
 
@@ -174,22 +174,22 @@ async def verify_email(tokens: Tokens, token: str) -> Account:
     return account
 
 
-def activation_link(tokens: Tokens, account: Account) -> str:
-    return activation_link_for(
+def activation_token(tokens: Tokens, account: Account) -> str:
+    return activation_token_for(
         tokens, account.id, account.email, account.password_hash, account.last_login_at
     )
 
 
-def activation_link_for(
+def activation_token_for(
     tokens: Tokens,
     account_id: int,
     email: str,
     password_hash: str | None = None,
     last_login_at: object = None,
 ) -> str:
-    """The activation link from the account's fields (a bulk import has them as plain rows)."""
+    """The activation link's token from the account's fields (a bulk import has them as plain rows)."""
     fingerprint = password_fingerprint(password_hash, last_login_at)
-    return "/activate/" + tokens.sign("activate", {"a": account_id, "e": email, "f": fingerprint})
+    return tokens.sign("activate", {"a": account_id, "e": email, "f": fingerprint})
 
 
 async def _free_username(first: str, last: str) -> str:
@@ -218,7 +218,7 @@ async def create_learner(tokens: Tokens, first_name: str, last_name: str, email:
             {
                 "first_name": first_name,
                 "username": learner.username,
-                "path": activation_link(tokens, learner),
+                "token": activation_token(tokens, learner),
                 "days": ACTIVATE_MAX_AGE // 86400,
             },
             f"activate:{learner.id}",

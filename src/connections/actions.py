@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from src.clock import long_date, utcnow
 from src.connections.notify import log_event, notify
@@ -14,13 +13,12 @@ from src.connections.rules import (
     ACTIVE,
     WAITING_LEARNER,
     WAITING_TP,
-    Conflict,
-    Refused,
     check_end_date,
     display_name,
 )
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents import owned_by
+from src.errors import Conflict, Refused
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
 from src.tables.connections import (
@@ -138,7 +136,7 @@ async def _share(
         else:
             # Nobody has this address yet: invite them; the connection attaches when they verify it.
             # The link fills in the invited address on the registration form.
-            invite = {**context, "register_path": f"/register?{urlencode({'email': email})}"}
+            invite = {**context, "invited": email}
             await enqueue(email, "invite_third_party", invite, f"connection:{connection.id}:invite")
         await log_event(
             learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}"

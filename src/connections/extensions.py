@@ -13,13 +13,12 @@ from src.connections.notify import log_event, notify
 from src.connections.queries import live_account
 from src.connections.rules import (
     ACTIVE,
-    Conflict,
-    Refused,
     check_end_date,
     display_name,
     is_usable,
 )
 from src.db import compare_and_set, write_transaction
+from src.errors import Conflict, Refused
 from src.tables.accounts import Account
 from src.tables.connections import Connection, ExtensionRequest, ExtensionState
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from src.connections.rules import Refused
+from src.errors import Refused
 from src.forms import Form, parse_date
 
 NO_DOCUMENTS = "Choose at least one document to share"

@@ -1,5 +1,5 @@
 """Connection rules: the states, the one rule for whether a connection gives access (and its query
-form), the end-date checks, and the two ways an action can fail (`Conflict`, `Refused`).
+form) and the end-date checks. An action fails with `src.errors`' `Conflict` or `Refused`.
 
 Every state change (in actions and extensions) is a compare-and-set on (id, state, version) inside a
 write transaction that also writes the change's emails and its AccessEvent: two racing actions give
@@ -20,19 +20,6 @@ WAITING_LEARNER = ConnectionState.awaiting_learner.value
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
 OPEN_STATES = (WAITING_TP, WAITING_LEARNER, ACTIVE)
-
-
-class Conflict(Exception):
-    """Someone else changed this connection first; the page should be reloaded."""
-
-
-class Refused(Exception):
-    """The action is not allowed now; the message says why, in words for the person, and `field`
-    names the form field it is about (so a page puts it beside that field without guessing)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
 
 
 # --- expiry: the one helper, and its query form -------------------------------------------------

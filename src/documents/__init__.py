@@ -6,7 +6,6 @@ from src.documents.csv_import import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     CheckResult,
-    ImportRefused,
     dry_run,
     errors_csv,
     recheck,
@@ -26,7 +25,7 @@ from src.documents.rows import (
     units_as_text,
     units_from_text,
 )
-from src.documents.staff_actions import REASONS, DocumentConflict, issue_one, revoke, supersede
+from src.documents.staff_actions import REASONS, issue_one, revoke, supersede
 from src.documents.staff_queries import PRINTED_ACTION, STATUSES, DocumentPage, for_staff, history, search
 from src.documents.status import Standing, standing, verify_headline
 from src.documents.verify import (
@@ -59,9 +58,7 @@ __all__ = [
     "UNIT_COLUMNS",
     "CheckResult",
     "Confirmed",
-    "DocumentConflict",
     "DocumentPage",
-    "ImportRefused",
     "Standing",
     "Verdict",
     "check_row",

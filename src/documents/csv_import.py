@@ -26,16 +26,13 @@ from src.documents.rows import (
     issue_fields,
     unit_of,
 )
+from src.errors import Refused
 from src.tables.accounts import Account, Role
 from src.tables.documents import Document, ImportBatch
 
 MAX_ROWS = 5_000
 MAX_FILE_BYTES = 2 * 1024 * 1024  # 5,000 full rows are well under 1 MB
 MAX_UNIT_ROWS = 50_000
-
-
-class ImportRefused(Exception):
-    """The file as a whole cannot be read (encoding, columns, size): the message says why."""
 
 
 @dataclass
@@ -68,13 +65,13 @@ class CheckResult:
 
 def decode(data: bytes, what: str = "The file") -> str:
     if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused(f"{what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise Refused(f"{what} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     try:
         text = data.decode("utf-8-sig")  # with or without a byte order mark
     except UnicodeDecodeError:
-        raise ImportRefused(f"{what} is not UTF-8: save it as “CSV UTF-8” and upload it again") from None
+        raise Refused(f"{what} is not UTF-8: save it as “CSV UTF-8” and upload it again") from None
     if "\x00" in text:
-        raise ImportRefused(f"{what} is not a CSV file")
+        raise Refused(f"{what} is not a CSV file")
     return text
 
 
@@ -87,25 +84,25 @@ def read_rows(
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
-        raise ImportRefused(f"{what} is empty") from None
+        raise Refused(f"{what} is empty") from None
     except csv.Error:
-        raise ImportRefused(f"{what} is not a readable CSV file") from None
+        raise Refused(f"{what} is not a readable CSV file") from None
     missing = [name for name in columns if name not in header]
     unknown = [name for name in header if name not in columns]
     if missing:
-        raise ImportRefused(f"{what} has no column {', '.join(missing)}: download the template")
+        raise Refused(f"{what} has no column {', '.join(missing)}: download the template")
     if unknown or len(set(header)) != len(header):
-        raise ImportRefused(f"{what} has unknown or repeated columns: {', '.join(unknown) or 'repeated'}")
+        raise Refused(f"{what} has unknown or repeated columns: {', '.join(unknown) or 'repeated'}")
     rows: list[dict[str, str]] = []
     try:
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) >= limit:
-                raise ImportRefused(f"{what} has more than {limit:,} rows: split it into smaller files")
+                raise Refused(f"{what} has more than {limit:,} rows: split it into smaller files")
             rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)})
     except csv.Error:
-        raise ImportRefused(f"{what} is not a readable CSV file") from None
+        raise Refused(f"{what} is not a readable CSV file") from None
     return rows
 
 

@@ -15,7 +15,6 @@ from src.clock import utcnow
 from src.db import compare_and_set, insert_many, update_many, write_transaction
 from src.documents.csv_import import (
     CheckResult,
-    ImportRefused,
     RowResult,
     checked_rows,
     compare_with_database,
@@ -23,6 +22,7 @@ from src.documents.csv_import import (
 from src.documents.issuing import TEMPLATE_VERSION, snapshot
 from src.documents.rows import issue_fields
 from src.documents.verify_codes import new_verify_code
+from src.errors import Refused
 from src.mail import enqueue_many
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
@@ -38,10 +38,10 @@ class Confirmed:
 
 
 async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date) -> Confirmed:
-    """Write every new row of a checked batch, or none (ImportRefused when any row cannot be written)."""
+    """Write every new row of a checked batch, or none (Refused when any row cannot be written)."""
     batch = await ImportBatch.select().where(ImportBatch.id == batch_id).first()
     if batch is None:
-        raise ImportRefused("There is no such import")
+        raise Refused("There is no such import")
     if batch["state"] == "confirmed":
         return Confirmed(0, batch["rows"], already=True)
     # Everything that can be done before the write lock is: the file's checks, a first look at the
@@ -87,7 +87,7 @@ async def _refused_unless_confirmed(batch_id: int, rows: int) -> Confirmed:
     wrote them (its rows now read as identical): then this one is the repeat."""
     if await ImportBatch.exists().where((ImportBatch.id == batch_id) & (ImportBatch.state == "confirmed")):
         return Confirmed(0, rows, already=True)
-    raise ImportRefused("Some rows cannot be imported: fix the file and upload it again")
+    raise Refused("Some rows cannot be imported: fix the file and upload it again")
 
 
 async def _learners_for(

@@ -1,7 +1,7 @@
 """What staff do to documents: issue one, revoke, supersede. Each is one write transaction holding
 the change, an AccessEvent naming who did it, and the learner's email in the outbox. Revoke and
 supersede are compare-and-sets on (id, status, version): of two racing actions one wins and the
-other gets `DocumentConflict`, with nothing written and no email."""
+other gets `Conflict`, with nothing written and no email."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents.issuing import issue
 from src.documents.rows import CheckedRow, check_row, clean_text, issue_fields
+from src.errors import Conflict
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
 from src.tables.connections import AccessEvent
@@ -28,10 +29,6 @@ REASONS = {
 }
 MAX_WORDING = 500
 MAX_NOTE = 2000
-
-
-class DocumentConflict(Exception):
-    """The document changed (revoked or superseded) since the page was loaded."""
 
 
 async def _learner_for(tokens: Tokens, row: CheckedRow) -> Account | None:
@@ -114,7 +111,7 @@ async def issue_one(
 async def revoke(
     staff: Account, document_id: int, version: int, category: str, wording: str, note: str
 ) -> Document:
-    """Revoke a valid document for good. Raises DocumentConflict when it changed meanwhile."""
+    """Revoke a valid document for good. Raises Conflict when it changed meanwhile."""
     wording, note = clean_text(wording), clean_text(note)
     async with write_transaction():
         document = await Document.objects().where(Document.id == document_id).first()
@@ -131,7 +128,7 @@ async def revoke(
                 Document.version: version + 1,
             },
         ):
-            raise DocumentConflict()
+            raise Conflict()
         await AccessEvent.insert(
             AccessEvent(
                 account=staff.id, action="revoked_document", document=document_id, detail=REASONS[category]
@@ -159,7 +156,7 @@ async def supersede(
     today: date,
 ) -> tuple[CheckedRow, Document | None]:
     """Issue the replacement of a valid document and mark the old one superseded by it, together.
-    Raises DocumentConflict when the old one changed meanwhile (then nothing is written)."""
+    Raises Conflict when the old one changed meanwhile (then nothing is written)."""
     row = check_row(raw, today=today)
     if not row.ok:
         return row, None
@@ -167,7 +164,7 @@ async def supersede(
         async with write_transaction():
             old = await Document.objects().where(Document.id == old_id).first()
             if old is None or old.status != DocumentStatus.valid.value or old.version != version:
-                raise DocumentConflict()
+                raise Conflict()
             if await Document.exists().where(Document.certificate_number == row.values["certificate_number"]):
                 row.errors["certificate_number"] = "Give the new document a certificate number of its own"
                 return row, None
@@ -185,7 +182,7 @@ async def supersede(
                     Document.version: version + 1,
                 },
             ):
-                raise DocumentConflict()  # leaving the block rolls the new document back too
+                raise Conflict()  # leaving the block rolls the new document back too
             await AccessEvent.insert(
                 AccessEvent(
                     account=staff.id,
@@ -202,7 +199,7 @@ async def supersede(
                     {"first_name": owner.first_name, "title": old.title, "new_title": new.title},
                     f"document:{old_id}:superseded",
                 )
-    except DocumentConflict:
+    except Conflict:
         raise
     except Exception as exc:
         if unique_violation(exc) != "certificate_number":

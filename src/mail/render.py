@@ -1,4 +1,7 @@
-"""Turning an outbox row into an email: its templates rendered strictly, and the message built."""
+"""Turning an outbox row into an email: its templates rendered strictly, and the message built.
+
+Links in emails are built by route name, as pages build theirs, with `url_for`: in an email it gives
+the absolute address from BASE_URL (never from a request, which an email has none of)."""
 
 from __future__ import annotations
 
@@ -9,15 +12,17 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
-from jinja2 import Environment, Undefined
+from jinja2 import Environment, Undefined, pass_context
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from email.message import Message
 
+    from jinja2.runtime import Context
     from litestar.template import TemplateEngineProtocol
 
     from src.settings import Settings
@@ -33,6 +38,25 @@ class _PrintingMissingIsAnError(Undefined):
     def __str__(self) -> str:
         self._fail_with_undefined_error()
         return ""  # not reached
+
+
+@pass_context
+def _absolute_url_for(context: Context, route_name: str, /, **parameters: Any) -> str:
+    """The app's `url_for` (the one pages use), after BASE_URL. A missing parameter is an error, as
+    printing a missing variable is, never a link to the wrong page."""
+    for value in parameters.values():
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+    page_url_for = cast("Callable[..., str]", context.environment.globals["url_for"])
+    return str(context["base_url"]) + page_url_for(context, route_name, **parameters)
+
+
+def _by_name(saved: dict[str, Any]) -> dict[str, Any]:
+    """Rows queued before emails built their links by name hold the link's path, ending in its token."""
+    path = saved.get("path")
+    if isinstance(path, str) and "token" not in saved:
+        return {**saved, "token": path.rsplit("/", 1)[-1]}
+    return saved
 
 
 # One overlay of the app's own environment (same loader, filters, globals) per app.
@@ -62,10 +86,11 @@ def render_email(
     # Piccolo hands a JSON column back as text unless asked to load it.
     saved = json.loads(row.context) if isinstance(row.context, str) else row.context
     context = {
-        **(saved if isinstance(saved, dict) else {}),
+        **(_by_name(saved) if isinstance(saved, dict) else {}),
         "org_name": settings.org_name,
         "support_email": settings.support_email,
         "base_url": settings.base_url,
+        "url_for": _absolute_url_for,
     }
     name = f"emails/{row.template}"
     environment = _email_environment(engine)

@@ -1,12 +1,10 @@
 """Printing: duplicates of documents as PDFs (staff, made on demand, never stored) and learners'
 orders of printed copies, with the staff print queue. Other code uses only the names below."""
 
-from src.printing.duplicate import Duplicate, PrintRefused, duplicate_pdf, filename_for, print_duplicate
+from src.printing.duplicate import Duplicate, duplicate_pdf, filename_for, print_duplicate
 from src.printing.orders import (
     ADDRESS_FIELDS,
     STATES,
-    OrderConflict,
-    OrderRefused,
     address_lines,
     cancel_order,
     mark_dispatched,
@@ -19,9 +17,6 @@ __all__ = [
     "ADDRESS_FIELDS",
     "STATES",
     "Duplicate",
-    "OrderConflict",
-    "OrderRefused",
-    "PrintRefused",
     "QueuePage",
     "address_lines",
     "cancel_order",

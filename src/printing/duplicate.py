@@ -26,16 +26,13 @@ from fpdf import FPDF
 
 from src.clock import long_date, utcnow
 from src.documents import PRINTED_ACTION, content_of, printed, qr_png, verify_host, verify_url
+from src.errors import Refused
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
 QR_SIDE_MM = 45
-
-
-class PrintRefused(Exception):
-    """The document may not be printed (revoked or superseded): the message says why."""
 
 
 @dataclass(frozen=True)
@@ -183,15 +180,15 @@ async def print_duplicate(
     detail: str = "",
 ) -> Duplicate | None:
     """A duplicate of a valid document, made now and logged as an AccessEvent; None when there is no
-    such document. Revoked and superseded documents are refused (PrintRefused): a duplicate must
+    such document. Revoked and superseded documents are refused (Refused): a duplicate must
     never outlive its original."""
     document = await Document.objects().where(Document.id == document_id).first()
     if document is None:
         return None
     if document.status == DocumentStatus.revoked.value:
-        raise PrintRefused("This document has been revoked, so no duplicate of it can be printed.")
+        raise Refused("This document has been revoked, so no duplicate of it can be printed.")
     if document.status == DocumentStatus.superseded.value:
-        raise PrintRefused(
+        raise Refused(
             "This document has been replaced by a newer one, so no duplicate of it can be printed. "
             "Print the newer document instead."
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents import standing
+from src.errors import Conflict, Refused
 from src.mail import enqueue
 from src.tables.accounts import Account, Address
 from src.tables.documents import Document, DocumentStatus
@@ -26,18 +27,6 @@ from src.tables.printing import PrintOrder, PrintOrderState
 
 ADDRESS_FIELDS = ("line1", "line2", "town", "postcode", "country")
 STATES = tuple(state.value for state in PrintOrderState)
-
-
-class OrderRefused(Exception):
-    """The order cannot be placed or changed as asked; `field` names where the message belongs."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class OrderConflict(Exception):
-    """Someone changed the order first (it was cancelled, printed or dispatched meanwhile)."""
 
 
 def address_copy(address: Address) -> dict[str, str]:
@@ -91,7 +80,7 @@ async def place_order(
     learner: Account, document_id: int, delivery_id: int, billing_id: int, today: date
 ) -> PrintOrder:
     """Order a printed copy of the learner's own valid document. LookupError: not their document.
-    OrderRefused: the document is no longer valid, an address is not one of theirs (with that role),
+    Refused: the document is no longer valid, an address is not one of theirs (with that role),
     or an order for this document is already waiting to be printed."""
     try:
         async with write_transaction():
@@ -103,13 +92,13 @@ async def place_order(
             if document is None:
                 raise LookupError(document_id)
             if not standing(document, today).is_current:
-                raise OrderRefused("Only a valid document can be printed", "document")
+                raise Refused("Only a valid document can be printed", "document")
             delivery = await _address(learner, delivery_id, Address.is_delivery)
             if delivery is None:
-                raise OrderRefused("Choose one of your delivery addresses", "delivery")
+                raise Refused("Choose one of your delivery addresses", "delivery")
             billing = await _address(learner, billing_id, Address.is_billing)
             if billing is None:
-                raise OrderRefused("Choose one of your billing addresses", "billing")
+                raise Refused("Choose one of your billing addresses", "billing")
             order = PrintOrder(
                 document=document.id,
                 learner=learner.id,
@@ -119,11 +108,11 @@ async def place_order(
             )
             await order.save()
             await _email(order.id, "requested")
-    except (LookupError, OrderRefused):
+    except (LookupError, Refused):
         raise
     except Exception as exc:
         if unique_violation(exc) is not None:
-            raise OrderRefused(
+            raise Refused(
                 "You already have an order for this document waiting to be printed", "document"
             ) from exc
         raise
@@ -148,7 +137,7 @@ async def _change(
         if after is PrintOrderState.printed:
             status = await Document.select(Document.status).where(Document.id == order.document).first()
             if status is None or status["status"] != DocumentStatus.valid.value:
-                raise OrderRefused("The document was revoked or replaced, so it cannot be printed")
+                raise Refused("The document was revoked or replaced, so it cannot be printed")
         now = datetime.now(UTC)
         changes: dict[Any, Any] = {
             PrintOrder.state: after.value,
@@ -165,7 +154,7 @@ async def _change(
             PrintOrder, order_id, {PrintOrder.state: before.value, PrintOrder.version: version}, changes
         )
         if not won:
-            raise OrderConflict(order_id)
+            raise Conflict()  # cancelled, printed or dispatched meanwhile
         await _email(order_id, after.value)
 
 

@@ -10,8 +10,6 @@ from src.reports.rules import (
     PER_DAY,
     PER_DOCUMENT,
     STATES,
-    Conflict,
-    LimitReached,
     check,
     check_answer,
 )
@@ -23,9 +21,7 @@ __all__ = [
     "PER_DAY",
     "PER_DOCUMENT",
     "STATES",
-    "Conflict",
     "InboxPage",
-    "LimitReached",
     "answer",
     "by_reporter",
     "check",

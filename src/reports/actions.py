@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from src.db import compare_and_set, lock_row, write_transaction
+from src.errors import Conflict, Refused
 from src.mail import enqueue
-from src.reports.rules import CATEGORIES, DAY, PER_DAY, PER_DOCUMENT, Conflict, LimitReached, clean
+from src.reports.rules import CATEGORIES, DAY, PER_DAY, PER_DOCUMENT, clean
 from src.tables.accounts import Account
 from src.tables.documents import Document
 from src.tables.reports import Report, ReportState
@@ -30,7 +31,7 @@ async def _counts(reporter_id: int, document_id: int, since: datetime) -> tuple[
 async def submit(
     reporter: Account, document: Document, connection_id: int | None, category: str, message: str
 ) -> Report:
-    """Send a report on a document the caller has checked this person may see. Raises LimitReached
+    """Send a report on a document the caller has checked this person may see. Raises Refused
     (and queues no email) when the person has sent too many.
 
     The count and the insert happen under one lock on the reporter's account row (PostgreSQL) or in
@@ -40,12 +41,12 @@ async def submit(
         await lock_row(Account, reporter.id)
         today_count, document_count = await _counts(reporter.id, document.id, now - DAY)
         if document_count >= PER_DOCUMENT:
-            raise LimitReached(
+            raise Refused(
                 f"You have already sent {PER_DOCUMENT} reports on this document. "
                 "We will answer them; you can follow them on Your reports."
             )
         if today_count >= PER_DAY:
-            raise LimitReached(
+            raise Refused(
                 f"You have sent {PER_DAY} reports in the last 24 hours, the most you can send. Try again tomorrow."
             )
         report = Report(

@@ -1,4 +1,4 @@
-"""What a report may say, how many a person may send, and the two ways sending or answering can fail."""
+"""What a report may say and how many a person may send."""
 
 from __future__ import annotations
 
@@ -21,14 +21,6 @@ MAX_MESSAGE = 2000
 PER_DAY = 10  # reports one person may send in any 24 hours
 PER_DOCUMENT = 3  # reports one person may send on one document, ever
 DAY = timedelta(hours=24)
-
-
-class LimitReached(Exception):
-    """The person has sent as many reports as they may; the message says so in words."""
-
-
-class Conflict(Exception):
-    """Someone else changed this report first (another member of staff answered or closed it)."""
 
 
 def check(category: str, message: str) -> dict[str, str]:

@@ -6,34 +6,33 @@ from typing import Any
 
 from litestar import Router
 
+from src.routes.account import AccountController
+from src.routes.addresses import AddressController
+from src.routes.connections import ConnectionController
+from src.routes.documents import DocumentController
+from src.routes.extensions import ExtensionController
+from src.routes.home import HomeController
+from src.routes.mailbox import MailboxController
+from src.routes.password import PasswordController
+from src.routes.print_orders import PrintOrderController
+from src.routes.profile import ProfileController
+from src.routes.reloads import reload_handlers
+from src.routes.reports import ReportController
+from src.routes.session import SessionController
+from src.routes.shared_documents import SharedDocumentController
+from src.routes.sharing import SharingController
+from src.routes.staff import StaffController
+from src.routes.staff_documents import StaffDocumentController
+from src.routes.staff_imports import StaffImportController
+from src.routes.staff_prints import StaffPrintController
+from src.routes.staff_reports import StaffReportController
+from src.routes.verify import VerifyController
+from src.routes.verify_api import VerifyApiController
+from src.routes.verify_choice import VerifyChoiceController
 from src.settings import Settings
 
 
 def all_route_handlers(settings: Settings) -> list[Any]:
-    from src.routes.account import AccountController
-    from src.routes.addresses import AddressController
-    from src.routes.connections import ConnectionController
-    from src.routes.documents import DocumentController
-    from src.routes.extensions import ExtensionController
-    from src.routes.home import HomeController
-    from src.routes.mailbox import MailboxController
-    from src.routes.password import PasswordController
-    from src.routes.print_orders import PrintOrderController
-    from src.routes.profile import ProfileController
-    from src.routes.reloads import reload_handlers
-    from src.routes.reports import ReportController
-    from src.routes.session import SessionController
-    from src.routes.shared_documents import SharedDocumentController
-    from src.routes.sharing import SharingController
-    from src.routes.staff import StaffController
-    from src.routes.staff_documents import StaffDocumentController
-    from src.routes.staff_imports import StaffImportController
-    from src.routes.staff_prints import StaffPrintController
-    from src.routes.staff_reports import StaffReportController
-    from src.routes.verify import VerifyController
-    from src.routes.verify_api import VerifyApiController
-    from src.routes.verify_choice import VerifyChoiceController
-
     handlers: list[Any] = [
         HomeController,
         AccountController,
@@ -55,9 +54,11 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         StaffReportController,
         PrintOrderController,
         StaffPrintController,
-        *reload_handlers(),
     ]
     if settings.development:
         handlers.append(MailboxController)  # absent in production mode
     # The OpenAPI schema describes the JSON API only; the HTML pages are not an API.
-    return [Router(path="/", route_handlers=handlers, include_in_schema=False), VerifyApiController]
+    pages = Router(path="/", route_handlers=handlers, include_in_schema=False)
+    for reload in reload_handlers(pages.routes):
+        pages.register(reload)
+    return [pages, VerifyApiController]

@@ -56,7 +56,7 @@ class AddressController(Controller):
         """Page: the address form. htmx: the form alone."""
         return _address_page(request)
 
-    @post("/", name="add_address")
+    @post("/", name="add_address", opt={"reload": "new_address"})
     async def add_address(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add an address, then the profile page. Errors: 422, values kept."""
         form = await read_form(request)
@@ -74,7 +74,7 @@ class AddressController(Controller):
             raise NotFoundException()
         return _address_page(request, address)
 
-    @post("/{address_id:int}", name="update_address")
+    @post("/{address_id:int}", name="update_address", opt={"reload": "edit_address"})
     async def update_address(
         self, request: Request[Any, Any, Any], address_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
@@ -89,7 +89,7 @@ class AddressController(Controller):
         flash(request, "Address saved.", category="success")
         return redirect(request, _back_to_addresses(request))
 
-    @post("/{address_id:int}/delete", name="remove_address")
+    @post("/{address_id:int}/delete", name="remove_address", opt={"reload": "profile"})
     async def remove_address(
         self, request: Request[Any, Any, Any], address_id: FromPath[int]
     ) -> Template | Redirect:

@@ -12,16 +12,15 @@ from src import connections
 from src.connections import (
     OPEN_STATES,
     WAITING_LEARNER,
-    Conflict,
-    Refused,
     check_accept,
     place_refusal,
 )
 from src.connections import log_event as record
+from src.errors import Conflict, Refused
 from src.forms import read_form
 from src.guards import requires_learner_or_third_party
 from src.htmx import render
-from src.routes.connection_common import (
+from src.routes.common import (
     after_action,
     conflict,
     connection_context,
@@ -77,7 +76,7 @@ class ConnectionController(Controller):
             )
         return render(request, "connections/detail.html", **context)
 
-    @post("/{connection_id:int}/accept", name="accept_connection")
+    @post("/{connection_id:int}/accept", name="accept_connection", opt={"reload": "connection"})
     async def accept_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -107,7 +106,7 @@ class ConnectionController(Controller):
             return await connection_page(request, connection, form=form, chosen=chosen)  # type: ignore[return-value]
         return await after_action(request, connection_id, "Connection accepted.", form.get("return_to"))
 
-    @post("/{connection_id:int}/decline", name="decline_connection")
+    @post("/{connection_id:int}/decline", name="decline_connection", opt={"reload": "connection"})
     async def decline_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:

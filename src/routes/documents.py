@@ -13,7 +13,7 @@ from src.connections import activity_page
 from src.documents import owned_by, page_owned_by
 from src.guards import requires_learner
 from src.htmx import render
-from src.routes.connection_common import today
+from src.routes.common import today
 from src.routes.viewer_common import Viewing, report_form, send_report, show_page
 
 

@@ -12,11 +12,12 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from src import connections
-from src.connections import ACTIVE, Conflict, Refused, check_extension_request, check_new_date, place_refusal
+from src.connections import ACTIVE, check_extension_request, check_new_date, place_refusal
+from src.errors import Conflict, Refused
 from src.forms import Form, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import render
-from src.routes.connection_common import after_action, conflict, connection_page, load, today
+from src.routes.common import after_action, conflict, connection_page, load, today
 
 
 class ExtensionController(Controller):
@@ -54,7 +55,12 @@ class ExtensionController(Controller):
             return await _extension_page(request, connection, form)
         return await after_action(request, connection_id, "Request for more time sent.")
 
-    @post("/extension/approve", name="approve_extension", guards=[requires_learner])
+    @post(
+        "/extension/approve",
+        name="approve_extension",
+        guards=[requires_learner],
+        opt={"reload": "connection"},
+    )
     async def approve_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -74,7 +80,12 @@ class ExtensionController(Controller):
             ),
         )
 
-    @post("/extension/decline", name="decline_extension", guards=[requires_learner])
+    @post(
+        "/extension/decline",
+        name="decline_extension",
+        guards=[requires_learner],
+        opt={"reload": "connection"},
+    )
     async def decline_extension(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -89,7 +100,7 @@ class ExtensionController(Controller):
             return await conflict(request, connection_id)
         return await after_action(request, connection_id, "Extension declined.")
 
-    @post("/extend", name="extend_connection", guards=[requires_learner])
+    @post("/extend", name="extend_connection", guards=[requires_learner], opt={"reload": "connection"})
     async def extend_connection(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:
@@ -104,7 +115,7 @@ class ExtensionController(Controller):
             lambda new_date: connections.extend(request.user, connection, new_date, today(request)),
         )
 
-    @post("/documents", name="change_documents", guards=[requires_learner])
+    @post("/documents", name="change_documents", guards=[requires_learner], opt={"reload": "connection"})
     async def change_documents(
         self, request: Request[Any, Any, Any], connection_id: FromPath[int]
     ) -> Response[Any]:

@@ -10,8 +10,7 @@ from litestar.response import Redirect, Template
 from src import connections
 from src.guards import requires_login
 from src.htmx import render
-from src.routes.common import url
-from src.routes.connection_common import today
+from src.routes.common import today, url
 from src.tables.accounts import Role
 
 

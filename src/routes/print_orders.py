@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.flash import flash
@@ -14,12 +14,12 @@ from litestar_htmx import ClientRedirect
 
 from src import accounts, printing
 from src.documents import clean_text, owned_by, standing
+from src.errors import Conflict, Refused
 from src.forms import Form, read_form
 from src.guards import requires_learner
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import url
-from src.routes.connection_common import today
+from src.routes.common import answer_refusal, today, url
 from src.tables.accounts import Address
 from src.tables.documents import Document
 
@@ -133,7 +133,11 @@ class PrintOrderController(Controller):
             added=bool(wants_new),
         )
 
-    @post("/documents/{document_id:int}/print/confirm", name="place_print_order")
+    @post(
+        "/documents/{document_id:int}/print/confirm",
+        name="place_print_order",
+        opt={"reload": "new_print_order"},
+    )
     async def place_order(
         self, request: Request[Any, Any, Any], document_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
@@ -147,7 +151,7 @@ class PrintOrderController(Controller):
             )
         except LookupError:
             raise NotFoundException() from None
-        except printing.OrderRefused as refused:
+        except Refused as refused:
             values = {"delivery": form.get("delivery")[:10], "billing": form.get("billing")[:10]}
             return await self._form_page(
                 request, document, values, {refused.field or "document": str(refused)}
@@ -176,10 +180,8 @@ class PrintOrderController(Controller):
         """Page: one order: its state, the addresses as ordered, and a cancel button while requested."""
         return render(request, "prints/order.html", order=await self._order(request, order_id))
 
-    @post("/prints/{order_id:int}/cancel", name="cancel_print_order")
-    async def cancel_order(
-        self, request: Request[Any, Any, Any], order_id: FromPath[int]
-    ) -> Redirect | ClientRedirect:
+    @post("/prints/{order_id:int}/cancel", name="cancel_print_order", opt={"reload": "print_order"})
+    async def cancel_order(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Response[Any]:
         """Cancel an order still requested, then its page (a race lost to staff: the page with a notice)."""
         await self._order(request, order_id)
         form = await read_form(request)
@@ -190,9 +192,9 @@ class PrintOrderController(Controller):
             await printing.cancel_order(request.user, order_id, version)
         except LookupError:
             raise NotFoundException() from None
-        except printing.OrderConflict:
-            flash(request, CHANGED_TEXT, category="warning")
-        else:
-            poke_worker(request.app)
-            flash(request, "Your order has been cancelled.", category="success")
-        return redirect(request, url(request, "print_order", order_id=order_id))
+        except Conflict as lost:
+            back = url(request, "print_order", order_id=order_id)
+            return await answer_refusal(request, lost, changed=CHANGED_TEXT, back=back)
+        poke_worker(request.app)
+        flash(request, "Your order has been cancelled.", category="success")
+        return redirect(request, url(request, "print_order", order_id=order_id))  # type: ignore[return-value]

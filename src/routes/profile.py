@@ -53,7 +53,7 @@ class ProfileController(Controller):
         """Page: every part of the profile, each section a partial that htmx updates alone."""
         return await _manage_page(request)
 
-    @post("/details", name="update_details")
+    @post("/details", name="update_details", opt={"reload": "profile"})
     async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Save personal details. htmx: the details form again with 'saved'. Errors: 422, values kept."""
         form = await read_form(request)
@@ -106,7 +106,7 @@ class ProfileController(Controller):
         flash(request, "Your new email address is confirmed.", category="success")
         return Redirect(path=url(request, "profile"), status_code=303)
 
-    @post("/contacts", name="add_contact")
+    @post("/contacts", name="add_contact", opt={"reload": "profile"})
     async def add_contact(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Add a phone number or email. htmx: the contacts section. Errors: 422, values kept."""
         form = await read_form(request)
@@ -127,7 +127,7 @@ class ProfileController(Controller):
         flash(request, "Contact detail added.", category="success")
         return Redirect(path=url(request, "profile") + "#contacts", status_code=303)
 
-    @post("/contacts/{contact_id:int}/delete", name="remove_contact")
+    @post("/contacts/{contact_id:int}/delete", name="remove_contact", opt={"reload": "profile"})
     async def remove_contact(
         self, request: Request[Any, Any, Any], contact_id: FromPath[int]
     ) -> Template | Redirect:

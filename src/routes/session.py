@@ -100,7 +100,7 @@ class SessionController(Controller):
             **extra,
         )
 
-    @post("/logout", name="logout")
+    @post("/logout", name="logout", opt={"reload": "dashboard"})
     async def log_out(self, request: Request[Any, Any, Any]) -> Redirect | ClientRedirect:
         """End the session, then the log-in page."""
         end_session(request)

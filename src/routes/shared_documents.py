@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from src import connections
 from src.guards import requires_third_party
-from src.routes.connection_common import today
+from src.routes.common import today
 from src.routes.viewer_common import Viewing, report_form, send_report, show_page
 
 

@@ -14,7 +14,6 @@ from src import throttle
 from src.connections import (
     DEFAULT_DAYS,
     MAX_DAYS,
-    Refused,
     add_connection,
     check_add_connection,
     check_share,
@@ -22,12 +21,12 @@ from src.connections import (
     share,
 )
 from src.documents import owned_by
+from src.errors import Refused
 from src.forms import Form, flatten_date, read_form
 from src.guards import requires_learner, requires_third_party
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import url
-from src.routes.connection_common import today
+from src.routes.common import today, url
 
 ADD_LIMIT_PER_HOUR = 30
 # Shares a learner may start a day. Every share counts, not only those that email an invitation to an

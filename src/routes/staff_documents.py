@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
@@ -12,12 +12,12 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import documents
+from src.errors import Conflict
 from src.forms import Form, read_form
 from src.guards import requires_staff
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import tokens_of
-from src.routes.connection_common import today
+from src.routes.common import answer_refusal, today, tokens_of, url
 
 CONFLICT_TEXT = "This document has changed since you loaded the page (it was revoked or superseded). Here is how it stands now."
 FORM_FIELDS = (*documents.COLUMNS, "units")
@@ -123,7 +123,7 @@ class StaffDocumentController(Controller):
             )
         poke_worker(request.app)
         flash(request, f"Document {document.certificate_number} has been issued.", category="success")
-        return redirect(request, f"/staff/documents/{document.id}")
+        return redirect(request, url(request, "staff_document", document_id=document.id))
 
     @get("/{document_id:int}", name="staff_document")
     async def show_document(self, request: Request[Any, Any, Any], document_id: FromPath[int]) -> Template:
@@ -174,7 +174,7 @@ class StaffDocumentController(Controller):
     @post("/{document_id:int}/revoke", name="staff_revoke")
     async def revoke_document(
         self, request: Request[Any, Any, Any], document_id: FromPath[int]
-    ) -> Template | Redirect | ClientRedirect:
+    ) -> Response[Any]:
         """First post: check the form and show the confirmation. Second (confirmed): revoke for good."""
         document, owner = await _load(document_id)
         form = await read_form(request)
@@ -191,22 +191,22 @@ class StaffDocumentController(Controller):
         if not version.isdigit() or len(version) > 9:
             raise NotFoundException()
         if document.status != "valid" or document.version != int(version):
-            return self._conflict(request, document_id)
+            return await self._conflict(request, document_id)
         if not form.ok:
             return self._revoke_page(request, document, owner, form.kept(), form.errors, status_code=422)
         if form.get("confirmed") != "yes":
             return self._revoke_page(request, document, owner, form.kept(), {}, confirm=True)
         try:
             await documents.revoke(request.user, document_id, int(version), category, wording, note)
-        except documents.DocumentConflict:
-            return self._conflict(request, document_id)
+        except Conflict:
+            return await self._conflict(request, document_id)
         poke_worker(request.app)
         flash(request, "The document has been revoked and the learner emailed.", category="success")
-        return redirect(request, f"/staff/documents/{document_id}")
+        return redirect(request, url(request, "staff_document", document_id=document_id))
 
-    def _conflict(self, request: Request[Any, Any, Any], document_id: int) -> Redirect | ClientRedirect:
-        flash(request, CONFLICT_TEXT, category="warning")
-        return redirect(request, f"/staff/documents/{document_id}")
+    async def _conflict(self, request: Request[Any, Any, Any], document_id: int) -> Response[Any]:
+        back = url(request, "staff_document", document_id=document_id)
+        return await answer_refusal(request, Conflict(), changed=CONFLICT_TEXT, back=back)
 
     @get("/{document_id:int}/supersede", name="staff_supersede_document")
     async def supersede_form(self, request: Request[Any, Any, Any], document_id: FromPath[int]) -> Template:
@@ -219,14 +219,14 @@ class StaffDocumentController(Controller):
             document=document,
             version=document.version,
             **self._form_context(
-                _values_of(document, owner), {}, f"/staff/documents/{document_id}/supersede"
+                _values_of(document, owner), {}, url(request, "staff_supersede", document_id=document_id)
             ),
         )
 
     @post("/{document_id:int}/supersede", name="staff_supersede")
     async def supersede_document(
         self, request: Request[Any, Any, Any], document_id: FromPath[int]
-    ) -> Template | Redirect | ClientRedirect:
+    ) -> Response[Any]:
         """Issue the replacement and mark this one superseded. Errors: 422, values kept; a race: 303 back."""
         document, _ = await _load(document_id)
         form = await read_form(request)
@@ -248,8 +248,8 @@ class StaffDocumentController(Controller):
                     units,
                     today=today(request),
                 )
-            except documents.DocumentConflict:
-                return self._conflict(request, document_id)
+            except Conflict:
+                return await self._conflict(request, document_id)
             errors = row.errors
         if new is None:
             return render(
@@ -260,7 +260,9 @@ class StaffDocumentController(Controller):
                 document=document,
                 version=version,
                 **self._form_context(
-                    {n: form.get(n) for n in FORM_FIELDS}, errors, f"/staff/documents/{document_id}/supersede"
+                    {n: form.get(n) for n in FORM_FIELDS},
+                    errors,
+                    url(request, "staff_supersede", document_id=document_id),
                 ),
             )
         poke_worker(request.app)
@@ -269,4 +271,4 @@ class StaffDocumentController(Controller):
             f"Document {new.certificate_number} replaces {document.certificate_number}.",
             category="success",
         )
-        return redirect(request, f"/staff/documents/{new.id}")
+        return redirect(request, url(request, "staff_document", document_id=new.id))

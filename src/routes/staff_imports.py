@@ -13,11 +13,11 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import documents
+from src.errors import Refused
 from src.guards import requires_staff
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import tokens_of
-from src.routes.connection_common import today
+from src.routes.common import today, tokens_of, url
 
 # Two files of at most MAX_FILE_BYTES each, plus the multipart envelope. Only this route takes
 # more than the app-wide limit for forms.
@@ -63,7 +63,7 @@ class StaffImportController(Controller):
                 batch_id, result = await documents.dry_run(
                     request.user, filename, content, units, today=today(request)
                 )
-            except documents.ImportRefused as exc:
+            except Refused as exc:
                 error = str(exc)
         if error:
             return render(
@@ -121,14 +121,14 @@ class StaffImportController(Controller):
             },
         )
 
-    @post("/{batch_id:int}/confirm", name="staff_confirm_import")
+    @post("/{batch_id:int}/confirm", name="staff_confirm_import", opt={"reload": "staff_import"})
     async def confirm_import(
         self, request: Request[Any, Any, Any], batch_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
         """Write every new row or none; then back to the batch's page with what happened."""
         try:
             done = await documents.confirm(tokens_of(request), request.user, batch_id, today=today(request))
-        except documents.ImportRefused as exc:
+        except Refused as exc:
             found = await documents.recheck(batch_id, today=today(request))
             if found is None:
                 raise NotFoundException() from None
@@ -145,4 +145,4 @@ class StaffImportController(Controller):
                 f"Imported {done.created} documents; {done.skipped} identical rows were skipped. The learners have been emailed.",
                 category="success",
             )
-        return redirect(request, f"/staff/imports/{batch_id}")
+        return redirect(request, url(request, "staff_import", batch_id=batch_id))

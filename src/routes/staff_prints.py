@@ -8,15 +8,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.flash import flash
-from litestar.response import Redirect, Template
-from litestar_htmx import ClientRedirect
+from litestar.response import Template
 
 from src import printing
+from src.errors import Conflict, Refused
 from src.forms import read_form
 from src.guards import requires_staff
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import settings_of, url
+from src.routes.common import answer_refusal, settings_of, url
 
 CONFLICT_TEXT = "This order changed since you loaded the page (it was cancelled or already marked). Here is how it stands now."
 
@@ -25,6 +25,15 @@ def _version(value: str) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 9:
         raise NotFoundException()
     return int(value)
+
+
+async def _print_refused(document_id: int, message: str) -> Response[Any]:
+    """Why this document has no duplicate (revoked or superseded), with a way back to it."""
+    return Template(
+        template_name="staff/print_refused.html",
+        context={"message": message, "document_id": document_id},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 class StaffPrintController(Controller):
@@ -44,12 +53,9 @@ class StaffPrintController(Controller):
                 tz=settings.tz,
                 detail=detail,
             )
-        except printing.PrintRefused as refused:
-            return Template(
-                template_name="staff/print_refused.html",
-                context={"message": str(refused), "document_id": document_id},
-                status_code=409,
-                headers={"Cache-Control": "no-store"},
+        except Refused as refused:
+            return await answer_refusal(
+                request, refused, as_it_stands=lambda message: _print_refused(document_id, message)
             )
         if duplicate is None:
             raise NotFoundException()
@@ -99,7 +105,7 @@ class StaffPrintController(Controller):
 
     async def _mark(
         self, request: Request[Any, Any, Any], order_id: int, change: Any, done: str
-    ) -> Redirect | ClientRedirect:
+    ) -> Response[Any]:
         form = await read_form(request)
         version = _version(form.get("version"))
         back = url(request, "staff_prints") + (
@@ -109,26 +115,20 @@ class StaffPrintController(Controller):
             await change(order_id, version)
         except LookupError:
             raise NotFoundException() from None
-        except printing.OrderConflict:
-            flash(request, CONFLICT_TEXT, category="warning")
-            return redirect(request, back)
-        except printing.OrderRefused as refused:
-            flash(request, str(refused), category="warning")
-            return redirect(request, back)
+        except (Conflict, Refused) as refusal:
+            return await answer_refusal(request, refusal, changed=CONFLICT_TEXT, back=back)
         poke_worker(request.app)
         flash(request, f"Order {order_id} {done}; the learner has been emailed.", category="success")
-        return redirect(request, back)
+        return redirect(request, back)  # type: ignore[return-value]
 
-    @post("/prints/{order_id:int}/printed", name="staff_mark_printed")
-    async def mark_printed(
-        self, request: Request[Any, Any, Any], order_id: FromPath[int]
-    ) -> Redirect | ClientRedirect:
+    @post("/prints/{order_id:int}/printed", name="staff_mark_printed", opt={"reload": "staff_prints"})
+    async def mark_printed(self, request: Request[Any, Any, Any], order_id: FromPath[int]) -> Response[Any]:
         """Mark an order printed, then the queue (a race lost: the queue with a notice)."""
         return await self._mark(request, order_id, printing.mark_printed, "is marked printed")
 
-    @post("/prints/{order_id:int}/dispatched", name="staff_mark_dispatched")
+    @post("/prints/{order_id:int}/dispatched", name="staff_mark_dispatched", opt={"reload": "staff_prints"})
     async def mark_dispatched(
         self, request: Request[Any, Any, Any], order_id: FromPath[int]
-    ) -> Redirect | ClientRedirect:
+    ) -> Response[Any]:
         """Mark an order dispatched, then the queue."""
         return await self._mark(request, order_id, printing.mark_dispatched, "is marked dispatched")

@@ -20,7 +20,12 @@ from src.htmx import redirect, render, wants_fragment
 class VerifyChoiceController(Controller):
     guards = [requires_learner]
 
-    @post("/documents/{document_id:int}/verify-page", name="verify_choice", status_code=200)
+    @post(
+        "/documents/{document_id:int}/verify-page",
+        name="verify_choice",
+        status_code=200,
+        opt={"reload": "document"},
+    )
     async def choose(
         self, request: Request[Any, Any, Any], document_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:

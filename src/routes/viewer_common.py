@@ -18,11 +18,11 @@ from litestar.response import Redirect, Template
 
 from src import reports
 from src.documents import content_of, printed, standing
+from src.errors import Refused
 from src.forms import read_form
 from src.htmx import VARY, wants_fragment
 from src.mail import poke_worker
-from src.routes.common import settings_of
-from src.routes.connection_common import today
+from src.routes.common import settings_of, today
 from src.tables.connections import Connection
 from src.tables.documents import Document
 
@@ -112,7 +112,7 @@ async def send_report(request: Request[Any, Any, Any], viewing: Viewing) -> Resp
                 category,
                 message,
             )
-        except reports.LimitReached as exc:
+        except Refused as exc:  # a limit reached
             form.error("message", str(exc))
             status = 429
     if not form.ok:
