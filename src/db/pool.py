@@ -69,8 +69,9 @@ class PooledSQLiteEngine(SQLiteEngine):
     `timeout` as the busy timeout) while the pool is open, and behaves exactly like Piccolo's engine
     otherwise (migrations, one-off scripts).
 
-    The idle list is shared across event loops (a connection's worker thread answers whichever loop
-    asked), guarded by a thread lock; each loop bounds its own connections in use with a semaphore.
+    A process serves on one event loop: one semaphore bounds the connections in use (made anew each
+    time the pool opens); the idle list is guarded by a thread lock, since read connections are
+    per thread.
     Piccolo has no pool hook for SQLite, so this overrides the two places it opens connections: a
     query outside a transaction, and a transaction (fast path: the server gate of `make bench`,
     SQLite pages >= 0.10 x /healthz)."""
@@ -80,7 +81,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._idle: deque[aiosqlite.Connection] = deque()
         self._lock = threading.Lock()
         self._max_size = 0  # 0: the pool is closed, a connection per query as Piccolo does
-        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._slots = asyncio.Semaphore(0)  # connections that may be in use; sized by start_pool
         # One read connection per thread (see reader()); all of them, to close with the pool.
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -92,12 +93,12 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def start_pool(self, max_size: int) -> None:
         self._max_size = max(max_size, 1)
+        self._slots = asyncio.Semaphore(self._max_size)
 
     async def stop_pool(self) -> None:
         self._max_size = 0
         with self._lock:
             idle, self._idle = list(self._idle), deque()
-            self._slots.clear()
             readers, self._readers = self._readers, []
             self._generation += 1
         for connection in idle:
@@ -129,20 +130,10 @@ class PooledSQLiteEngine(SQLiteEngine):
             local.connection, local.generation = connection, self._generation
         return connection
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            for other in [other for other in self._slots if other.is_closed()]:
-                del self._slots[other]
-            semaphore = self._slots.get(loop)
-            if semaphore is None:
-                semaphore = self._slots[loop] = asyncio.Semaphore(self._max_size)
-        return semaphore
-
     async def acquire(self) -> aiosqlite.Connection:
         if not self.pooling:
             return await super().get_connection()
-        semaphore = self._semaphore()
+        semaphore = self._slots
         await semaphore.acquire()
         try:
             with self._lock:

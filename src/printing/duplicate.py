@@ -10,7 +10,6 @@ back out of the PDF.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import io
 import re
@@ -159,15 +158,8 @@ def duplicate_pdf(
     return bytes(pdf.output())
 
 
-_limiters: dict[asyncio.AbstractEventLoop, anyio.Lock] = {}
-
-
-def _one_at_a_time() -> anyio.Lock:
-    """A lock per event loop (tests run several apps, each on its own loop)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _limiters:
-        _limiters[loop] = anyio.Lock()
-    return _limiters[loop]
+# One PDF made at a time per process (it is CPU work in a thread). A process serves on one loop.
+_one_at_a_time = anyio.Lock()
 
 
 async def print_duplicate(
@@ -195,7 +187,7 @@ async def print_duplicate(
     now = utcnow()
     # Half a second of CPU (font subsetting): in a worker thread, so the server keeps answering
     # everyone else meanwhile, and one at a time, so a queue of prints cannot take every core.
-    async with _one_at_a_time():
+    async with _one_at_a_time:
         pdf = await anyio.to_thread.run_sync(
             functools.partial(
                 duplicate_pdf,

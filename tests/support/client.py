@@ -115,6 +115,30 @@ def deliver(app: Litestar) -> int:
     return total  # type: ignore[no-any-return]
 
 
+def _cookie(client: TestClient[Any], name: str) -> str | None:
+    for cookie in client.cookies.jar:
+        if cookie.name in (name, f"__Host-{name}"):
+            return cookie.value
+    return None
+
+
+def form_token(client: TestClient[Any], token_from: str = "/login") -> str:
+    """The CSRF token a form of the site would carry: the one this browser was last given, while it
+    still holds (the same session and token cookies as when a page was fetched); otherwise fetched
+    from `token_from`. A token is signed for the session it was given in: log-in and log-out change
+    the session cookie, and so fetch a new one."""
+    state = (_cookie(client, "portal_session"), _cookie(client, "portal_csrf"))
+    known = getattr(client, "_portal_form_token", None)
+    if known is not None and known[0] == state:
+        return known[1]  # type: ignore[no-any-return]
+    token = csrf_token(client, token_from)
+    client._portal_form_token = (  # type: ignore[attr-defined]
+        (_cookie(client, "portal_session"), _cookie(client, "portal_csrf")),
+        token,
+    )
+    return token
+
+
 def post_form(
     client: TestClient[Any],
     path: str,
@@ -124,7 +148,7 @@ def post_form(
     **kwargs: Any,
 ) -> Any:
     """Post a form the way a browser would: with the CSRF field from a page of the site."""
-    body = {"_csrf_token": csrf_token(client, token_from), **data}
+    body = {"_csrf_token": form_token(client, token_from), **data}
     headers = {"HX-Request": "true"} if htmx else {}
     return client.post(path, data=body, headers=headers, follow_redirects=False, **kwargs)
 
