@@ -70,11 +70,13 @@ class DayRule:
         """For Piccolo queries; `table` may be a foreign key to a connection (`SharedDocument.connection`)."""
         return (table.state == self.state) & self.compare(getattr(table, self.last_day), day)
 
-    def sql(self, table: str = "connection") -> str:
-        """For statements written by hand: SQL with two `{}`, for `args(day)`."""
-        return (
-            f'("{table}"."state" = {{}} AND "{table}"."{self.last_day}" {_SQL_OPERATORS[self.compare]} {{}})'
-        )
+    def sql(self, table: str = "connection", *, day_as_filter: bool = False) -> str:
+        """For statements written by hand: SQL with two `{}`, for `args(day)`. With `day_as_filter` the
+        day is tested row by row (`IS TRUE`), and no index is searched by it; the state still is."""
+        day_test = f'"{table}"."{self.last_day}" {_SQL_OPERATORS[self.compare]} {{}}'
+        if day_as_filter:
+            day_test = f"({day_test}) IS TRUE"
+        return f'("{table}"."state" = {{}} AND {day_test})'
 
     def args(self, day: date) -> list[Any]:
         return [self.state, day]
