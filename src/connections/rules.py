@@ -12,7 +12,6 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from functools import partial
 from typing import Any
 
 from src.tables.accounts import Account
@@ -62,9 +61,11 @@ class DayRule:
 
     def holds(self, c: Any, day: date) -> bool:
         """For a Connection, or a row (a dict) with the same names."""
-        get = c.get if isinstance(c, dict) else partial(getattr, c)
-        last = get(self.last_day)
-        return get("state") == self.state and last is not None and bool(self.compare(last, day))
+        if isinstance(c, dict):
+            state, last = c.get("state"), c.get(self.last_day)
+        else:
+            state, last = c.state, getattr(c, self.last_day)
+        return state == self.state and last is not None and bool(self.compare(last, day))
 
     def where(self, day: date, table: Any = Connection) -> Any:
         """For Piccolo queries; `table` may be a foreign key to a connection (`SharedDocument.connection`)."""
