@@ -149,7 +149,7 @@ async def _rows(
         limit,
     )
     for row in rows:
-        row["usable"] = bool(row["usable"])  # 0/1 or NULL on SQLite
+        row["usable"] = bool(row["usable"])  # SQLite answers 0/1, and either engine NULL without an end day
         row["documents"] = int(row["documents"] or 0)
         row["extension_pending"] = bool(row["extension_pending"])
     return rows
