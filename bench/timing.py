@@ -26,21 +26,26 @@ from src.db import statements_run
 from src.settings import load_settings
 
 ROW = re.compile(r'id="connection-\d+"')
+ENDING_SOON_ROW = re.compile(r'<li><a href="/connections/\d+">')  # the dashboard's "access ending" list
+
+# How a page is gated: against the 10-connection page (the small account's list, issue 10), against
+# the small account's same page (the dashboard, issue 19), or not at all.
+TO_LIST, TO_SAME, NOT_GATED = "10-connection page", "same page", ""
 
 
 PAGE_40 = ["/connections"]  # the large account's page 40, found by following "Next page" 39 times
 
 
-def pages() -> list[tuple[str, str, str, bool]]:
-    """(name, small account's URL, large account's URL, gated by the ratio)."""
+def pages() -> list[tuple[str, str, str, str]]:
+    """(name, small account's URL, large account's URL, what the ratio is gated against)."""
     search = f"/connections?q={SEARCH_SURNAME.lower()}"
     return [
-        ("connections", "/connections", "/connections", True),
-        ("show=active", "/connections?show=active", "/connections?show=active", True),
-        ("search", search, search, True),
-        ("page 40 (small: page 1)", "/connections", PAGE_40[0], True),
-        ("htmx list", "/connections", "/connections", False),
-        ("dashboard", "/dashboard", "/dashboard", False),
+        ("connections", "/connections", "/connections", TO_LIST),
+        ("show=active", "/connections?show=active", "/connections?show=active", TO_LIST),
+        ("search", search, search, TO_LIST),
+        ("page 40 (small: page 1)", "/connections", PAGE_40[0], TO_LIST),
+        ("htmx list", "/connections", "/connections", NOT_GATED),
+        ("dashboard", "/dashboard", "/dashboard", TO_SAME),
     ]
 
 
@@ -98,8 +103,8 @@ def check_content(client: TestClient[Any], jars: dict[str, Any]) -> dict[str, di
         seen[name] = {}
         for key, url in ((SMALL, small_url), (LARGE, large_url)):
             _, answer = fetch(client, jars[key], url, name == "htmx list")
-            seen[name][key] = len(ROW.findall(answer.text))
-            if name != "dashboard" and seen[name][key] == 0:
+            seen[name][key] = len((ENDING_SOON_ROW if name == "dashboard" else ROW).findall(answer.text))
+            if (name != "dashboard" or key == LARGE) and seen[name][key] == 0:
                 raise SystemExit(f"{url} for the {key} account shows no connections")
             if key == LARGE and name in ("connections", "show=active") and 'rel="next"' not in answer.text:
                 raise SystemExit(f"{url} for the large account has no next page")
@@ -123,8 +128,8 @@ def measure(third_parties: dict[str, Any]) -> dict[str, Any]:
                     if round_number >= WARMUP:
                         samples[name][key].append(elapsed)
     results: dict[str, Any] = {}
-    for name, *_, gated in pages():
-        entry: dict[str, Any] = {"gated": gated, "rows_shown": rows_shown[name]}
+    for name, *_, gate in pages():
+        entry: dict[str, Any] = {"gated": gate, "rows_shown": rows_shown[name]}
         for key in (SMALL, LARGE):
             values = sorted(samples[name][key])
             entry[key] = {
@@ -140,6 +145,7 @@ def measure(third_parties: dict[str, Any]) -> dict[str, Any]:
     base = results["connections"][SMALL]["median_ms"]
     for entry in results.values():
         entry["ratio"] = entry[LARGE]["median_ms"] / base
+        entry["gated_ratio"] = entry["same_page_ratio"] if entry["gated"] == TO_SAME else entry["ratio"]
     return results
 
 
@@ -158,10 +164,10 @@ def report(results: dict[str, Any]) -> list[str]:
     for name, entry in results.items():
         s, big = entry[SMALL], entry[LARGE]
         if entry["gated"]:
-            ok = entry["ratio"] <= LIMIT
-            verdict = "ok" if ok else f"TOO SLOW (> {LIMIT}x)"
+            ok = entry["gated_ratio"] <= LIMIT
+            verdict = f"ok ({entry['gated']})" if ok else f"TOO SLOW (> {LIMIT}x the {entry['gated']})"
             if not ok:
-                failures.append(f"{name}: {entry['ratio']:.2f}x")
+                failures.append(f"{name}: {entry['gated_ratio']:.2f}x the {entry['gated']}")
         else:
             verdict = "(not gated)"
         rows = f"{entry['rows_shown'][SMALL]}/{entry['rows_shown'][LARGE]}"
@@ -171,7 +177,8 @@ def report(results: dict[str, Any]) -> list[str]:
         )
     print(
         "  ratio: the large page's median over the 10-connection page's (the small account's list), as issue 10"
-        " asks; same page: over the small account's same page; rows: rows shown, small/large"
+        " asks; same page: over the small account's same page (what the dashboard is gated on); rows: rows shown"
+        " (the dashboard's: its access-ending list), small/large"
     )
     return failures
 

@@ -7,12 +7,12 @@ or reset bumps the epoch, which ends every other session of the account at once,
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 
+from src import clock
 from src.db import Statement, fetch_one
 from src.sessions import rotate_session
 from src.tables.accounts import Account
@@ -66,7 +66,7 @@ class AccountMiddleware(ASGIMiddleware):
         scope["user"] = None
         session: dict[str, Any] | None = scope.get("session")  # type: ignore[assignment]
         if session and "account_id" in session:
-            now = time.time()
+            now = clock.seconds()
             account = None
             fresh = (
                 now - session.get("seen", 0) <= self.idle and now - session.get("issued", 0) <= self.absolute
@@ -88,7 +88,7 @@ def start_session(request: Request[Any, Any, Any], account: Account) -> None:
     """Log the account in: a fresh session id, and the epoch that a password change will bump."""
     flashes = request.session.get("_messages", [])
     request.clear_session()
-    now = time.time()
+    now = clock.seconds()
     request.set_session(
         {
             "account_id": account.id,

@@ -1,4 +1,5 @@
 """The one place that reads the clock, so tests can freeze it, and the one way a day is written.
+Reading the clock anywhere else in src/ is refused by ruff (banned-api in pyproject.toml).
 
 Access control depends only on these functions: a connection is usable while today, in the
 portal's time zone, is on or before its `expires_on` day.
@@ -6,6 +7,7 @@ portal's time zone, is on or before its `expires_on` day.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -13,6 +15,11 @@ from zoneinfo import ZoneInfo
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def seconds() -> float:
+    """Seconds since the epoch, for the session's ages (tests move it apart from `utcnow`)."""
+    return time.time()
 
 
 def today_in(tz: ZoneInfo) -> date:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from litestar import Request
+
+from src.clock import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
@@ -135,7 +137,7 @@ def parse_date(
         form.error(prefix, f"{label.capitalize()} must be a real date, like 27 3 1990")
         return None
     # UTC's today: a day either way around midnight does not matter for a date of birth.
-    if past and value >= datetime.now(UTC).date():
+    if past and value >= utcnow().date():
         form.error(prefix, past)
         return None
     return value

@@ -195,7 +195,7 @@ def day(settings: Settings) -> Any:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """The session clock (src.auth's only), moved forward by setting `clock.minutes`."""
+    """The session clock (src.clock.seconds, read by src.auth only), moved forward by setting `clock.minutes`."""
     return clocks.session_clock(monkeypatch)
 
 

@@ -11,6 +11,8 @@ from src.connections.notify import log_event, notify
 from src.connections.queries import is_duplicate, live_account, verified_account
 from src.connections.rules import (
     ACTIVE,
+    ENDED,
+    OFFER_OPEN,
     WAITING_LEARNER,
     WAITING_TP,
     check_end_date,
@@ -59,7 +61,7 @@ async def _claim_pair(key: str, today: date) -> None:
     """Free the pair's key from a connection whose access has ended since it was set (the end day is
     a date, so nothing clears it at midnight); the unique index then decides between racing inserts."""
     await Connection.update({Connection.open_pair: None}).where(
-        (Connection.open_pair == key) & (Connection.state == ACTIVE) & (Connection.expires_on < today)
+        (Connection.open_pair == key) & ENDED.where(today)
     )
 
 
@@ -193,7 +195,7 @@ async def _add_connection(third_party: Account, learner_email: str, message: str
 async def accept_as_third_party(third_party: Account, connection: Connection, today: date) -> None:
     if connection.state != WAITING_TP:
         raise Conflict()
-    if connection.expires_on is None or connection.expires_on < today:
+    if not OFFER_OPEN.holds(connection, today):
         raise Refused("The learner's offer ended before you accepted it. Ask them to share again")
     async with write_transaction():
         await advance(connection, ACTIVE)

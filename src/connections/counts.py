@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from src.connections.listing import ending_soon as soonest
-from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP
+from src.connections.rules import USABLE, WAITING_LEARNER, WAITING_TP
 from src.db import Row, Statement, fetch_one
 from src.tables.accounts import Account, Role
 
@@ -22,7 +22,8 @@ class Counts:
     extensions_waiting: int = 0
 
 
-_TALLY = 'SELECT COALESCE(SUM("n"), 0) FROM "connection_tally" WHERE "account" = {} AND "side" = {} AND "state" = {}'
+_TALLY = 'SELECT COALESCE(SUM("n"), 0) FROM "connection_tally" WHERE "account" = {} AND "side" = {} AND '
+_IN_STATE = '"state" = {}'
 _EXTENSIONS = (
     '(SELECT COUNT(*) FROM "extension_request" JOIN "connection" '
     'ON "connection"."id" = "extension_request"."connection" '
@@ -31,8 +32,8 @@ _EXTENSIONS = (
 # By side: learner (True) or third party (False), who has no extension requests to answer.
 _COUNTS = {
     learner: Statement(
-        f'SELECT ({_TALLY}) AS "waiting_for_me", ({_TALLY}) AS "waiting_for_them", '
-        f'({_TALLY} AND "expires_on" >= {{}}) AS "active", {_EXTENSIONS if learner else "0"} AS "extensions"'
+        f'SELECT ({_TALLY}{_IN_STATE}) AS "waiting_for_me", ({_TALLY}{_IN_STATE}) AS "waiting_for_them", '
+        f'({_TALLY}{USABLE.sql("connection_tally")}) AS "active", {_EXTENSIONS if learner else "0"} AS "extensions"'
     )
     for learner in (True, False)
 }
@@ -56,8 +57,7 @@ async def counts_for(account: Account, today: date, ending_soon: bool = True) ->
         asked_them,
         account.id,
         side,
-        ACTIVE,
-        today,
+        *USABLE.args(today),
     ]
     if learner:
         args.append(account.id)

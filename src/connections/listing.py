@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from src.connections.rules import ACTIVE, USABLE_SQL, WAITING_LEARNER, WAITING_TP
+from src.connections.rules import ENDED, USABLE, WAITING_LEARNER, WAITING_TP
 from src.db import Row, Statement, engine_kind, fetch
 from src.tables.accounts import Account, Role
 from src.tables.connections import ConnectionState
@@ -27,15 +27,17 @@ FILTERS = {
 }
 MAX_ID = 2**31 - 1  # ids are int4 on PostgreSQL: a cursor beyond that is garbage, not an error
 
-# What a row shows: the connection, both sides' names, and (in _COUNTS) its number of shared
-# documents and whether more time is asked, as correlated sub-selects read from their indexes.
+# What a row shows: the connection, both sides' names, and (in _ROW_EXTRAS) whether it is usable today
+# (the one rule, for the template to read), its number of shared documents and whether more time is
+# asked, as correlated sub-selects read from their indexes.
 _FIELDS = (
     'SELECT "connection"."id", "connection"."state", "connection"."expires_on", "connection"."started_by", '
     '"connection"."created_at", "connection"."learner_email", "connection"."third_party_email", '
     '"connection"."version", "l"."first_name" AS "learner_first", "l"."last_name" AS "learner_last", '
     '"t"."first_name" AS "tp_first", "t"."last_name" AS "tp_last", "t"."company_name" AS "tp_company"'
 )
-_COUNTS = (
+_ROW_EXTRAS = (
+    f', {USABLE.sql()} AS "usable"'  # noqa: S608 - names from code, values bound
     ', (SELECT COUNT(*) FROM "shared_document" WHERE "shared_document"."connection" = "connection"."id") AS "documents"'
     ', (SELECT COUNT(*) FROM "extension_request" WHERE "extension_request"."connection" = "connection"."id"'
     ' AND "extension_request"."state" = \'pending\') AS "extension_pending"'
@@ -62,11 +64,14 @@ def _filter(name: str, today: date) -> tuple[str, list[Any]]:
     if name == "waiting":
         return '"connection"."state" IN ({}, {})', [WAITING_TP, WAITING_LEARNER]
     if name == "active":
-        return USABLE_SQL, [ACTIVE, today]
+        # The page walks the account's (third_party, state, id) index newest first, testing the day
+        # row by row. Searched by the day instead, SQLite (no statistics) takes the ending-soon index
+        # (third_party, state, expires_on) and sorts every usable connection: 7 ms at 10,000, not 0.2.
+        return USABLE.sql(day_as_filter=True), USABLE.args(today)
     if name == "ended":
         return (
-            '("connection"."state" IN ({}, {}) OR ("connection"."state" = {} AND "connection"."expires_on" < {}))',
-            [ConnectionState.declined.value, ConnectionState.cancelled.value, ACTIVE, today],
+            f'("connection"."state" IN ({{}}, {{}}) OR {ENDED.sql()})',
+            [ConnectionState.declined.value, ConnectionState.cancelled.value, *ENDED.args(today)],
         )
     return "", []
 
@@ -130,20 +135,21 @@ def _statement(sql: str) -> Statement:
 
 
 async def _rows(
-    account: Account, conditions: list[tuple[str, list[Any]]], order: str, limit: int
+    account: Account, today: date, conditions: list[tuple[str, list[Any]]], order: str, limit: int
 ) -> list[Row]:
     where = [f'"connection"."{_side(account)}" = {{}}']
-    args: list[Any] = [account.id]
+    args: list[Any] = [*USABLE.args(today), account.id]
     for sql, values in conditions:
         if sql:
             where.append(sql)
             args += values
     rows = await fetch(
-        _statement(f"{_FIELDS}{_COUNTS}{_FROM} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {{}}"),
+        _statement(f"{_FIELDS}{_ROW_EXTRAS}{_FROM} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {{}}"),
         *args,
         limit,
     )
     for row in rows:
+        row["usable"] = bool(row["usable"])  # SQLite answers 0/1, and either engine NULL without an end day
         row["documents"] = int(row["documents"] or 0)
         row["extension_pending"] = bool(row["extension_pending"])
     return rows
@@ -197,7 +203,7 @@ async def list_page(
         conditions.append(_search(account, q))
     if before_id is not None:
         conditions.append(('"connection"."id" > {}', [before_id]))
-        rows = await _rows(account, conditions, '"connection"."id"', PAGE_SIZE + 1)
+        rows = await _rows(account, today, conditions, '"connection"."id"', PAGE_SIZE + 1)
         if len(rows) < PAGE_SIZE:
             # Fewer newer rows than a page (some have gone, or the cursor was typed): the first page,
             # read again so that it is a full one. Back from the second page there are exactly 25.
@@ -214,7 +220,7 @@ async def list_page(
         )
     if after_id is not None:
         conditions.append(('"connection"."id" < {}', [after_id]))
-    rows = await _rows(account, conditions, '"connection"."id" DESC', PAGE_SIZE + 1)
+    rows = await _rows(account, today, conditions, '"connection"."id" DESC', PAGE_SIZE + 1)
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return ConnectionPage(
@@ -227,18 +233,20 @@ async def list_page(
     )
 
 
-async def one_row(account: Account, connection_id: int) -> Row | None:
+async def one_row(account: Account, connection_id: int, today: date) -> Row | None:
     """The list's row for one connection of this account (after an action), or None."""
     if account.role not in (Role.learner.value, Role.third_party.value):
         return None
-    rows = await _rows(account, [('"connection"."id" = {}', [connection_id])], '"connection"."id"', 1)
+    rows = await _rows(account, today, [('"connection"."id" = {}', [connection_id])], '"connection"."id"', 1)
     return rows[0] if rows else None
 
 
+ENDING_SOON_DAYS = 30
+
+# Usable today and no longer usable ENDING_SOON_DAYS + 1 days on: the last day is within the 30 days.
 _ENDING_SOON = {
     side: Statement(
-        f'{_FIELDS}{_FROM} WHERE "connection"."{side}" = {{}} AND {USABLE_SQL} '
-        """AND "connection"."expires_on" <= {} """
+        f'{_FIELDS}{_FROM} WHERE "connection"."{side}" = {{}} AND {USABLE.sql()} AND {ENDED.sql()} '
         'ORDER BY "connection"."expires_on" LIMIT 10'
     )
     for side in ("learner", "third_party")
@@ -247,4 +255,5 @@ _ENDING_SOON = {
 
 async def ending_soon(account: Account, today: date) -> list[Row]:
     """The dashboard's list: usable connections whose access ends within 30 days, soonest first."""
-    return await fetch(_ENDING_SOON[_side(account)], account.id, ACTIVE, today, today + timedelta(days=30))
+    beyond = today + timedelta(days=ENDING_SOON_DAYS + 1)
+    return await fetch(_ENDING_SOON[_side(account)], account.id, *USABLE.args(today), *ENDED.args(beyond))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from src.connections.rules import ACTIVE, WAITING_LEARNER, WAITING_TP, usable_where
+from src.connections.rules import WAITING_LEARNER, WAITING_TP, usable_where
 from src.tables.accounts import Account, Role
 from src.tables.connections import Connection, SharedDocument
 from src.tables.documents import Document
@@ -34,8 +34,7 @@ async def shared_documents(connection_id: int, account: Account, today: date) ->
         SharedDocument.connection.learner == account.id
         if account.role == Role.learner.value
         else (SharedDocument.connection.third_party == account.id)
-        & (SharedDocument.connection.state == ACTIVE)
-        & (SharedDocument.connection.expires_on >= today)
+        & usable_where(today, SharedDocument.connection)
     )
     return (
         await SharedDocument.select(

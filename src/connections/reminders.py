@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from src.clock import long_date
 from src.connections.notify import notify
 from src.connections.queries import live_account
-from src.connections.rules import ACTIVE, display_name
+from src.connections.rules import ENDED, USABLE, display_name
 from src.db import write_transaction
 from src.tables.connections import Connection
 
@@ -22,15 +22,13 @@ ENDED_LOOKBACK_DAYS = 30  # a job that was down for weeks does not email about a
 
 async def send_reminders(today: date) -> int:
     """Queue the due reminder emails; returns how many connections were looked at."""
+    # Usable today and not REMIND_DAYS + 1 days on: the last day is within REMIND_DAYS.
     soon = await Connection.objects().where(
-        (Connection.state == ACTIVE)
-        & (Connection.expires_on >= today)
-        & (Connection.expires_on <= today + timedelta(days=REMIND_DAYS))
+        USABLE.where(today) & ENDED.where(today + timedelta(days=REMIND_DAYS + 1))
     )
+    # Ended by today, but still usable ENDED_LOOKBACK_DAYS ago.
     ended = await Connection.objects().where(
-        (Connection.state == ACTIVE)
-        & (Connection.expires_on < today)
-        & (Connection.expires_on >= today - timedelta(days=ENDED_LOOKBACK_DAYS))
+        ENDED.where(today) & USABLE.where(today - timedelta(days=ENDED_LOOKBACK_DAYS))
     )
     for connection in soon:
         async with write_transaction():

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from src.clock import long_date
+from src.connections.rules import ENDED, OFFER_OPEN, USABLE
 
 
 def _get(c: Any, name: str) -> Any:
@@ -33,12 +34,12 @@ def other_name(c: Any, role: str) -> str:
 
 
 def state_words(c: Any, today: date, role: str) -> str:
-    state, expires_on = _get(c, "state"), _get(c, "expires_on")
+    state = _get(c, "state")
     if state == "awaiting_third_party":
         return "Waiting for you to accept" if role == "third_party" else "Waiting for them to accept"
     if state == "awaiting_learner":
         return "Waiting for the learner to answer" if role == "third_party" else "Waiting for you to answer"
-    if state == "active" and expires_on and expires_on >= today:
+    if USABLE.holds(c, today):
         return "Active"
     if state == "active":
         return "Access ended"
@@ -50,15 +51,15 @@ def state_words(c: Any, today: date, role: str) -> str:
 def access_words(c: Any, today: date, role: str) -> str:
     """ "Access ends" is about the connection, never about the document. An offer not yet accepted is
     worded as an offer, never as access that is running."""
-    state, expires_on = _get(c, "state"), _get(c, "expires_on")
+    expires_on = _get(c, "expires_on")
     if not expires_on:
         return ""
     tp = role == "third_party"
-    if state == "awaiting_third_party" and expires_on >= today:
+    if OFFER_OPEN.holds(c, today):
         return ("If you accept, your access ends on " if tp else "Offered until ") + long_date(expires_on)
-    if state == "active" and expires_on >= today:
+    if USABLE.holds(c, today):
         return ("Your access ends on " if tp else "Access ends on ") + long_date(expires_on)
-    if state == "active":
+    if ENDED.holds(c, today):
         return ("Your access ended on " if tp else "Access ended on ") + long_date(expires_on)
     return ""
 

@@ -8,18 +8,18 @@ running the same event twice never queues a second email.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar
 
+from src.clock import utcnow
 from src.db import insert_many
 from src.tables.outbox import OutboxEmail
 
 
 def minute_key() -> str:
     """Part of an idempotency key: a double click within a minute queues one email, not two."""
-    return datetime.now(UTC).strftime("%Y%m%d%H%M")
+    return utcnow().strftime("%Y%m%d%H%M")
 
 
 # Emails a person is waiting for on screen ("we sent you a link"): sent before any queue of reminders.
@@ -61,7 +61,7 @@ async def enqueue_many(emails: list[tuple[str, str, dict[str, Any], str]]) -> No
     """Queue many emails (recipient, template, context, idempotency key) with one prepared statement,
     inside the caller's transaction; a key already queued (or repeated in the list) is left out by
     the unique index, with no read before (this runs while a CSV import holds the write lock)."""
-    now = datetime.now(UTC)
+    now = utcnow()
     await insert_many(
         OutboxEmail,
         [

@@ -20,11 +20,12 @@ import logging
 import random
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
 
+from src.clock import utcnow
 from src.db import engine_kind
 from src.mail.render import build_message, render_email
 from src.mail.smtp import SmtpConnections
@@ -99,7 +100,7 @@ class _Lease:
             await asyncio.sleep(LEASE.total_seconds() / 3)
             written_from = time.monotonic()
             try:
-                await OutboxEmail.update({OutboxEmail.lease_until: datetime.now(UTC) + LEASE}).where(
+                await OutboxEmail.update({OutboxEmail.lease_until: utcnow() + LEASE}).where(
                     (OutboxEmail.claimed_by == self.token) & (OutboxEmail.state == "sending")
                 )
             except Exception:
@@ -138,7 +139,7 @@ class _Marks:
                     {
                         OutboxEmail.state: "sent",
                         OutboxEmail.attempts: OutboxEmail.attempts + 1,
-                        OutboxEmail.sent_at: datetime.now(UTC),
+                        OutboxEmail.sent_at: utcnow(),
                         OutboxEmail.lease_until: None,
                         OutboxEmail.claimed_by: "",
                         OutboxEmail.last_error: "",
@@ -194,7 +195,7 @@ async def send_due(
     stalled), no further message is started and the unstarted rows are handed back at once rather
     than after their lease."""
     written_from = time.monotonic()  # before `now`: the local deadline is never later than the row's
-    now = datetime.now(UTC)
+    now = utcnow()
     token = secrets.token_hex(16)
     rows = await _claim(now, token)
     if not rows:

@@ -14,9 +14,10 @@ while it is, and its unique index refuses a second one whatever requests race.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents import standing
 from src.errors import Conflict, Refused
@@ -138,7 +139,7 @@ async def _change(
             status = await Document.select(Document.status).where(Document.id == order.document).first()
             if status is None or status["status"] != DocumentStatus.valid.value:
                 raise Refused("The document was revoked or replaced, so it cannot be printed")
-        now = datetime.now(UTC)
+        now = utcnow()
         changes: dict[Any, Any] = {
             PrintOrder.state: after.value,
             PrintOrder.version: version + 1,

@@ -4,8 +4,9 @@ state, so two members of staff answering at once give one answer and one email."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
+from src.clock import utcnow
 from src.db import compare_and_set, lock_row, write_transaction
 from src.errors import Conflict, Refused
 from src.mail import enqueue
@@ -36,7 +37,7 @@ async def submit(
 
     The count and the insert happen under one lock on the reporter's account row (PostgreSQL) or in
     one BEGIN IMMEDIATE transaction (SQLite), so parallel requests cannot all pass the count."""
-    now = datetime.now(UTC)
+    now = utcnow()
     async with write_transaction():
         await lock_row(Account, reporter.id)
         today_count, document_count = await _counts(reporter.id, document.id, now - DAY)
@@ -100,7 +101,7 @@ async def answer(staff: Account, report_id: int, text: str) -> None:
                 Report.state: ReportState.answered.value,
                 Report.answer: clean(text),
                 Report.answered_by: staff.id,
-                Report.answered_at: datetime.now(UTC),
+                Report.answered_at: utcnow(),
                 Report.version: report.version + 1,
             },
         )
@@ -138,7 +139,7 @@ async def close(report_id: int) -> None:
             {Report.state: ReportState.answered.value, Report.version: report.version},
             {
                 Report.state: ReportState.closed.value,
-                Report.closed_at: datetime.now(UTC),
+                Report.closed_at: utcnow(),
                 Report.version: report.version + 1,
             },
         )

@@ -112,7 +112,7 @@ async def connection_context(
     day = today(request)
     documents = await connections.shared_documents(connection.id, account, day)
     context: dict[str, Any] = {
-        "c": await connections.one_row(account, connection.id),
+        "c": await connections.one_row(account, connection.id, day),
         "connection": connection,
         "documents": documents,
         "usable": connections.is_usable(connection, day),
@@ -147,7 +147,7 @@ async def row_response(
     request: Request[Any, Any, Any], connection_id: int, notice: str | None = None
 ) -> Template:
     """htmx: the connection's row, plus the counts above the list (out of band)."""
-    row = await connections.one_row(request.user, connection_id)
+    row = await connections.one_row(request.user, connection_id, today(request))
     counts = await connections.counts_for(request.user, today(request), ending_soon=False)
     return Template(
         template_name="partials/connections/_row_with_counts.html",

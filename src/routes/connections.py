@@ -128,7 +128,7 @@ class ConnectionController(Controller):
         connection = await load(request, connection_id)
         if connection.state not in OPEN_STATES:
             return await conflict(request, connection_id)
-        row = await connections.one_row(request.user, connection.id)
+        row = await connections.one_row(request.user, connection.id, today(request))
         return render(
             request,
             "connections/cancel.html",

@@ -165,7 +165,7 @@ async def _extension_page(
         "connections/extension.html",
         "partials/connections/_extension_form.html",
         status_code=422 if form else 200,
-        c=await connections.one_row(request.user, connection.id),
+        c=await connections.one_row(request.user, connection.id, today(request)),
         values=form.kept() if form else {},
         errors=form.errors if form else {},
         # After a refusal the form is shown again, even if the refusal was "already asked".

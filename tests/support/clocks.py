@@ -1,7 +1,7 @@
 """Dates as the portal sees them, dates as a person types them, and clocks the tests control.
 
 Three clocks are read by the app, each for its own job, and each can be moved here without sleeping:
-`src.clock.utcnow` (access rules and "today"), `src.auth`'s time (session time-outs) and
+`src.clock.utcnow` (access rules and "today"), `src.clock.seconds` (session time-outs) and
 itsdangerous's time (how old an emailed link is).
 """
 
@@ -14,7 +14,6 @@ from types import SimpleNamespace
 import itsdangerous.timed
 import pytest
 
-import src.auth
 from src import clock
 from src.settings import Settings
 
@@ -40,10 +39,10 @@ def freeze(monkeypatch: pytest.MonkeyPatch, instant: datetime) -> None:
 
 
 def session_clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """Moves the session clock (only src.auth's) forward by `.minutes`."""
+    """Moves the session clock (`src.clock.seconds`, read only by src.auth) forward by `.minutes`."""
     state = SimpleNamespace(minutes=0.0)
-    real = time.time
-    monkeypatch.setattr(src.auth, "time", SimpleNamespace(time=lambda: real() + state.minutes * 60))
+    real = clock.seconds
+    monkeypatch.setattr(clock, "seconds", lambda: real() + state.minutes * 60)
     return state
 
 
