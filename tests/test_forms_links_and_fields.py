@@ -12,8 +12,9 @@ from typing import Any
 
 from src import connections as actions
 from src.connections import Refused, place_refusal
+from src.db import Paging
 from src.documents import issue
-from src.forms import Form, Paging
+from src.forms import Form
 from src.tables.accounts import Account
 from src.tables.connections import Connection
 from tests.support.client import log_in, post_form, run

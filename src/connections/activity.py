@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from src.db import Paging
 from src.documents import CHECKED_ACTION
-from src.forms import Paging
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 
