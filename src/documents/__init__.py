@@ -1,6 +1,7 @@
 """Documents: their standing (the one status rule), reading them through their owner, issuing
 them (one by one or from a CSV), staff actions on them, their verify codes, and the public check
-of a code (the verify page, its API and QR codes). Other code uses only the names below."""
+of a code (the verify page, its API, and the address a QR code carries). Other code uses only the
+names below."""
 
 from src.documents.csv_import import (
     MAX_FILE_BYTES,
@@ -40,7 +41,7 @@ from src.documents.verify import (
     verify,
 )
 from src.documents.verify_codes import is_well_formed, new_verify_code, normalise, printed
-from src.documents.verify_links import qr_png, qr_svg, verify_host, verify_url
+from src.documents.verify_links import verify_host, verify_url
 
 __all__ = [
     "CHECKED_ACTION",
@@ -81,8 +82,6 @@ __all__ = [
     "page_owned_by",
     "parse_date",
     "printed",
-    "qr_png",
-    "qr_svg",
     "recheck",
     "record_checks",
     "revoke",

@@ -23,8 +23,9 @@ import anyio
 import anyio.to_thread
 from fpdf import FPDF
 
+from src import qr
 from src.clock import long_date, utcnow
-from src.documents import PRINTED_ACTION, content_of, printed, qr_png, verify_host, verify_url
+from src.documents import PRINTED_ACTION, content_of, printed, verify_host, verify_url
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus
 
@@ -132,7 +133,7 @@ def duplicate_pdf(
     if pdf.will_page_break(QR_SIDE_MM + 25):
         pdf.add_page()
     top = pdf.get_y()
-    pdf.image(io.BytesIO(qr_png(url)), x=pdf.l_margin, y=top, w=QR_SIDE_MM, h=QR_SIDE_MM)
+    pdf.image(io.BytesIO(qr.png(url)), x=pdf.l_margin, y=top, w=QR_SIDE_MM, h=QR_SIDE_MM)
     left = pdf.l_margin + QR_SIDE_MM + 6
     pdf.set_xy(left, top + 2)
     text_width = width - QR_SIDE_MM - 6
