@@ -10,7 +10,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from src import audit
 from src import connections as actions
+from src.audit import AuditAction
 from src.connections import Refused, place_refusal
 from src.db import Paging
 from src.documents import issue
@@ -180,7 +182,7 @@ def test_activity_pages_by_fifty_with_newer_and_older_links(client: Any, day: da
     tess = run(make_account("third_party", "tess", password=None, company_name="Acme Care"))
     connection = run(actions.add_connection(tess, lena.email, "", day))
     for n in range(51):
-        run(actions.log_event(lena, "viewed", connection.id, detail=f"event {n}"))
+        run(audit.record(AuditAction.viewed_documents, lena, connection=connection.id, detail=f"event {n}"))
     log_in(client, "lena")
 
     first = html(client.get("/activity"))

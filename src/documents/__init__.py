@@ -28,10 +28,9 @@ from src.documents.rows import (
     units_from_text,
 )
 from src.documents.staff_actions import REASONS, DocumentConflict, issue_one, revoke, supersede
-from src.documents.staff_queries import PRINTED_ACTION, STATUSES, DocumentPage, for_staff, history, search
+from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, search
 from src.documents.status import Standing, standing, verify_headline
 from src.documents.verify import (
-    CHECKED_ACTION,
     FAILED_LOOKUP_LIMIT,
     HTTP_STATUS,
     MAX_TYPED,
@@ -44,7 +43,6 @@ from src.documents.verify_codes import is_well_formed, new_verify_code, normalis
 from src.documents.verify_links import verify_host, verify_url
 
 __all__ = [
-    "CHECKED_ACTION",
     "COLUMNS",
     "DOCUMENTS_PAGE",
     "FAILED_LOOKUP_LIMIT",
@@ -53,7 +51,6 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_ROWS",
     "MAX_TYPED",
-    "PRINTED_ACTION",
     "REASONS",
     "STATUSES",
     "TEMPLATE_VERSION",

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from src import audit
+from src.audit import AuditAction
 from src.clock import utcnow
 from src.db import compare_and_set, insert_many, update_many, write_transaction
 from src.documents.csv_import import (
@@ -25,7 +27,6 @@ from src.documents.rows import issue_fields
 from src.documents.verify_codes import new_verify_code
 from src.mail import enqueue_many
 from src.tables.accounts import Account
-from src.tables.connections import AccessEvent
 from src.tables.documents import Document, ImportBatch
 from src.tokens import Tokens
 
@@ -72,12 +73,8 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
                 drafts[row.line] = _draft(row, staff.id, batch_id, now)
         await _insert_documents(new_rows, learners, drafts)
         await _tell_learners(new_rows, learners, batch_id)
-        await AccessEvent.insert(
-            AccessEvent(
-                account=staff.id,
-                action="imported_documents",
-                detail=f"Import {batch_id}: {len(new_rows)} documents",
-            )
+        await audit.record(
+            AuditAction.imported_documents, staff, detail=f"Import {batch_id}: {len(new_rows)} documents"
         )
     return Confirmed(len(new_rows), len(result.rows) - len(new_rows))
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from src import audit
+from src.audit import AuditAction
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents.issuing import issue
 from src.documents.rows import CheckedRow, check_row, clean_text, issue_fields
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
-from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus, RevocationReason
 from src.tokens import Tokens
 
@@ -74,7 +75,7 @@ async def _issue_checked(
         issued_by=staff,
         **fields,
     )
-    await AccessEvent.insert(AccessEvent(account=staff.id, action="issued_document", document=document.id))
+    await audit.record(AuditAction.issued_document, staff, document=document.id)
     await enqueue(
         learner.email,
         "documents_issued",
@@ -132,10 +133,8 @@ async def revoke(
             },
         ):
             raise DocumentConflict()
-        await AccessEvent.insert(
-            AccessEvent(
-                account=staff.id, action="revoked_document", document=document_id, detail=REASONS[category]
-            )
+        await audit.record(
+            AuditAction.revoked_document, staff, document=document_id, detail=REASONS[category]
         )
         owner = await Account.objects().where(Account.id == document.owner).first()
         if owner is not None and owner.deleted_at is None:
@@ -186,13 +185,8 @@ async def supersede(
                 },
             ):
                 raise DocumentConflict()  # leaving the block rolls the new document back too
-            await AccessEvent.insert(
-                AccessEvent(
-                    account=staff.id,
-                    action="superseded_document",
-                    document=old_id,
-                    detail=new.certificate_number,
-                )
+            await audit.record(
+                AuditAction.superseded_document, staff, document=old_id, detail=new.certificate_number
             )
             owner = await Account.objects().where(Account.id == old.owner).first()
             if owner is not None and owner.deleted_at is None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from src.audit import AuditAction
 from src.documents.rows import clean
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus, ImportBatch
 
 PAGE_SIZE = 50
-PRINTED_ACTION = "printed_duplicate"  # the AccessEvent of each duplicate PDF staff print
 STATUSES = tuple(status.value for status in DocumentStatus)
 
 
@@ -115,14 +115,20 @@ async def history(document: Document) -> list[dict[str, Any]]:
         )
         .where(
             (AccessEvent.document == document.id)
-            & AccessEvent.action.is_in(["revoked_document", "superseded_document", PRINTED_ACTION])
+            & AccessEvent.action.is_in(
+                [
+                    AuditAction.revoked_document.value,
+                    AuditAction.superseded_document.value,
+                    AuditAction.printed_duplicate.value,
+                ]
+            )
         )
         .order_by(AccessEvent.id)
     )
     for row in rows:
-        if row["action"] == "revoked_document":
+        if row["action"] == AuditAction.revoked_document:
             what = f"Revoked ({row['detail']})"
-        elif row["action"] == PRINTED_ACTION:
+        elif row["action"] == AuditAction.printed_duplicate:
             what = "Duplicate printed" + (f" ({row['detail']})" if row["detail"] else "")
         else:
             what = f"Superseded by certificate {row['detail']}"

@@ -23,10 +23,10 @@ import anyio
 import anyio.to_thread
 from fpdf import FPDF
 
-from src import qr
+from src import audit, qr
+from src.audit import AuditAction
 from src.clock import long_date, utcnow
-from src.documents import PRINTED_ACTION, content_of, printed, verify_host, verify_url
-from src.tables.connections import AccessEvent
+from src.documents import content_of, printed, verify_host, verify_url
 from src.tables.documents import Document, DocumentStatus
 
 FONTS = Path(__file__).resolve().parents[2] / "static" / "fonts"
@@ -210,7 +210,5 @@ async def print_duplicate(
                 org_name=org_name,
             )
         )
-    await AccessEvent.insert(
-        AccessEvent(account=staff.id, action=PRINTED_ACTION, document=document.id, detail=detail[:200])
-    )
+    await audit.record(AuditAction.printed_duplicate, staff, document=document.id, detail=detail)
     return Duplicate(pdf=pdf, filename=filename_for(document.certificate_number))
