@@ -20,9 +20,7 @@ async def account_for_link(tokens: Tokens, purpose: str, token: str) -> Account:
     """The account a reset or activation link belongs to, while the link is still unused."""
     max_age = RESET_PASSWORD_MAX_AGE if purpose == "reset-password" else ACTIVATE_MAX_AGE
     data = tokens.load(purpose, token, max_age=max_age)
-    account = (
-        await Account.objects().where((Account.id == data.get("a")) & Account.deleted_at.is_null()).first()
-    )
+    account = await Account.by_id(data.get("a"))
     if account is None:
         raise TokenError("invalid")
     if data.get("f") != password_fingerprint(account.password_hash, account.last_login_at):
@@ -54,7 +52,7 @@ async def set_password(account: Account, password: str, *, verify_email_too: boo
     Returns the new session epoch, so the caller can keep its own session alive."""
     new_hash = await hash_password(password)
     async with write_transaction():
-        fresh = await Account.objects().where(Account.id == account.id).first()
+        fresh = await Account.by_id(account.id, live=False)
         if fresh is None:
             raise TokenError("invalid")
         epoch = fresh.session_epoch + 1

@@ -88,9 +88,7 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
 async def pending_change_for_stop_link(tokens: Tokens, token: str) -> Account:
     """The account whose email change the old address's link would stop, while it still waits."""
     data = tokens.load("stop-email-change", token, max_age=VERIFY_EMAIL_MAX_AGE)
-    account = (
-        await Account.objects().where((Account.id == data.get("a")) & Account.deleted_at.is_null()).first()
-    )
+    account = await Account.by_id(data.get("a"))
     if account is None:
         raise TokenError("invalid")
     if account.pending_email is None or account.pending_email != data.get("e"):
@@ -115,11 +113,7 @@ async def stop_email_change(tokens: Tokens, token: str) -> None:
 async def confirm_email_change(tokens: Tokens, token: str) -> Account:
     data = tokens.load("change-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
     async with write_transaction():
-        account = (
-            await Account.objects()
-            .where((Account.id == data.get("a")) & Account.deleted_at.is_null())
-            .first()
-        )
+        account = await Account.by_id(data.get("a"))
         if account is None:
             raise TokenError("invalid")
         if account.email != data.get("old") or account.pending_email != data.get("e"):

@@ -41,15 +41,15 @@ class NewAccount:
 
 
 async def username_taken(username: str) -> bool:
-    return bool(await Account.exists().where(Account.username_key == username.lower()))
+    return await Account.username_in_use(username)
 
 
 async def email_taken(email: str) -> bool:
-    return bool(await Account.exists().where(Account.email == email.lower()))
+    return await Account.email_in_use(email)
 
 
 async def account_with_email(email: str) -> Account | None:
-    return await Account.objects().where(Account.email == email.lower()).first()
+    return await Account.by_email(email)
 
 
 async def create_account(new: NewAccount, password_hash: str | None = None) -> Account:
@@ -134,16 +134,14 @@ async def _register(tokens: Tokens, new: NewAccount, password_hash: str, may_ema
 
 async def resend_verification(tokens: Tokens, email: str, may_email: MayEmail) -> None:
     async with write_transaction():
-        account = (
-            await Account.objects()
-            .where(
-                (Account.email == email.lower())
-                & Account.deleted_at.is_null()
-                & Account.email_verified_at.is_null()
-            )
-            .first()
-        )
-        if account is not None and account.password_hash and await may_email(account.email):
+        account = await Account.by_email(email)
+        if (
+            account is not None
+            and account.deleted_at is None
+            and account.email_verified_at is None
+            and account.password_hash
+            and await may_email(account.email)
+        ):
             await enqueue(
                 account.email,
                 "verify_email",
@@ -156,16 +154,8 @@ async def verify_email(tokens: Tokens, token: str) -> Account:
     """Mark the address verified. Raises TokenError("expired" | "invalid" | "used")."""
     data = tokens.load("verify-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
     async with write_transaction():
-        account = (
-            await Account.objects()
-            .where(
-                (Account.id == data.get("a"))
-                & (Account.email == data.get("e"))
-                & Account.deleted_at.is_null()
-            )
-            .first()
-        )
-        if account is None:
+        account = await Account.by_id(data.get("a"))
+        if account is None or account.email != data.get("e"):
             raise TokenError("invalid")
         if account.email_verified_at is not None:
             raise TokenError("used")
@@ -227,9 +217,4 @@ async def create_learner(tokens: Tokens, first_name: str, last_name: str, email:
 
 
 async def newest_learners(limit: int = 50) -> list[Account]:
-    return (
-        await Account.objects()
-        .where((Account.role == Role.learner.value) & Account.deleted_at.is_null())
-        .order_by(Account.id, ascending=False)
-        .limit(limit)
-    )
+    return await Account.newest(Role.learner, limit)

@@ -136,8 +136,8 @@ async def revoke(
         await audit.record(
             AuditAction.revoked_document, staff, document=document_id, detail=REASONS[category]
         )
-        owner = await Account.objects().where(Account.id == document.owner).first()
-        if owner is not None and owner.deleted_at is None:
+        owner = await Account.by_id(document.owner)
+        if owner is not None:
             await enqueue(
                 owner.email,
                 "document_revoked",
@@ -188,8 +188,8 @@ async def supersede(
             await audit.record(
                 AuditAction.superseded_document, staff, document=old_id, detail=new.certificate_number
             )
-            owner = await Account.objects().where(Account.id == old.owner).first()
-            if owner is not None and owner.deleted_at is None:
+            owner = await Account.by_id(old.owner)
+            if owner is not None:
                 await enqueue(
                     owner.email,
                     "document_superseded",

@@ -65,7 +65,7 @@ async def for_staff(document_id: int) -> tuple[Document, Account] | None:
     document = await Document.objects().where(Document.id == document_id).first()
     if document is None:
         return None
-    owner = await Account.objects().where(Account.id == document.owner).first()
+    owner = await Account.by_id(document.owner, live=False)
     if owner is None:
         return None
     return document, owner
@@ -75,12 +75,8 @@ async def history(document: Document) -> list[dict[str, Any]]:
     """Staff actions on the document, oldest first: issue (by form or import), revoke, supersede,
     duplicates printed, and the document it replaced."""
     events: list[dict[str, Any]] = []
-    issuer = (
-        await Account.select(Account.first_name, Account.last_name)
-        .where(Account.id == document.issued_by)
-        .first()
-    )
-    who = f"{issuer['first_name']} {issuer['last_name']}" if issuer else "the system"
+    issuer = await Account.by_id(document.issued_by, live=False)
+    who = f"{issuer.first_name} {issuer.last_name}" if issuer else "the system"
     if document.import_batch:
         batch = (
             await ImportBatch.select(ImportBatch.filename)
