@@ -41,6 +41,7 @@ from src.accounts.profile import (
 )
 from src.accounts.registration import (
     NewAccount,
+    OnVerified,
     account_with_email,
     activation_link,
     create_account,
@@ -62,6 +63,7 @@ __all__ = [
     "LoginResult",
     "NewAccount",
     "NewLearner",
+    "OnVerified",
     "account_for_link",
     "account_with_email",
     "activation_link",

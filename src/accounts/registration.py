@@ -12,12 +12,16 @@ from datetime import date
 from typing import Any
 
 from src.clock import utcnow
-from src.connections import attach_pending
 from src.db import unique_violation, write_transaction
 from src.mail import enqueue, minute_key
 from src.passwords import hash_password
 from src.tables.accounts import Account, Role
 from src.tokens import ACTIVATE_MAX_AGE, VERIFY_EMAIL_MAX_AGE, TokenError, Tokens, password_fingerprint
+
+# What else happens when an address is proved to be the account's, in the same transaction (the
+# route passes connections.attach_pending: requests waiting for the address become the account's).
+# A callback, because connections sits above accounts and accounts never imports it.
+OnVerified = Callable[[Account], Awaitable[None]]
 
 # Says whether one more email may go to this address now (src.throttle.may_email, bound to the app's
 # shared store): the forms anyone can send must not turn the portal into a mail bomb.
@@ -150,8 +154,8 @@ async def resend_verification(tokens: Tokens, email: str, may_email: MayEmail) -
             )
 
 
-async def verify_email(tokens: Tokens, token: str) -> Account:
-    """Mark the address verified. Raises TokenError("expired" | "invalid" | "used")."""
+async def verify_email(tokens: Tokens, token: str, *, on_verified: OnVerified) -> Account:
+    """Mark the address verified, then `on_verified`. Raises TokenError("expired" | "invalid" | "used")."""
     data = tokens.load("verify-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
     async with write_transaction():
         account = await Account.by_id(data.get("a"))
@@ -160,7 +164,7 @@ async def verify_email(tokens: Tokens, token: str) -> Account:
         if account.email_verified_at is not None:
             raise TokenError("used")
         await Account.update({Account.email_verified_at: utcnow()}).where(Account.id == account.id)
-        await attach_pending(account)  # connections waiting for this address become theirs
+        await on_verified(account)
     return account
 
 

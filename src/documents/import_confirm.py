@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from src import audit
+from src import accounts, audit
 from src.audit import AuditAction
 from src.clock import utcnow
 from src.db import compare_and_set, insert_many, update_many, write_transaction
@@ -93,9 +93,6 @@ async def _learners_for(
     """Each row's learner by email (`people`: the accounts found, read in this transaction), with
     enrolment number and ULN filled in where they were empty; new accounts made by staff (with their
     activation emails) for the rest."""
-    # Imported here: accounts imports connections, which imports documents (a cycle at load time).
-    from src import accounts
-
     newcomers: dict[str, accounts.NewLearner] = {}
     filled: dict[int, dict[str, Any]] = {}
     for row in rows:

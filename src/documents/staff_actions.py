@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from src import audit
+from src import accounts, audit
 from src.audit import AuditAction
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
@@ -38,9 +38,6 @@ class DocumentConflict(Exception):
 async def _learner_for(tokens: Tokens, row: CheckedRow) -> Account | None:
     """The row's learner: their account, or a new one made by staff (with its activation email).
     None (and an error on the row) when the email belongs to someone who is not a learner."""
-    # Imported here: accounts imports connections, which imports documents (a cycle at load time).
-    from src import accounts
-
     values = row.values
     learner = await accounts.account_with_email(values["learner_email"])
     if learner is None:
