@@ -1,11 +1,8 @@
-"""Registration and activation: a third party registers and verifies their address; a learner
-made by staff activates from an emailed link. The emails are written to the outbox in the same
-transaction as the change."""
+"""Registration: a third party registers and verifies their address (learners are made by staff,
+learners.py). The emails are written to the outbox in the same transaction as the change."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +13,7 @@ from src.db import unique_violation, write_transaction
 from src.mail import enqueue, minute_key
 from src.passwords import hash_password
 from src.tables.accounts import Account, Role
-from src.tokens import ACTIVATE_MAX_AGE, VERIFY_EMAIL_MAX_AGE, TokenError, Tokens, password_fingerprint
+from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError, Tokens
 
 # What else happens when an address is proved to be the account's, in the same transaction (the
 # route passes connections.attach_pending: requests waiting for the address become the account's).
@@ -166,59 +163,3 @@ async def verify_email(tokens: Tokens, token: str, *, on_verified: OnVerified) -
         await Account.update({Account.email_verified_at: utcnow()}).where(Account.id == account.id)
         await on_verified(account)
     return account
-
-
-def activation_link(tokens: Tokens, account: Account) -> str:
-    return activation_link_for(
-        tokens, account.id, account.email, account.password_hash, account.last_login_at
-    )
-
-
-def activation_link_for(
-    tokens: Tokens,
-    account_id: int,
-    email: str,
-    password_hash: str | None = None,
-    last_login_at: object = None,
-) -> str:
-    """The activation link from the account's fields (a bulk import has them as plain rows)."""
-    fingerprint = password_fingerprint(password_hash, last_login_at)
-    return "/activate/" + tokens.sign("activate", {"a": account_id, "e": email, "f": fingerprint})
-
-
-async def _free_username(first: str, last: str) -> str:
-    stem = re.sub(r"[^a-z0-9]", "", f"{first[:1]}{last}".lower())[:30] or "learner"
-    candidate = stem
-    while await username_taken(candidate) or len(candidate) < 3:
-        candidate = f"{stem}{secrets.randbelow(9000) + 1000}"
-    return candidate
-
-
-async def create_learner(tokens: Tokens, first_name: str, last_name: str, email: str) -> Account:
-    """Staff add a learner: an account with no password yet, and an email with an activation link."""
-    async with write_transaction():
-        learner = await create_account(
-            NewAccount(
-                role=Role.learner,
-                username=await _free_username(first_name, last_name),
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-            )
-        )
-        await enqueue(
-            learner.email,
-            "activate_account",
-            {
-                "first_name": first_name,
-                "username": learner.username,
-                "path": activation_link(tokens, learner),
-                "days": ACTIVATE_MAX_AGE // 86400,
-            },
-            f"activate:{learner.id}",
-        )
-    return learner
-
-
-async def newest_learners(limit: int = 50) -> list[Account]:
-    return await Account.newest(Role.learner, limit)
