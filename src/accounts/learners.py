@@ -28,15 +28,9 @@ class NewLearner:
     uln: str = ""
 
 
-def activation_link(
-    tokens: Tokens,
-    account_id: int,
-    email: str,
-    password_hash: str | None = None,
-    last_login_at: object = None,
-) -> str:
-    """The activation link from the account's fields: it works while the account has no password."""
-    fingerprint = password_fingerprint(password_hash, last_login_at)
+def activation_link(tokens: Tokens, account_id: int, email: str) -> str:
+    """The link for a new learner (no password, never logged in); setting a password spends it."""
+    fingerprint = password_fingerprint(None, None)
     return "/activate/" + tokens.sign("activate", {"a": account_id, "e": email, "f": fingerprint})
 
 
