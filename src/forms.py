@@ -4,10 +4,9 @@ person typed is handed back to the page (passwords excepted)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import Request
 
@@ -38,7 +37,6 @@ MONTHS = {
 }
 MAX_FIELD = 500
 MAX_CHOICES = 200  # ticked boxes read from one list; more is not a person ticking boxes
-T = TypeVar("T")
 
 
 @dataclass
@@ -151,23 +149,3 @@ def date_parts(value: date | None) -> dict[str, str]:
 
 def flatten_date(prefix: str, value: date | None) -> dict[str, Any]:
     return {f"{prefix}-{k}": v for k, v in date_parts(value).items()}
-
-
-@dataclass(frozen=True)
-class Paging:
-    """One page of a list, newest first: the page number from the query string (clamped), and the
-    LIMIT/OFFSET that read one row more than a page, so "is there a next page" costs no count query."""
-
-    page: int
-    size: int
-
-    @classmethod
-    def of(cls, page: int, size: int, last: int = 10_000) -> Paging:
-        return cls(page=max(1, min(page, last)), size=size)
-
-    def apply(self, query: Any) -> Any:
-        return query.limit(self.size + 1).offset((self.page - 1) * self.size)
-
-    def cut(self, rows: Sequence[T]) -> tuple[list[T], bool]:
-        """The page's rows and whether a next page exists."""
-        return list(rows[: self.size]), len(rows) > self.size

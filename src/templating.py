@@ -20,11 +20,12 @@ from litestar.template import TemplateConfig
 from litestar.template.base import csrf_token
 from markupsafe import Markup
 
+from src import qr
 from src.assets import static_url
 from src.clock import long_date
 from src.connections import access_words, other_name, row_words, state_words
 from src.db import Row
-from src.documents import qr_svg, standing, verify_url
+from src.documents import standing, verify_url
 from src.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -83,7 +84,7 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     )
     # A document's verify address and its QR code (segno's SVG: only our own URL and code in it).
     environment.globals["verify_url"] = lambda code: verify_url(settings.verify_base, code)
-    environment.globals["verify_qr"] = lambda code: Markup(qr_svg(verify_url(settings.verify_base, code)))  # noqa: S704
+    environment.globals["verify_qr"] = lambda code: Markup(qr.svg(verify_url(settings.verify_base, code)))  # noqa: S704
     # A connection in words (src/connections/words.py), for the list rows and the macros around them.
     environment.globals["connection_name"] = other_name
     environment.globals["connection_state"] = state_words

@@ -13,11 +13,14 @@ from typing import Any
 import pytest
 from litestar import Router, get, post
 
+from src import audit
 from src import connections as actions
+from src.audit import AuditAction
 from src.connections import place_refusal
+from src.db import Paging
 from src.documents import issue
 from src.errors import Refused
-from src.forms import Form, Paging
+from src.forms import Form
 from src.routes.reloads import RELOAD, reload_handlers
 from src.tables.accounts import Account
 from src.tables.connections import Connection
@@ -221,7 +224,7 @@ def test_activity_pages_by_fifty_with_newer_and_older_links(client: Any, day: da
     tess = run(make_account("third_party", "tess", password=None, company_name="Acme Care"))
     connection = run(actions.add_connection(tess, lena.email, "", day))
     for n in range(51):
-        run(actions.log_event(lena, "viewed", connection.id, detail=f"event {n}"))
+        run(audit.record(AuditAction.viewed_documents, lena, connection=connection.id, detail=f"event {n}"))
     log_in(client, "lena")
 
     first = html(client.get("/activity"))

@@ -13,7 +13,8 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from src.documents import PRINTED_ACTION, printed
+from src.audit import AuditAction
+from src.documents import printed
 from src.tables.connections import AccessEvent
 from tests.support.client import log_in, run
 from tests.support.clocks import fmt
@@ -44,7 +45,7 @@ def qr_in(response: Any) -> zxingcpp.Barcode:
 
 
 def prints_logged() -> int:
-    return run(AccessEvent.count().where(AccessEvent.action == PRINTED_ACTION))
+    return run(AccessEvent.count().where(AccessEvent.action == AuditAction.printed_duplicate))
 
 
 def test_a_duplicate_is_a_pdf_with_the_facts_the_code_and_where_to_check(client, day):

@@ -18,7 +18,7 @@ from litestar.testing import TestClient
 from pypdf import PdfReader
 
 from src import printing
-from src.documents import PRINTED_ACTION
+from src.audit import AuditAction
 from src.errors import Conflict, Refused
 from src.tables.connections import AccessEvent
 from src.tables.printing import PrintOrder
@@ -49,7 +49,9 @@ def test_staff_print_mark_printed_and_dispatched_and_the_learner_is_told(
     pdf = client.get(f"/staff/prints/{order.id}/duplicate")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert "Łucja Nguyễn" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
-    logged = run(AccessEvent.select(AccessEvent.detail).where(AccessEvent.action == PRINTED_ACTION))
+    logged = run(
+        AccessEvent.select(AccessEvent.detail).where(AccessEvent.action == AuditAction.printed_duplicate)
+    )
     assert logged == [{"detail": f"print order {order.id}"}]
     printed = post(client, f"/staff/prints/{order.id}/printed", {"version": "0"}, "/staff/prints")
     assert printed.status_code == 303
@@ -157,7 +159,7 @@ def test_the_queue_is_for_staff_only(client: Any, world: PrintWorld, who: str) -
         )
         assert answer.status_code == 404
     assert run(reload(order.id)).state == "requested"
-    assert run(AccessEvent.count().where(AccessEvent.action == PRINTED_ACTION)) == 0
+    assert run(AccessEvent.count().where(AccessEvent.action == AuditAction.printed_duplicate)) == 0
 
 
 @pytest.mark.parametrize("order_id", ["999999", "99999999999999999999"])

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
+from src.audit import AuditAction
 from src.db import statements_run
-from src.documents import CHECKED_ACTION, new_verify_code, printed
+from src.documents import new_verify_code, printed
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document
 from tests.support.client import log_in, run
@@ -227,8 +228,8 @@ def test_each_check_of_an_existing_code_is_recorded_with_its_time_only(client, d
     client.get(f"/v/{new_verify_code()}")  # nothing to record against
     events = run(AccessEvent.select().order_by(AccessEvent.id))
     assert [(e["document"], e["action"]) for e in events] == [
-        (docs.valid.id, CHECKED_ACTION),
-        (docs.revoked.id, CHECKED_ACTION),
+        (docs.valid.id, AuditAction.checked_on_the_verify_page),
+        (docs.revoked.id, AuditAction.checked_on_the_verify_page),
     ]
     assert all(e["account"] is None and e["connection"] is None and e["detail"] == "" for e in events)
 
@@ -298,7 +299,11 @@ def test_a_parallel_burst_of_checks_is_recorded_once_each(client, day):
     assert statuses == [200] * 30
     # Requests that found another writing returned at once; the writer's request ended only when
     # nothing was left pending, so every check is stored once all answers are in.
-    events = run(AccessEvent.select(AccessEvent.document).where(AccessEvent.action == CHECKED_ACTION))
+    events = run(
+        AccessEvent.select(AccessEvent.document).where(
+            AccessEvent.action == AuditAction.checked_on_the_verify_page
+        )
+    )
     counts = {
         doc.id: sum(1 for e in events if e["document"] == doc.id)
         for doc in (docs.valid, docs.expired, docs.revoked)
@@ -362,7 +367,11 @@ def test_the_scan_path_and_the_handler_give_the_same_answer(client, day, monkeyp
         assert handled.text == scanned.text
     if status == "unavailable":
         monkeypatch.undo()
-    events = run(AccessEvent.select(AccessEvent.document).where(AccessEvent.action == CHECKED_ACTION))
+    events = run(
+        AccessEvent.select(AccessEvent.document).where(
+            AccessEvent.action == AuditAction.checked_on_the_verify_page
+        )
+    )
     assert len(events) == (0 if status in ("not_found", "unavailable") else 2)
 
 

@@ -1,6 +1,7 @@
-"""Accounts: registration and activation, log-in and lock-out, credentials (set a password, reset
-and activation links), profile (details, email change, contacts, addresses) and deletion.
-Other code uses only the names below; the modules inside are private."""
+"""Accounts: registration, learners made by staff (one or a CSV import's thousands, one way),
+log-in and lock-out, credentials (set a password, reset and activation links), profile (details,
+email change, contacts, addresses) and deletion. Other code uses only the names below; the modules
+inside are private."""
 
 from src.accounts.addresses import (
     MAX_ADDRESSES,
@@ -14,7 +15,6 @@ from src.accounts.addresses import (
     remove_contact,
     save_address,
 )
-from src.accounts.bulk import NewLearner, create_learners
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
 from src.accounts.forms import (
@@ -30,6 +30,7 @@ from src.accounts.forms import (
     check_password_change,
     check_registration,
 )
+from src.accounts.learners import NewLearner, create_learner, create_learners, newest_learners
 from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
 from src.accounts.profile import (
     LOCKED,
@@ -41,12 +42,10 @@ from src.accounts.profile import (
 )
 from src.accounts.registration import (
     NewAccount,
+    OnVerified,
     account_with_email,
-    activation_token,
     create_account,
-    create_learner,
     email_taken,
-    newest_learners,
     register,
     resend_verification,
     username_taken,
@@ -62,9 +61,9 @@ __all__ = [
     "LoginResult",
     "NewAccount",
     "NewLearner",
+    "OnVerified",
     "account_for_link",
     "account_with_email",
-    "activation_token",
     "add_contact",
     "address_of",
     "address_values",

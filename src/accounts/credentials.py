@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from src.accounts.login import find_by_login
-from src.accounts.registration import MayEmail
+from src.accounts.registration import MayEmail, OnVerified
 from src.clock import utcnow
-from src.connections import attach_pending
 from src.db import write_transaction
 from src.mail import enqueue, minute_key
 from src.passwords import hash_password
@@ -20,9 +19,7 @@ async def account_for_link(tokens: Tokens, purpose: str, token: str) -> Account:
     """The account a reset or activation link belongs to, while the link is still unused."""
     max_age = RESET_PASSWORD_MAX_AGE if purpose == "reset-password" else ACTIVATE_MAX_AGE
     data = tokens.load(purpose, token, max_age=max_age)
-    account = (
-        await Account.objects().where((Account.id == data.get("a")) & Account.deleted_at.is_null()).first()
-    )
+    account = await Account.by_id(data.get("a"))
     if account is None:
         raise TokenError("invalid")
     if data.get("f") != password_fingerprint(account.password_hash, account.last_login_at):
@@ -48,13 +45,14 @@ async def request_password_reset(tokens: Tokens, identifier: str, may_email: May
         )
 
 
-async def set_password(account: Account, password: str, *, verify_email_too: bool = False) -> int:
-    """Set a new password, end every session of the account, and email a notice.
+async def set_password(account: Account, password: str, *, on_verified: OnVerified | None = None) -> int:
+    """Set a new password, end every session of the account, and email a notice. With `on_verified`
+    (an activation link, which proved the address) the address is verified too, then `on_verified`.
 
     Returns the new session epoch, so the caller can keep its own session alive."""
     new_hash = await hash_password(password)
     async with write_transaction():
-        fresh = await Account.objects().where(Account.id == account.id).first()
+        fresh = await Account.by_id(account.id, live=False)
         if fresh is None:
             raise TokenError("invalid")
         epoch = fresh.session_epoch + 1
@@ -65,11 +63,11 @@ async def set_password(account: Account, password: str, *, verify_email_too: boo
             Account.failed_logins: 0,
             Account.locked_until: None,
         }
-        if verify_email_too and fresh.email_verified_at is None:
+        if on_verified is not None and fresh.email_verified_at is None:
             values[Account.email_verified_at] = utcnow()
         await Account.update(values).where(Account.id == account.id)
-        if verify_email_too:
-            await attach_pending(fresh)
+        if on_verified is not None:
+            await on_verified(fresh)
         await enqueue(
             fresh.email,
             "password_changed",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from src.accounts.bulk import NewLearner
+from src.accounts.learners import NewLearner
 from src.accounts.login import LOCKED, check_current_password
 from src.accounts.registration import NewAccount, email_taken, username_taken
 from src.forms import USERNAME_RE, Form, parse_date

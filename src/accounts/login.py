@@ -29,9 +29,7 @@ LOCKED = (
 
 
 async def find_by_login(identifier: str) -> Account | None:
-    key = identifier.strip().lower()
-    column = Account.email if "@" in key else Account.username_key
-    return await Account.objects().where((column == key) & (Account.deleted_at.is_null())).first()
+    return await Account.by_login(identifier)
 
 
 @dataclass

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from src.accounts.forms import USERNAME_TAKEN, check_details
 from src.accounts.login import LOCKED, check_current_password
-from src.accounts.registration import email_taken
+from src.accounts.registration import OnVerified, email_taken
 from src.clock import utcnow
-from src.connections import attach_pending
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.forms import Form
 from src.mail import enqueue, minute_key
@@ -88,9 +87,7 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
 async def pending_change_for_stop_link(tokens: Tokens, token: str) -> Account:
     """The account whose email change the old address's link would stop, while it still waits."""
     data = tokens.load("stop-email-change", token, max_age=VERIFY_EMAIL_MAX_AGE)
-    account = (
-        await Account.objects().where((Account.id == data.get("a")) & Account.deleted_at.is_null()).first()
-    )
+    account = await Account.by_id(data.get("a"))
     if account is None:
         raise TokenError("invalid")
     if account.pending_email is None or account.pending_email != data.get("e"):
@@ -112,14 +109,11 @@ async def stop_email_change(tokens: Tokens, token: str) -> None:
         raise TokenError("used")
 
 
-async def confirm_email_change(tokens: Tokens, token: str) -> Account:
+async def confirm_email_change(tokens: Tokens, token: str, *, on_verified: OnVerified) -> Account:
+    """The new address confirms the change: it becomes the account's, verified, then `on_verified`."""
     data = tokens.load("change-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
     async with write_transaction():
-        account = (
-            await Account.objects()
-            .where((Account.id == data.get("a")) & Account.deleted_at.is_null())
-            .first()
-        )
+        account = await Account.by_id(data.get("a"))
         if account is None:
             raise TokenError("invalid")
         if account.email != data.get("old") or account.pending_email != data.get("e"):
@@ -130,7 +124,7 @@ async def confirm_email_change(tokens: Tokens, token: str) -> Account:
             {Account.email: data["e"], Account.email_verified_at: utcnow(), Account.pending_email: None}
         ).where(Account.id == account.id)
         account.email = data["e"]
-        await attach_pending(account)
+        await on_verified(account)
         await enqueue(
             data["old"],  # the notice goes to the address that was just replaced
             "email_changed",

@@ -1,23 +1,24 @@
-"""Registration and activation: a third party registers and verifies their address; a learner
-made by staff activates from an emailed link. The emails are written to the outbox in the same
-transaction as the change."""
+"""Registration: a third party registers and verifies their address (learners are made by staff,
+learners.py). The emails are written to the outbox in the same transaction as the change."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from src.clock import utcnow
-from src.connections import attach_pending
 from src.db import unique_violation, write_transaction
 from src.mail import enqueue, minute_key
 from src.passwords import hash_password
 from src.tables.accounts import Account, Role
-from src.tokens import ACTIVATE_MAX_AGE, VERIFY_EMAIL_MAX_AGE, TokenError, Tokens, password_fingerprint
+from src.tokens import VERIFY_EMAIL_MAX_AGE, TokenError, Tokens
+
+# What else happens when an address is proved to be the account's, in the same transaction (the
+# route passes connections.attach_pending: requests waiting for the address become the account's).
+# A callback, because connections sits above accounts and accounts never imports it.
+OnVerified = Callable[[Account], Awaitable[None]]
 
 # Says whether one more email may go to this address now (src.throttle.may_email, bound to the app's
 # shared store): the forms anyone can send must not turn the portal into a mail bomb.
@@ -41,15 +42,15 @@ class NewAccount:
 
 
 async def username_taken(username: str) -> bool:
-    return bool(await Account.exists().where(Account.username_key == username.lower()))
+    return await Account.username_in_use(username)
 
 
 async def email_taken(email: str) -> bool:
-    return bool(await Account.exists().where(Account.email == email.lower()))
+    return await Account.email_in_use(email)
 
 
 async def account_with_email(email: str) -> Account | None:
-    return await Account.objects().where(Account.email == email.lower()).first()
+    return await Account.by_email(email)
 
 
 async def create_account(new: NewAccount, password_hash: str | None = None) -> Account:
@@ -134,16 +135,14 @@ async def _register(tokens: Tokens, new: NewAccount, password_hash: str, may_ema
 
 async def resend_verification(tokens: Tokens, email: str, may_email: MayEmail) -> None:
     async with write_transaction():
-        account = (
-            await Account.objects()
-            .where(
-                (Account.email == email.lower())
-                & Account.deleted_at.is_null()
-                & Account.email_verified_at.is_null()
-            )
-            .first()
-        )
-        if account is not None and account.password_hash and await may_email(account.email):
+        account = await Account.by_email(email)
+        if (
+            account is not None
+            and account.deleted_at is None
+            and account.email_verified_at is None
+            and account.password_hash
+            and await may_email(account.email)
+        ):
             await enqueue(
                 account.email,
                 "verify_email",
@@ -152,84 +151,15 @@ async def resend_verification(tokens: Tokens, email: str, may_email: MayEmail) -
             )
 
 
-async def verify_email(tokens: Tokens, token: str) -> Account:
-    """Mark the address verified. Raises TokenError("expired" | "invalid" | "used")."""
+async def verify_email(tokens: Tokens, token: str, *, on_verified: OnVerified) -> Account:
+    """Mark the address verified, then `on_verified`. Raises TokenError("expired" | "invalid" | "used")."""
     data = tokens.load("verify-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
     async with write_transaction():
-        account = (
-            await Account.objects()
-            .where(
-                (Account.id == data.get("a"))
-                & (Account.email == data.get("e"))
-                & Account.deleted_at.is_null()
-            )
-            .first()
-        )
-        if account is None:
+        account = await Account.by_id(data.get("a"))
+        if account is None or account.email != data.get("e"):
             raise TokenError("invalid")
         if account.email_verified_at is not None:
             raise TokenError("used")
         await Account.update({Account.email_verified_at: utcnow()}).where(Account.id == account.id)
-        await attach_pending(account)  # connections waiting for this address become theirs
+        await on_verified(account)
     return account
-
-
-def activation_token(tokens: Tokens, account: Account) -> str:
-    return activation_token_for(
-        tokens, account.id, account.email, account.password_hash, account.last_login_at
-    )
-
-
-def activation_token_for(
-    tokens: Tokens,
-    account_id: int,
-    email: str,
-    password_hash: str | None = None,
-    last_login_at: object = None,
-) -> str:
-    """The activation link's token from the account's fields (a bulk import has them as plain rows)."""
-    fingerprint = password_fingerprint(password_hash, last_login_at)
-    return tokens.sign("activate", {"a": account_id, "e": email, "f": fingerprint})
-
-
-async def _free_username(first: str, last: str) -> str:
-    stem = re.sub(r"[^a-z0-9]", "", f"{first[:1]}{last}".lower())[:30] or "learner"
-    candidate = stem
-    while await username_taken(candidate) or len(candidate) < 3:
-        candidate = f"{stem}{secrets.randbelow(9000) + 1000}"
-    return candidate
-
-
-async def create_learner(tokens: Tokens, first_name: str, last_name: str, email: str) -> Account:
-    """Staff add a learner: an account with no password yet, and an email with an activation link."""
-    async with write_transaction():
-        learner = await create_account(
-            NewAccount(
-                role=Role.learner,
-                username=await _free_username(first_name, last_name),
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-            )
-        )
-        await enqueue(
-            learner.email,
-            "activate_account",
-            {
-                "first_name": first_name,
-                "username": learner.username,
-                "token": activation_token(tokens, learner),
-                "days": ACTIVATE_MAX_AGE // 86400,
-            },
-            f"activate:{learner.id}",
-        )
-    return learner
-
-
-async def newest_learners(limit: int = 50) -> list[Account]:
-    return (
-        await Account.objects()
-        .where((Account.role == Role.learner.value) & Account.deleted_at.is_null())
-        .order_by(Account.id, ascending=False)
-        .limit(limit)
-    )

@@ -13,7 +13,12 @@ from src.connections.actions import (
     extend,
     share,
 )
-from src.connections.activity import ActivityPage, activity_page
+from src.connections.activity import (
+    ActivityPage,
+    activity_page,
+    record_document_viewed,
+    record_documents_listed,
+)
 from src.connections.counts import Counts, counts_for
 from src.connections.extensions import approve as approve_extension
 from src.connections.extensions import decline as decline_extension
@@ -32,7 +37,6 @@ from src.connections.forms import (
     place_refusal,
 )
 from src.connections.listing import FILTERS, PAGE_SIZE, ConnectionPage, list_page, one_row
-from src.connections.notify import log_event
 from src.connections.queries import connection_for, shared_document, shared_documents
 from src.connections.reminders import send_reminders
 from src.connections.rules import (
@@ -88,11 +92,12 @@ __all__ = [
     "extend",
     "is_usable",
     "list_page",
-    "log_event",
     "one_row",
     "other_name",
     "pending_extension",
     "place_refusal",
+    "record_document_viewed",
+    "record_documents_listed",
     "request_extension",
     "row_words",
     "send_reminders",

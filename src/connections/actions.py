@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from src import audit
+from src.audit import AuditAction
 from src.clock import long_date, utcnow
-from src.connections.notify import log_event, notify
+from src.connections.notify import notify
 from src.connections.queries import is_duplicate, live_account, verified_account
 from src.connections.rules import (
     ACTIVE,
@@ -140,8 +142,11 @@ async def _share(
             # The link fills in the invited address on the registration form.
             invite = {**context, "invited": email}
             await enqueue(email, "invite_third_party", invite, f"connection:{connection.id}:invite")
-        await log_event(
-            learner, "shared", connection.id, detail=f"with {email} until {expires_on.isoformat()}"
+        await audit.record(
+            AuditAction.shared,
+            learner,
+            connection=connection.id,
+            detail=f"with {email} until {expires_on.isoformat()}",
         )
     return connection
 
@@ -188,7 +193,9 @@ async def _add_connection(third_party: Account, learner_email: str, message: str
                 company=third_party.company_name,
                 message=message,
             )
-        await log_event(third_party, "requested", connection.id, detail=f"asked {learner_email}")
+        await audit.record(
+            AuditAction.requested, third_party, connection=connection.id, detail=f"asked {learner_email}"
+        )
     return connection
 
 
@@ -207,7 +214,7 @@ async def accept_as_third_party(third_party: Account, connection: Connection, to
             other_name=display_name(third_party),
             expires_on=long_date(connection.expires_on),
         )
-        await log_event(third_party, "accepted", connection.id)
+        await audit.record(AuditAction.accepted, third_party, connection=connection.id)
 
 
 async def accept_as_learner(
@@ -230,7 +237,9 @@ async def accept_as_learner(
             other_name=display_name(learner),
             expires_on=long_date(expires_on),
         )
-        await log_event(learner, "accepted", connection.id, detail=f"until {expires_on.isoformat()}")
+        await audit.record(
+            AuditAction.accepted, learner, connection=connection.id, detail=f"until {expires_on.isoformat()}"
+        )
 
 
 async def decline(actor: Account, connection: Connection) -> None:
@@ -248,7 +257,7 @@ async def decline(actor: Account, connection: Connection) -> None:
             f"v{connection.version}",
             other_name=display_name(actor),
         )
-        await log_event(actor, "declined", connection.id)
+        await audit.record(AuditAction.declined, actor, connection=connection.id)
 
 
 async def cancel(actor: Account, connection: Connection) -> None:
@@ -269,7 +278,7 @@ async def cancel(actor: Account, connection: Connection) -> None:
             f"v{connection.version}",
             other_name=display_name(actor),
         )
-        await log_event(actor, "cancelled", connection.id)
+        await audit.record(AuditAction.cancelled, actor, connection=connection.id)
 
 
 async def extend(learner: Account, connection: Connection, expires_on: date, today: date) -> None:
@@ -289,7 +298,9 @@ async def extend(learner: Account, connection: Connection, expires_on: date, tod
             other_name=display_name(learner),
             expires_on=long_date(expires_on),
         )
-        await log_event(learner, "extended", connection.id, detail=f"until {expires_on.isoformat()}")
+        await audit.record(
+            AuditAction.extended, learner, connection=connection.id, detail=f"until {expires_on.isoformat()}"
+        )
 
 
 async def change_documents(learner: Account, connection: Connection, document_ids: list[int]) -> None:
@@ -299,7 +310,12 @@ async def change_documents(learner: Account, connection: Connection, document_id
         documents = await _chosen_documents(learner, document_ids)
         await advance(connection, connection.state)
         await _set_documents(connection.id, documents)
-        await log_event(learner, "changed_documents", connection.id, detail=f"{len(documents)} documents")
+        await audit.record(
+            AuditAction.changed_documents,
+            learner,
+            connection=connection.id,
+            detail=f"{len(documents)} documents",
+        )
 
 
 async def attach_pending(account: Account) -> None:

@@ -1,13 +1,14 @@
 """The learner's activity log: who did what and when on their connections, and each check of
-their documents on the public verify page."""
+their documents on the public verify page; and what a third party is recorded as having viewed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from src.documents import CHECKED_ACTION
-from src.forms import Paging
+from src import audit
+from src.audit import AuditAction
+from src.db import Paging
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 
@@ -42,9 +43,26 @@ async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
         .where(
             (AccessEvent.connection.learner == learner.id)
             # Checks on the public verify page belong to no connection: the document says whose.
-            | ((AccessEvent.action == CHECKED_ACTION) & (AccessEvent.document.owner == learner.id))
+            | (
+                (AccessEvent.action == AuditAction.checked_on_the_verify_page.value)
+                & (AccessEvent.document.owner == learner.id)
+            )
         )
         .order_by(AccessEvent.id, ascending=False)
     )
     events, has_next = paging.cut(await paging.apply(query))
     return ActivityPage(events=events, page=paging.page, has_next=has_next)
+
+
+async def record_documents_listed(viewer: Account, connection_id: int, listed: int) -> None:
+    """A third party opened a connection whose documents they may see: the list counts as viewed."""
+    await audit.record(
+        AuditAction.viewed_documents, viewer, connection=connection_id, detail=f"{listed} documents listed"
+    )
+
+
+async def record_document_viewed(viewer: Account, connection_id: int, document_id: int) -> int:
+    """A third party opened one shared document; the event's id is the number its watermark shows."""
+    return await audit.record(
+        AuditAction.viewed_document, viewer, connection=connection_id, document=document_id
+    )

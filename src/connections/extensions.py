@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from src import audit
+from src.audit import AuditAction
 from src.clock import long_date, utcnow
 from src.connections.actions import advance
-from src.connections.notify import log_event, notify
+from src.connections.notify import notify
 from src.connections.queries import live_account
 from src.connections.rules import (
     ACTIVE,
@@ -81,8 +83,11 @@ async def request_extension(
             current=long_date(connection.expires_on),
             message=message,
         )
-        await log_event(
-            third_party, "requested_extension", connection.id, detail=f"to {wanted_until.isoformat()}"
+        await audit.record(
+            AuditAction.requested_extension,
+            third_party,
+            connection=connection.id,
+            detail=f"to {wanted_until.isoformat()}",
         )
     return request
 
@@ -118,8 +123,11 @@ async def approve(
             other_name=display_name(learner),
             expires_on=long_date(new_expiry),
         )
-        await log_event(
-            learner, "approved_extension", connection.id, detail=f"until {new_expiry.isoformat()}"
+        await audit.record(
+            AuditAction.approved_extension,
+            learner,
+            connection=connection.id,
+            detail=f"until {new_expiry.isoformat()}",
         )
 
 
@@ -137,4 +145,4 @@ async def decline(learner: Account, connection: Connection, request: ExtensionRe
             other_name=display_name(learner),
             expires_on=long_date(connection.expires_on),
         )
-        await log_event(learner, "declined_extension", connection.id)
+        await audit.record(AuditAction.declined_extension, learner, connection=connection.id)

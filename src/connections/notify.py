@@ -1,5 +1,5 @@
-"""What a connection change leaves behind: an email to one side (through the outbox, inside the
-caller's transaction) and an AccessEvent in the audit log."""
+"""What a connection change tells the other side: an email through the outbox, inside the caller's
+transaction (its AccessEvent is written by src/audit.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from src.mail import enqueue
 from src.tables.accounts import Account
-from src.tables.connections import AccessEvent, Connection
+from src.tables.connections import Connection
 
 
 async def notify(
@@ -22,22 +22,3 @@ async def notify(
         {"first_name": recipient.first_name, "connection_id": connection.id, **context},
         f"connection:{connection.id}:{key}:{recipient.id}",
     )
-
-
-async def log_event(
-    actor: Account | None,
-    action: str,
-    connection_id: int | None,
-    document_id: int | None = None,
-    detail: str = "",
-) -> int:
-    """Write one AccessEvent; its id is the short reference a viewer's watermark shows."""
-    event = AccessEvent(
-        account=actor.id if actor else None,
-        action=action,
-        connection=connection_id,
-        document=document_id,
-        detail=detail[:200],
-    )
-    await event.save()
-    return int(event.id)

@@ -78,22 +78,14 @@ async def shared_document(
 
 
 async def live_account(account_id: int | None) -> Account | None:
-    if account_id is None:
-        return None
-    return await Account.objects().where((Account.id == account_id) & Account.deleted_at.is_null()).first()
+    return await Account.by_id(account_id)
 
 
 async def verified_account(email: str, role: Role) -> Account | None:
-    return (
-        await Account.objects()
-        .where(
-            (Account.email == email.lower())
-            & (Account.role == role.value)
-            & Account.email_verified_at.is_not_null()
-            & Account.deleted_at.is_null()
-        )
-        .first()
-    )
+    account = await Account.by_email(email)
+    if account is None or account.deleted_at is not None:
+        return None
+    return account if account.role == role.value and account.email_verified_at is not None else None
 
 
 async def is_duplicate(

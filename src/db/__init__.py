@@ -1,6 +1,7 @@
 """The database: its engine and connections (pool.py), the short reads every page makes (reads.py),
-and the one way to write on either engine (writes.py)."""
+one page of a list (paging.py), and the one way to write on either engine (writes.py)."""
 
+from src.db.paging import Paging
 from src.db.pool import (
     BUSY_TIMEOUT_SECONDS,
     PooledSQLiteEngine,
@@ -24,6 +25,7 @@ from src.db.writes import (
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "Paging",
     "PooledSQLiteEngine",
     "Row",
     "Statement",

@@ -1,6 +1,7 @@
 """Documents: their standing (the one status rule), reading them through their owner, issuing
 them (one by one or from a CSV), staff actions on them, their verify codes, and the public check
-of a code (the verify page, its API and QR codes). Other code uses only the names below."""
+of a code (the verify page, its API, and the address a QR code carries). Other code uses only the
+names below."""
 
 from src.documents.csv_import import (
     MAX_FILE_BYTES,
@@ -26,10 +27,9 @@ from src.documents.rows import (
     units_from_text,
 )
 from src.documents.staff_actions import REASONS, issue_one, revoke, supersede
-from src.documents.staff_queries import PRINTED_ACTION, STATUSES, DocumentPage, for_staff, history, search
+from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, search
 from src.documents.status import Standing, standing, verify_headline
 from src.documents.verify import (
-    CHECKED_ACTION,
     FAILED_LOOKUP_LIMIT,
     HTTP_STATUS,
     MAX_TYPED,
@@ -39,10 +39,9 @@ from src.documents.verify import (
     verify,
 )
 from src.documents.verify_codes import is_well_formed, new_verify_code, normalise, printed
-from src.documents.verify_links import qr_png, qr_svg, verify_host, verify_url
+from src.documents.verify_links import verify_host, verify_url
 
 __all__ = [
-    "CHECKED_ACTION",
     "COLUMNS",
     "DOCUMENTS_PAGE",
     "FAILED_LOOKUP_LIMIT",
@@ -51,7 +50,6 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_ROWS",
     "MAX_TYPED",
-    "PRINTED_ACTION",
     "REASONS",
     "STATUSES",
     "TEMPLATE_VERSION",
@@ -78,8 +76,6 @@ __all__ = [
     "page_owned_by",
     "parse_date",
     "printed",
-    "qr_png",
-    "qr_svg",
     "recheck",
     "record_checks",
     "revoke",

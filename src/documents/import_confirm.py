@@ -1,32 +1,32 @@
 """Confirming a checked CSV import: every new row is written, or none, in one transaction with
 the learners' emails in the outbox. The file's own checks run before the write lock; what depends
-on the database (existing numbers, accounts) is checked again inside it. Rows are written with one
-prepared statement per table, so 5,000 rows hold the lock briefly.
+on the database (existing numbers, accounts) is checked again inside it. Documents are issued as
+every document is (documents/issuing.py), learners made as staff make them (accounts), each table's
+rows in one prepared statement, so 5,000 rows hold the lock briefly.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from src import accounts, audit
+from src.audit import AuditAction
 from src.clock import utcnow
-from src.db import compare_and_set, insert_many, update_many, write_transaction
+from src.db import compare_and_set, update_many, write_transaction
 from src.documents.csv_import import (
     CheckResult,
     RowResult,
     checked_rows,
     compare_with_database,
 )
-from src.documents.issuing import TEMPLATE_VERSION, snapshot
+from src.documents.issuing import document_row, issue_many
 from src.documents.rows import issue_fields
-from src.documents.verify_codes import new_verify_code
 from src.errors import Refused
 from src.mail import enqueue_many
 from src.tables.accounts import Account
-from src.tables.connections import AccessEvent
-from src.tables.documents import Document, ImportBatch
+from src.tables.documents import ImportBatch
 from src.tokens import Tokens
 
 
@@ -72,12 +72,8 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
                 drafts[row.line] = _draft(row, staff.id, batch_id, now)
         await _insert_documents(new_rows, learners, drafts)
         await _tell_learners(new_rows, learners, batch_id)
-        await AccessEvent.insert(
-            AccessEvent(
-                account=staff.id,
-                action="imported_documents",
-                detail=f"Import {batch_id}: {len(new_rows)} documents",
-            )
+        await audit.record(
+            AuditAction.imported_documents, staff, detail=f"Import {batch_id}: {len(new_rows)} documents"
         )
     return Confirmed(len(new_rows), len(result.rows) - len(new_rows))
 
@@ -96,9 +92,6 @@ async def _learners_for(
     """Each row's learner by email (`people`: the accounts found, read in this transaction), with
     enrolment number and ULN filled in where they were empty; new accounts made by staff (with their
     activation emails) for the rest."""
-    # Imported here: accounts imports connections, which imports documents (a cycle at load time).
-    from src import accounts
-
     newcomers: dict[str, accounts.NewLearner] = {}
     filled: dict[int, dict[str, Any]] = {}
     for row in rows:
@@ -135,32 +128,7 @@ def _draft(row: RowResult, staff_id: int, batch_id: int, now: datetime) -> dict[
     """A row's document as a table row, built before the write transaction (nobody should wait for
     thousands of snapshots); only its owner is set inside."""
     fields = issue_fields(row.values, row.units)
-    content, digest = snapshot(fields)
-    return {
-        "owner": None,
-        "kind": fields["kind"],
-        "title": fields["title"],
-        "qualification_code": fields["qualification_code"],
-        "level": fields["level"],
-        "name_as_printed": fields["name_as_printed"],
-        "grade": fields["grade"],
-        "awarded_on": fields["awarded_on"],
-        "valid_until": fields["valid_until"],
-        "certificate_number": fields["certificate_number"],
-        "verify_code": new_verify_code(),
-        "status": "valid",
-        "revoked_category": "",
-        "revoked_reason": "",
-        "revoked_note": "",
-        "show_on_verify": False,
-        "content": json.dumps(content, ensure_ascii=False),
-        "content_sha256": digest,
-        "template_version": TEMPLATE_VERSION,
-        "issued_by": staff_id,
-        "import_batch": batch_id,
-        "version": 0,
-        "created_at": now,
-    }
+    return document_row(fields, owner=None, issued_by=staff_id, now=now, import_batch=batch_id)
 
 
 async def _insert_documents(
@@ -171,7 +139,7 @@ async def _insert_documents(
         draft = drafts[row.line]
         draft["owner"] = learners[row.values["learner_email"]]["id"]
         documents.append(draft)
-    await insert_many(Document, documents)
+    await issue_many(documents)
 
 
 async def _tell_learners(rows: list[RowResult], learners: dict[str, dict[str, Any]], batch_id: int) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from src.db import Row
-from src.forms import Paging
+from src.db import Paging, Row
 from src.tables.accounts import Account
 from src.tables.documents import Document
 

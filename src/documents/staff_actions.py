@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from src import accounts, audit
+from src.audit import AuditAction
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.documents.issuing import issue
@@ -15,7 +17,6 @@ from src.documents.rows import CheckedRow, check_row, clean_text, issue_fields
 from src.errors import Conflict
 from src.mail import enqueue
 from src.tables.accounts import Account, Role
-from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus, RevocationReason
 from src.tokens import Tokens
 
@@ -34,9 +35,6 @@ MAX_NOTE = 2000
 async def _learner_for(tokens: Tokens, row: CheckedRow) -> Account | None:
     """The row's learner: their account, or a new one made by staff (with its activation email).
     None (and an error on the row) when the email belongs to someone who is not a learner."""
-    # Imported here: accounts imports connections, which imports documents (a cycle at load time).
-    from src import accounts
-
     values = row.values
     learner = await accounts.account_with_email(values["learner_email"])
     if learner is None:
@@ -71,7 +69,7 @@ async def _issue_checked(
         issued_by=staff,
         **fields,
     )
-    await AccessEvent.insert(AccessEvent(account=staff.id, action="issued_document", document=document.id))
+    await audit.record(AuditAction.issued_document, staff, document=document.id)
     await enqueue(
         learner.email,
         "documents_issued",
@@ -129,13 +127,11 @@ async def revoke(
             },
         ):
             raise Conflict()
-        await AccessEvent.insert(
-            AccessEvent(
-                account=staff.id, action="revoked_document", document=document_id, detail=REASONS[category]
-            )
+        await audit.record(
+            AuditAction.revoked_document, staff, document=document_id, detail=REASONS[category]
         )
-        owner = await Account.objects().where(Account.id == document.owner).first()
-        if owner is not None and owner.deleted_at is None:
+        owner = await Account.by_id(document.owner)
+        if owner is not None:
             await enqueue(
                 owner.email,
                 "document_revoked",
@@ -183,16 +179,11 @@ async def supersede(
                 },
             ):
                 raise Conflict()  # leaving the block rolls the new document back too
-            await AccessEvent.insert(
-                AccessEvent(
-                    account=staff.id,
-                    action="superseded_document",
-                    document=old_id,
-                    detail=new.certificate_number,
-                )
+            await audit.record(
+                AuditAction.superseded_document, staff, document=old_id, detail=new.certificate_number
             )
-            owner = await Account.objects().where(Account.id == old.owner).first()
-            if owner is not None and owner.deleted_at is None:
+            owner = await Account.by_id(old.owner)
+            if owner is not None:
                 await enqueue(
                     owner.email,
                     "document_superseded",

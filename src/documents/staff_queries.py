@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from src.audit import AuditAction
 from src.documents.rows import clean
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus, ImportBatch
 
 PAGE_SIZE = 50
-PRINTED_ACTION = "printed_duplicate"  # the AccessEvent of each duplicate PDF staff print
 STATUSES = tuple(status.value for status in DocumentStatus)
 
 
@@ -65,7 +65,7 @@ async def for_staff(document_id: int) -> tuple[Document, Account] | None:
     document = await Document.objects().where(Document.id == document_id).first()
     if document is None:
         return None
-    owner = await Account.objects().where(Account.id == document.owner).first()
+    owner = await Account.by_id(document.owner, live=False)
     if owner is None:
         return None
     return document, owner
@@ -75,12 +75,8 @@ async def history(document: Document) -> list[dict[str, Any]]:
     """Staff actions on the document, oldest first: issue (by form or import), revoke, supersede,
     duplicates printed, and the document it replaced."""
     events: list[dict[str, Any]] = []
-    issuer = (
-        await Account.select(Account.first_name, Account.last_name)
-        .where(Account.id == document.issued_by)
-        .first()
-    )
-    who = f"{issuer['first_name']} {issuer['last_name']}" if issuer else "the system"
+    issuer = await Account.by_id(document.issued_by, live=False)
+    who = f"{issuer.first_name} {issuer.last_name}" if issuer else "the system"
     if document.import_batch:
         batch = (
             await ImportBatch.select(ImportBatch.filename)
@@ -115,14 +111,20 @@ async def history(document: Document) -> list[dict[str, Any]]:
         )
         .where(
             (AccessEvent.document == document.id)
-            & AccessEvent.action.is_in(["revoked_document", "superseded_document", PRINTED_ACTION])
+            & AccessEvent.action.is_in(
+                [
+                    AuditAction.revoked_document.value,
+                    AuditAction.superseded_document.value,
+                    AuditAction.printed_duplicate.value,
+                ]
+            )
         )
         .order_by(AccessEvent.id)
     )
     for row in rows:
-        if row["action"] == "revoked_document":
+        if row["action"] == AuditAction.revoked_document:
             what = f"Revoked ({row['detail']})"
-        elif row["action"] == PRINTED_ACTION:
+        elif row["action"] == AuditAction.printed_duplicate:
             what = "Duplicate printed" + (f" ({row['detail']})" if row["detail"] else "")
         else:
             what = f"Superseded by certificate {row['detail']}"

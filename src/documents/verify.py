@@ -18,13 +18,13 @@ import asyncpg
 from litestar.stores.base import Store
 from redis.exceptions import RedisError
 
-from src import throttle
-from src.db import Row, engine, insert_many
+from src import audit, throttle
+from src.audit import AuditAction
+from src.db import Row, engine
 from src.documents.lookup import by_verify_code
 from src.documents.queries import content_of
 from src.documents.status import verify_headline
 from src.documents.verify_codes import is_well_formed, normalise
-from src.tables.connections import AccessEvent
 from src.tables.documents import Document
 
 log = logging.getLogger("portal.verify")
@@ -33,7 +33,6 @@ log = logging.getLogger("portal.verify")
 # gets a typing error instead, which is not counted; 80-bit codes make guessing hopeless anyway.
 FAILED_LOOKUP_LIMIT = 20
 FAILED_LOOKUP_WINDOW = 15 * 60
-CHECKED_ACTION = "checked_on_the_verify_page"
 MAX_TYPED = 100  # a code with generous spaces and dashes is far shorter; anything longer is a typo
 
 HTTP_STATUS = {
@@ -177,13 +176,7 @@ async def record_checks(document_ids: list[int], at: datetime) -> None:
                 # One statement for the batch, no Piccolo row object per check (fast path: the
                 # verify gate of `make bench`).
                 async with engine().transaction():
-                    await insert_many(
-                        AccessEvent,
-                        [
-                            {"action": CHECKED_ACTION, "document": doc, "at": when, "detail": ""}
-                            for doc, when in batch
-                        ],
-                    )
+                    await audit.record_many(AuditAction.checked_on_the_verify_page, batch)
             except DATABASE_ERRORS as exc:
                 log.warning("could not record %d verify checks: %s", len(batch), exc)
     finally:

@@ -23,10 +23,11 @@ import anyio
 import anyio.to_thread
 from fpdf import FPDF
 
+from src import audit, qr
+from src.audit import AuditAction
 from src.clock import long_date, utcnow
-from src.documents import PRINTED_ACTION, content_of, printed, qr_png, verify_host, verify_url
+from src.documents import content_of, printed, verify_host, verify_url
 from src.errors import Refused
-from src.tables.connections import AccessEvent
 from src.tables.documents import Document, DocumentStatus
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -129,7 +130,7 @@ def duplicate_pdf(
     if pdf.will_page_break(QR_SIDE_MM + 25):
         pdf.add_page()
     top = pdf.get_y()
-    pdf.image(io.BytesIO(qr_png(url)), x=pdf.l_margin, y=top, w=QR_SIDE_MM, h=QR_SIDE_MM)
+    pdf.image(io.BytesIO(qr.png(url)), x=pdf.l_margin, y=top, w=QR_SIDE_MM, h=QR_SIDE_MM)
     left = pdf.l_margin + QR_SIDE_MM + 6
     pdf.set_xy(left, top + 2)
     text_width = width - QR_SIDE_MM - 6
@@ -199,7 +200,5 @@ async def print_duplicate(
                 org_name=org_name,
             )
         )
-    await AccessEvent.insert(
-        AccessEvent(account=staff.id, action=PRINTED_ACTION, document=document.id, detail=detail[:200])
-    )
+    await audit.record(AuditAction.printed_duplicate, staff, document=document.id, detail=detail)
     return Duplicate(pdf=pdf, filename=filename_for(document.certificate_number))

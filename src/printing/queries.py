@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from src.forms import Paging
+from src.db import Paging
 from src.printing.orders import STATES, address_lines
 from src.tables.accounts import Account
 from src.tables.printing import PrintOrder

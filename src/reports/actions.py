@@ -71,11 +71,7 @@ async def submit(
             f"report:{report.id}:received",
         )
         if document.owner != reporter.id:
-            owner = (
-                await Account.objects()
-                .where((Account.id == document.owner) & Account.deleted_at.is_null())
-                .first()
-            )
+            owner = await Account.by_id(document.owner)
             if owner is not None:
                 # The learner hears that someone reported a problem, never what they wrote.
                 await enqueue(
@@ -107,11 +103,7 @@ async def answer(staff: Account, report_id: int, text: str) -> None:
         )
         if not won:
             raise Conflict()
-        reporter = (
-            await Account.objects()
-            .where((Account.id == report.reporter) & Account.deleted_at.is_null())
-            .first()
-        )
+        reporter = await Account.by_id(report.reporter)
         document = await Document.objects().where(Document.id == report.document).first()
         if reporter is not None and document is not None:
             await enqueue(

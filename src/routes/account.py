@@ -14,7 +14,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import accounts, throttle
+from src import accounts, connections, throttle
 from src.forms import EMAIL_RE, Form, read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
@@ -110,7 +110,7 @@ class AccountController(Controller):
     ) -> Template | Redirect:
         """The link from the email: marks the address verified, then the log-in page."""
         try:
-            await accounts.verify_email(tokens_of(request), token)
+            await accounts.verify_email(tokens_of(request), token, on_verified=connections.attach_pending)
         except TokenError as exc:
             return link_problem(request, exc, "verify")
         flash(request, "Your email address is verified. You can now log in.", category="success")
@@ -199,7 +199,7 @@ class AccountController(Controller):
         if password is None:
             action = url(request, "activate_account", token=token)
             return set_password_page(request, "account/activate.html", account, action, form)
-        await accounts.set_password(account, password, verify_email_too=True)
+        await accounts.set_password(account, password, on_verified=connections.attach_pending)
         poke_worker(request.app)
         flash(
             request, "Your account is ready. Log in with your user name and new password.", category="success"

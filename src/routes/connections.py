@@ -15,7 +15,6 @@ from src.connections import (
     check_accept,
     place_refusal,
 )
-from src.connections import log_event as record
 from src.errors import Conflict, Refused
 from src.forms import read_form
 from src.guards import requires_learner_or_third_party
@@ -71,9 +70,7 @@ class ConnectionController(Controller):
         context = await connection_context(request, connection)
         if account.role == Role.third_party.value and context["usable"]:
             documents = context["documents"]
-            await record(
-                account, "viewed_documents", connection.id, detail=f"{len(documents)} documents listed"
-            )
+            await connections.record_documents_listed(account, connection.id, len(documents))
         return render(request, "connections/detail.html", **context)
 
     @post("/{connection_id:int}/accept", name="accept_connection", opt={"reload": "connection"})

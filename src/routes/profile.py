@@ -11,7 +11,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import accounts
+from src import accounts, connections
 from src.auth import end_session
 from src.forms import read_form
 from src.guards import requires_login
@@ -97,7 +97,9 @@ class ProfileController(Controller):
     ) -> Template | Redirect:
         """The link sent to a new address: makes it the account's email address."""
         try:
-            await accounts.confirm_email_change(tokens_of(request), token)
+            await accounts.confirm_email_change(
+                tokens_of(request), token, on_verified=connections.attach_pending
+            )
         except TokenError as exc:
             return render(
                 request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="verify"

@@ -40,7 +40,7 @@ class SharedDocumentController(Controller):
         """Page: the shared document, view-only, watermarked for this viewer; the view is logged for the
         learner's Activity, and the log entry's number is the watermark's reference."""
         viewing = await self._shared(request, connection_id, document_id)
-        event = await connections.log_event(request.user, "viewed_document", connection_id, document_id)
+        event = await connections.record_document_viewed(request.user, connection_id, document_id)
         return await show_page(request, viewing, event_ref=event)
 
     @get("/report", name="shared_document_report")

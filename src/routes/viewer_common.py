@@ -9,7 +9,6 @@ else was a 404 before we got here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response
@@ -17,6 +16,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 
 from src import reports
+from src.clock import utcnow
 from src.documents import content_of, printed, standing
 from src.errors import Refused
 from src.forms import read_form
@@ -80,7 +80,7 @@ async def show_page(
         context["watermark"] = {
             "name": f"{account.first_name} {account.last_name}".strip(),
             "organisation": account.company_name,
-            "at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "at": utcnow().strftime("%Y-%m-%d %H:%M UTC"),
             "ref": f"V{event_ref}",
         }
     return _template("documents/view.html", context)

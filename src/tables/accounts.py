@@ -55,6 +55,43 @@ class Account(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
 
+    # The ways an account is read, named once. A deleted account keeps its row (emptied, with a
+    # placeholder address), so "live" leaves it out where a person is looked for.
+    @classmethod
+    async def by_id(cls, account_id: int | None, *, live: bool = True) -> Account | None:
+        if account_id is None:
+            return None
+        query = cls.objects().where(cls.id == account_id)
+        if live:
+            query = query.where(cls.deleted_at.is_null())
+        return await query.first()
+
+    @classmethod
+    async def by_email(cls, email: str) -> Account | None:
+        """The account with this address, whatever its case (addresses are stored lower case)."""
+        return await cls.objects().where(cls.email == email.lower()).first()
+
+    @classmethod
+    async def by_login(cls, identifier: str) -> Account | None:
+        """The live account a log-in names, by email address (it has an @) or user name."""
+        key = identifier.strip().lower()
+        column = cls.email if "@" in key else cls.username_key
+        return await cls.objects().where((column == key) & cls.deleted_at.is_null()).first()
+
+    @classmethod
+    async def newest(cls, role: Role, limit: int) -> list[Account]:
+        """The live accounts of a role, newest first."""
+        query = cls.objects().where((cls.role == role.value) & cls.deleted_at.is_null())
+        return await query.order_by(cls.id, ascending=False).limit(limit)
+
+    @classmethod
+    async def username_in_use(cls, username: str) -> bool:
+        return bool(await cls.exists().where(cls.username_key == username.lower()))
+
+    @classmethod
+    async def email_in_use(cls, email: str) -> bool:
+        return bool(await cls.exists().where(cls.email == email.lower()))
+
 
 class ContactKind(str, Enum):
     phone = "phone"

@@ -73,7 +73,7 @@ class ExtensionRequest(Table):
 class AccessEvent(Table):
     id: Serial  # added by Piccolo; declared for type checkers
     account = ForeignKey(references=Account, null=True, default=None, index=True)  # who did it
-    action = Varchar(length=40)  # viewed_document, requested, accepted, declined, extended, cancelled …
+    action = Varchar(length=40)  # a src.audit.AuditAction value (written only through src/audit.py)
     connection = ForeignKey(references=Connection, null=True, default=None, index=True)
     document = ForeignKey(references=Document, null=True, default=None)
     detail = Varchar(length=200, default="")

@@ -1,0 +1,72 @@
+"""The audit log: who did what, to which connection or document, and when (the AccessEvent table).
+
+Every area writes it through `record` (or `record_many` for a burst of verify-page checks), with an
+`AuditAction`: the learner's Activity page and the staff history read these actions back, so a
+free-text action would be an event nobody shows. The values are the stored strings; never rename one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from src.db import insert_many
+from src.tables.accounts import Account
+from src.tables.connections import AccessEvent
+
+MAX_DETAIL = 200  # the column's length
+
+
+class AuditAction(StrEnum):
+    # On a connection (the learner's Activity page lists them with their actor).
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+    cancelled = "cancelled"
+    extended = "extended"
+    shared = "shared"
+    changed_documents = "changed_documents"
+    requested_extension = "requested_extension"
+    approved_extension = "approved_extension"
+    declined_extension = "declined_extension"
+    viewed_documents = "viewed_documents"  # a third party opened the connection's list of documents
+    viewed_document = "viewed_document"  # ... and one shared document (its id is the watermark's number)
+    # On a document.
+    checked_on_the_verify_page = "checked_on_the_verify_page"  # the time only: nobody, no IP
+    issued_document = "issued_document"
+    imported_documents = "imported_documents"  # one per confirmed CSV import, on no document
+    revoked_document = "revoked_document"
+    superseded_document = "superseded_document"
+    printed_duplicate = "printed_duplicate"
+
+
+async def record(
+    action: AuditAction,
+    actor: Account | None,
+    *,
+    connection: int | None = None,
+    document: int | None = None,
+    detail: str = "",
+) -> int:
+    """Write one event (inside the caller's transaction when there is one) and return its id."""
+    event = AccessEvent(
+        account=actor.id if actor is not None else None,
+        action=action.value,
+        connection=connection,
+        document=document,
+        detail=detail[:MAX_DETAIL],
+    )
+    await event.save()
+    return int(event.id)
+
+
+async def record_many(action: AuditAction, documents: list[tuple[int, datetime]]) -> None:
+    """Write one event with no actor per (document id, time), in one prepared statement inside the
+    caller's transaction: a Piccolo row object per event cost more than a verify page's request."""
+    await insert_many(
+        AccessEvent,
+        [
+            {"action": action.value, "document": document, "at": at, "detail": ""}
+            for document, at in documents
+        ],
+    )
