@@ -23,8 +23,6 @@ AREAS_DOWNHILL = ["src.printing | src.reports", "src.connections", "src.document
 # Function-local imports of our own modules that are not there to dodge a cycle between areas.
 LOCAL_IMPORTS_ALLOWED = {
     "src/cli.py",  # `portal` starts fast: each command imports only what it runs
-    "src/db/pool.py",  # the engine is read off a table, whose module loads piccolo_conf, which loads src.db
-    "src/routes/__init__.py",  # the controllers import src.routes.common, a module of this package
 }
 pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
 
@@ -46,7 +44,7 @@ def test_the_areas_are_separate_layers_in_one_direction() -> None:
     [layers] = [c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
     start = layers.index(AREAS_DOWNHILL[0])
     assert layers[start : start + len(AREAS_DOWNHILL)] == AREAS_DOWNHILL
-    assert layers[start - 1] == "src.routes | src.demo"
+    assert layers[start - 1].startswith("src.routes | src.demo")
 
 
 @pytest.mark.parametrize(

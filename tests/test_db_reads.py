@@ -24,11 +24,13 @@ BY_ID = Statement(
 
 
 async def _with_pool(work: Any) -> Any:
-    await db.open_pool()
+    """With the pool open (the session app's, or one of its own when there is none)."""
+    opened = await db.open_pool()
     try:
         return await work()
     finally:
-        await db.close_pool()
+        if opened:
+            await db.close_pool()
 
 
 def _inline_reads() -> tuple[list[str], Any]:

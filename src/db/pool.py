@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
+from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
@@ -223,16 +224,13 @@ def engine_from_url(url: str) -> Engine:
 
 
 @cache
-def _a_table() -> type[Table]:
-    # Imported on first use: the tables take their engine from piccolo_conf, which imports this module.
-    from src.tables.accounts import Account
-
-    return Account
-
-
 def engine() -> Engine:
-    """The engine every table uses (run on every read: the table is looked up once)."""
-    return _a_table()._meta.db
+    """The engine every table uses: piccolo_conf's DB, which Piccolo gives each table as it is
+    defined. Found once (it is asked on every read)."""
+    found = engine_finder()
+    if found is None:
+        raise LookupError("piccolo_conf defines no DB")
+    return found
 
 
 def engine_kind() -> str:
