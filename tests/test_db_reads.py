@@ -130,7 +130,7 @@ def test_other_errors_of_the_read_connection_are_not_hidden(monkeypatch: pytest.
 
 
 @pytest.mark.skipif(IS_POSTGRES, reason="SQLite's read connection")
-def test_the_read_connection_is_closed_with_the_pool_and_cannot_write() -> None:
+def test_the_read_connection_is_closed_with_the_pool_and_cannot_write(own_pool: None) -> None:
     engine: Any = db.engine()
 
     async def work() -> sqlite3.Connection:
