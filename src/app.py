@@ -11,7 +11,6 @@ import anyio
 from litestar import Litestar
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.datastructures import CacheControlHeader
-from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -29,10 +28,9 @@ from src.auth import AccountMiddleware
 from src.clock import today_in
 from src.compression import COMPRESSION, PostSafeCompressionMiddleware, warm_static
 from src.connections import send_reminders
-from src.errors import http_exception_handler, internal_error_handler
 from src.jobs import PeriodicJob
 from src.mail import MailWorker
-from src.routes import all_route_handlers
+from src.routes import EXCEPTION_HANDLERS, all_route_handlers, schema_router
 from src.security import CSRFMiddleware, SecurityMiddleware, cookie_name
 from src.sessions import RotatingSessionConfig, SessionFileStore
 from src.settings import Settings
@@ -118,7 +116,8 @@ def create_app(settings: Settings) -> Litestar:
         template_config=template_config,
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
         stores=_stores(settings),
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        # Error pages, and problem details under /api/ (the router raises some before any route).
+        exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,
         # The verifier API's schema, as JSON at /api/v1/openapi.json (no viewer page: it would load
         # scripts from another host).
@@ -127,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             version="1.0.0",
             path="/api/v1",
             render_plugins=[JsonRenderPlugin()],
+            openapi_router=schema_router("/api/v1"),
         ),
         debug=False,
     )

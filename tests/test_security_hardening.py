@@ -10,7 +10,8 @@ import time
 import pytest
 from litestar.routes import HTTPRoute
 
-from src.tokens import RESET_PASSWORD_MAX_AGE, TokenError, Tokens
+from src.tables.accounts import Account
+from src.tokens import RESET_PASSWORD_MAX_AGE, TokenError, Tokens, password_fingerprint
 from tests.support.client import log_in, post_form, run
 from tests.support.factories import make_account
 from tests.support.pages import csrf_token, html
@@ -90,8 +91,6 @@ def test_a_token_dated_in_the_future_is_refused(monkeypatch):
 
 
 def test_a_reset_link_dated_in_the_future_shows_no_form(app, client, monkeypatch):
-    from src.tokens import password_fingerprint
-
     account = run(make_account(username="tess"))
     payload = {"a": account.id, "f": password_fingerprint(account.password_hash, account.last_login_at)}
     real_time = time.time
@@ -102,6 +101,45 @@ def test_a_reset_link_dated_in_the_future_shows_no_form(app, client, monkeypatch
     # The same link dated now is good: only the date made the difference.
     now = app.state.tokens.sign("reset-password", payload)
     assert html(client.get(f"/reset-password/{now}")).css_first('input[name="password"]') is not None
+
+
+def signed_an_hour_ahead(tokens, purpose: str, payload: dict, monkeypatch) -> str:
+    """A link signed by a host whose clock runs an hour fast."""
+    real_time = time.time
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time", lambda: real_time() + 3600)
+        return tokens.sign(purpose, payload)
+
+
+async def _link_case(kind: str) -> tuple[str, str, dict]:
+    """An account waiting for the emailed link of this kind: its purpose, address and payload."""
+    if kind == "verify-email":
+        account = await make_account(username="tess", verified=False)
+        return "verify-email", "/verify-email/{}", {"a": account.id, "e": account.email}
+    if kind == "activate":
+        account = await make_account("learner", username="lena", password=None)
+        payload = {"a": account.id, "e": account.email, "f": password_fingerprint(None, None)}
+        return "activate", "/activate/{}", payload
+    account = await make_account(username="tess")
+    await Account.update({Account.pending_email: "new@example.com"}).where(Account.id == account.id)
+    if kind == "change-email":
+        payload = {"a": account.id, "old": account.email, "e": "new@example.com"}
+        return "change-email", "/profile/email/{}", payload
+    return "stop-email-change", "/email-change/stop/{}", {"a": account.id, "e": "new@example.com"}
+
+
+@pytest.mark.parametrize("kind", ["verify-email", "activate", "change-email", "stop-email-change"])
+def test_every_emailed_link_dated_in_the_future_is_refused(app, client, monkeypatch, kind):
+    purpose, address, payload = run(_link_case(kind))
+    if kind == "change-email":
+        log_in(client, "tess")  # the new address's link is opened signed in
+    future = signed_an_hour_ahead(app.state.tokens, purpose, payload, monkeypatch)
+    refused = client.get(address.format(future), follow_redirects=False)
+    assert refused.status_code == 400
+    assert html(refused).css_first("main h1").text(strip=True).startswith("This link")
+    # The same link dated now works: only the date made the difference.
+    accepted = client.get(address.format(app.state.tokens.sign(purpose, payload)), follow_redirects=False)
+    assert accepted.status_code in {200, 303}, accepted.text
 
 
 def test_every_429_says_when_to_retry(client):

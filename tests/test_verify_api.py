@@ -1,13 +1,16 @@
-"""The verifier API: the page's statuses and facts as JSON, problem details for errors, the batch
-limit, and parity with the page for every status (one parametrised test)."""
+"""The verifier API: the page's statuses and facts as JSON, problem details for every error (the
+router's too), the batch and body limits, the schema's limits and examples, and parity with the page
+for every status (one parametrised test)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 
-from src.documents import new_verify_code, printed
+from src.documents import is_well_formed, new_verify_code, printed
+from src.routes import verify_api
 from src.tables.connections import AccessEvent
 from tests.support.client import run
 from tests.support.environment import BASE_URL
@@ -145,3 +148,87 @@ def test_the_openapi_schema_describes_the_api_only_with_examples(client):
     assert {e["value"]["status"] for e in examples.values()} == {"valid", "revoked"}
     assert "application/problem+json" in one["responses"]["404"]["content"]
     assert "post" in schema["paths"]["/api/v1/verify"]
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def test_json_nested_1000_deep_is_a_400_problem_not_a_recursion(client):
+    deep = b'{"codes": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    response = client.post("/api/v1/verify", content=deep, headers={"content-type": "application/json"})
+    assert "nested" in assert_problem(response, 400)["detail"]
+    # Brackets inside a code are text, not nesting.
+    ok = client.post("/api/v1/verify", json={"codes": ["[[[[[[{{{{{{"]})
+    assert ok.status_code == 200 and ok.json()["results"][0]["status"] == "typing_error"
+
+
+def test_a_body_over_16_kb_is_a_413_problem(client):
+    response = client.post("/api/v1/verify", json={"codes": ["A" * 17_000]})
+    assert_problem(response, 413)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_a_415_problem(client, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/api/v1/verify", content=b'{"codes": ["ABCD"]}', headers=headers)
+    assert "application/json" in assert_problem(response, 415)["detail"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize(("path", "allowed"), [("/api/v1/verify", "POST"), ("/api/v1/verify/ABCD", "GET")])
+def test_another_method_is_a_405_problem_that_says_what_is_allowed(client, method, path, allowed):
+    response = client.request(method, path)
+    assert_problem(response, 405)
+    assert allowed in response.headers["allow"].split(", ")
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/nothing.json", "/api/v2/verify/ABCD"])
+def test_an_unknown_api_address_is_a_404_problem(client, path):
+    assert_problem(client.get(path), 404)
+
+
+def test_pages_keep_their_html_error_pages(client):
+    response = client.put("/verify")
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("text/html")
+    assert html(response).css_first("main h1") is not None
+
+
+def test_an_unexpected_error_is_a_500_problem_with_the_logged_reference(client, monkeypatch, caplog):
+    async def broken(request, typed):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(verify_api, "check", broken)
+    with caplog.at_level(logging.ERROR, logger="portal.errors"):
+        body = assert_problem(client.get(f"/api/v1/verify/{new_verify_code()}"), 500)
+    assert "a bug" not in str(body)
+    reference = body["detail"].rsplit("reference ", 1)[1].rstrip(").")
+    assert any(reference in record.getMessage() for record in caplog.records)
+
+
+def test_the_schema_documents_the_limits_and_examples_that_pass_their_own_check(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    codes = schema["components"]["schemas"]["VerifyBatch"]["properties"]["codes"]
+    assert (codes["minItems"], codes["maxItems"]) == (1, 100)
+    batch = schema["paths"]["/api/v1/verify"]["post"]
+    assert set(batch["responses"]) >= {"200", "400", "413", "415", "429"}
+    one = schema["paths"]["/api/v1/verify/{code}"]["get"]["responses"]
+    examples = [
+        example["value"]
+        for response in one.values()
+        for content in response["content"].values()
+        for example in content.get("examples", {}).values()
+    ]
+    assert len(examples) == 3
+    for example in examples:
+        assert is_well_formed(example["code"]), example["code"]
+        assert example.get("verify_url", example["code"]).endswith(example["code"])
+    # Litestar's generated examples (random words) are not in the document.
+    assert "examples" not in str(schema["components"]["schemas"])

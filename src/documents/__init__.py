@@ -38,7 +38,7 @@ from src.documents.verify import (
     set_shown_on_verify,
     verify,
 )
-from src.documents.verify_codes import is_well_formed, new_verify_code, normalise, printed
+from src.documents.verify_codes import check_character, is_well_formed, new_verify_code, normalise, printed
 from src.documents.verify_links import verify_host, verify_url
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "DocumentPage",
     "Standing",
     "Verdict",
+    "check_character",
     "check_row",
     "clean_text",
     "confirm",

@@ -8,6 +8,7 @@ from litestar import Router
 
 from src.routes.account import AccountController
 from src.routes.addresses import AddressController
+from src.routes.api_problems import EXCEPTION_HANDLERS, schema_router
 from src.routes.connections import ConnectionController
 from src.routes.documents import DocumentController
 from src.routes.extensions import ExtensionController
@@ -30,6 +31,8 @@ from src.routes.verify import VerifyController
 from src.routes.verify_api import VerifyApiController
 from src.routes.verify_choice import VerifyChoiceController
 from src.settings import Settings
+
+__all__ = ["EXCEPTION_HANDLERS", "all_route_handlers", "schema_router"]
 
 
 def all_route_handlers(settings: Settings) -> list[Any]:

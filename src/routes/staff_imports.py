@@ -23,6 +23,8 @@ from src.routes.common import today, tokens_of, url
 # more than the app-wide limit for forms.
 UPLOAD_MAX_BODY = 2 * documents.MAX_FILE_BYTES + 64 * 1024
 CSV_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# Litestar appends "; charset=utf-8" to any text/ media type, even one that already names it.
+CSV = "text/csv"
 
 
 async def _file_bytes(data: Any, name: str) -> tuple[str, bytes]:
@@ -47,7 +49,7 @@ class StaffImportController(Controller):
         name = "units-template.csv" if units else "documents-template.csv"
         return Response(
             documents.template_csv(units),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV,
             headers={**CSV_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
         )
 
@@ -114,7 +116,7 @@ class StaffImportController(Controller):
             raise NotFoundException()
         return Response(
             documents.errors_csv(found[1]),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV,
             headers={
                 **CSV_HEADERS,
                 "Content-Disposition": f'attachment; filename="import-{batch_id}-errors.csv"',

@@ -8,32 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, KwargDefinition
 
 from src import documents
 from src.clock import utcnow
+from src.routes.api_problems import (
+    API_HEADERS,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    PROBLEM,
+    Problem,
+    json_within_limits,
+    problem,
+)
 from src.routes.common import settings_of
-from src.routes.verify import PUBLIC, VERIFY_HEADERS, check
+from src.routes.verify import PUBLIC, check
 
 BATCH_LIMIT = 100
-API_HEADERS = {**VERIFY_HEADERS, "Access-Control-Allow-Origin": "*"}
-PROBLEM = "application/problem+json"
-PROBLEM_TITLES = {
-    400: "Bad request",
-    404: "Not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    429: "Too many requests",
-    500: "Server error",
-    503: "Service unavailable",
-}
+# The documented codes hold their check character, so a client can try its own check on them.
+EXAMPLE_CODE = "7QK2M9XD4RTB8HVC" + documents.check_character("7QK2M9XD4RTB8HVC")
+UNKNOWN_EXAMPLE_CODE = "7QK2M9XD4RTB8HVD" + documents.check_character("7QK2M9XD4RTB8HVD")
 
 
 @dataclass
@@ -68,21 +68,13 @@ class VerifyResult:
 
 @dataclass
 class VerifyBatch:
-    codes: list[str]
+    # The schema says the limits; the handler enforces them in words (msgspec ignores this marker).
+    codes: Annotated[list[str], KwargDefinition(min_items=1, max_items=BATCH_LIMIT)]
 
 
 @dataclass
 class VerifyBatchResult:
     results: list[VerifyResult]
-
-
-@dataclass
-class Problem:
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str | None = None
 
 
 def _result(request: Request[Any, Any, Any], verdict: documents.Verdict) -> VerifyResult:
@@ -101,29 +93,14 @@ def _result(request: Request[Any, Any, Any], verdict: documents.Verdict) -> Veri
     )
 
 
-def problem(status: int, detail: str, code: str | None = None, **headers: str) -> Response[Any]:
-    body = Problem(
-        type="about:blank", title=PROBLEM_TITLES.get(status, "Error"), status=status, detail=detail
-    )
-    if code is not None:
-        body.code = code
-    return Response(content=body, status_code=status, media_type=PROBLEM, headers={**API_HEADERS, **headers})
-
-
-def api_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    """Malformed JSON, a wrong method, a body too large: problem details, never an HTML page."""
-    detail = exc.detail if exc.status_code in (400, 413) and exc.detail else ""
-    return problem(exc.status_code, detail or PROBLEM_TITLES.get(exc.status_code, "Error"))
-
-
 VALID_EXAMPLE = {
-    "code": "7QK2M9XD4RTB8HVC6",
+    "code": EXAMPLE_CODE,
     "status": "valid",
     "http_status": 200,
     "headline": "Valid: issued by Achievement Portal on 14 March 2026",
     "checked_at": "2026-11-28T21:40:00Z",
     "status_on": None,
-    "verify_url": "https://portal.example.org/v/7QK2M9XD4RTB8HVC6",
+    "verify_url": f"https://portal.example.org/v/{EXAMPLE_CODE}",
     "facts": {
         "name_as_printed": "Lena Okafor",
         "title": "Level 3 Diploma in Data Analysis",
@@ -144,12 +121,25 @@ REVOKED_EXAMPLE = {
     "headline": "Revoked on 2 June 2026: issued in error",
     "status_on": "2026-06-02",
 }
+
+
+def _problem_spec(description: str, *examples: Example) -> ResponseSpec:
+    # No generated examples: Litestar's are random words (a status of 7820), new on every start.
+    return ResponseSpec(
+        Problem,
+        description=description,
+        media_type=PROBLEM,
+        generate_examples=False,
+        examples=list(examples) or None,
+    )
+
+
 NOT_FOUND_EXAMPLE = {
     "type": "about:blank",
     "title": "Not found",
     "status": 404,
     "detail": "No document has this code",
-    "code": "7QK2M9XD4RTB8HVC7",
+    "code": UNKNOWN_EXAMPLE_CODE,
 }
 
 
@@ -157,7 +147,6 @@ class VerifyApiController(Controller):
     path = "/api/v1/verify"
     opt = PUBLIC
     tags = ["verify"]
-    exception_handlers = {HTTPException: api_exception_handler}
 
     @get(
         "/{code:str}",
@@ -170,22 +159,18 @@ class VerifyApiController(Controller):
             200: ResponseSpec(
                 data_container=VerifyResult,
                 description="A document has this code: valid, valid_until, expired, revoked or superseded",
+                generate_examples=False,
                 examples=[
                     Example(summary="valid", value=VALID_EXAMPLE),
                     Example(summary="revoked", value=REVOKED_EXAMPLE),
                 ],
             ),
-            400: ResponseSpec(Problem, description="The code has a typing error", media_type=PROBLEM),
-            404: ResponseSpec(
-                Problem,
-                description="No document has this code",
-                media_type=PROBLEM,
-                examples=[Example(summary="not found", value=NOT_FOUND_EXAMPLE)],
+            400: _problem_spec("The code has a typing error"),
+            404: _problem_spec(
+                "No document has this code", Example(summary="not found", value=NOT_FOUND_EXAMPLE)
             ),
-            429: ResponseSpec(
-                Problem, description="Too many failed lookups from this IP", media_type=PROBLEM
-            ),
-            503: ResponseSpec(Problem, description="The status could not be checked", media_type=PROBLEM),
+            429: _problem_spec("Too many failed lookups from this IP"),
+            503: _problem_spec("The status could not be checked"),
         },
     )
     async def verify_one(
@@ -207,15 +192,19 @@ class VerifyApiController(Controller):
         name="api_verify_batch",
         summary="Check up to 100 verify codes",
         description="Each code gets its own answer, as GET /api/v1/verify/{code} would give it "
-        "(its status and http_status in the result). More than 100 codes: 400.",
+        '(its status and http_status in the result). The body is `{"codes": [...]}` with 1 to '
+        f"{BATCH_LIMIT} codes, sent as application/json, at most {MAX_JSON_BYTES // 1024} KB and "
+        f"{MAX_JSON_DEPTH} levels deep.",
         status_code=200,
+        # Content type, size and depth are checked before the body is decoded.
+        before_request=json_within_limits,
+        request_max_body_size=MAX_JSON_BYTES,
         responses={
-            400: ResponseSpec(
-                Problem, description="No codes, more than 100, or not JSON", media_type=PROBLEM
-            ),
-            429: ResponseSpec(
-                Problem, description="Too many failed lookups from this IP", media_type=PROBLEM
-            ),
+            200: ResponseSpec(VerifyBatchResult, description="A result per code", generate_examples=False),
+            400: _problem_spec("No codes, more than 100, not JSON, or JSON nested too deeply"),
+            413: _problem_spec(f"The body is larger than {MAX_JSON_BYTES // 1024} KB"),
+            415: _problem_spec("The body is not sent as application/json"),
+            429: _problem_spec("Too many failed lookups from this IP"),
         },
     )
     async def verify_batch(
