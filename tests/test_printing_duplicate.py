@@ -61,8 +61,9 @@ def test_a_duplicate_is_a_pdf_with_the_facts_the_code_and_where_to_check(client,
     assert "Łucja Nguyễn" in text
     assert "Level 3 Diploma in Data" in text
     assert "603/1234/5" in text
-    assert "DUPLICATE: replaces certificate APC-1 issued " in text
-    assert f"; printed {fmt(day)}" in text.replace("\n", " ")
+    # Two dates, each said for what it is: the award's (the document's) and this paper's print date.
+    assert "DUPLICATE of certificate APC-1, awarded on 14 March 2026." in text
+    assert f"This copy was printed on {fmt(day)}." in text.replace("\n", " ")
     assert printed(docs.valid.verify_code) in text
     assert f"{BASE_URL}/v/{docs.valid.verify_code}" in text.replace("\n", "")
     assert f"check the live status at {urlsplit(BASE_URL).netloc}" in text.replace("\n", " ")
