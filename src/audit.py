@@ -1,16 +1,14 @@
 """The audit log: who did what, to which connection or document, and when (the AccessEvent table).
 
-Every area writes it through `record` (or `record_many` for a burst of verify-page checks), with an
-`AuditAction`: the learner's Activity page and the staff history read these actions back, so a
-free-text action would be an event nobody shows. The values are the stored strings; never rename one.
+Every area writes it through `record`, with an `AuditAction`: the learner's Activity page and the
+staff history read these actions back, so a free-text action would be an event nobody shows. The
+values are the stored strings; never rename one.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
-from src.db import insert_many
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 
@@ -32,6 +30,7 @@ class AuditAction(StrEnum):
     viewed_documents = "viewed_documents"  # a third party opened the connection's list of documents
     viewed_document = "viewed_document"  # ... and one shared document (its id is the watermark's number)
     # On a document.
+    # Written until verify checks were counted per day (VerifyTally); older rows still show.
     checked_on_the_verify_page = "checked_on_the_verify_page"  # the time only: nobody, no IP
     issued_document = "issued_document"
     imported_documents = "imported_documents"  # one per confirmed CSV import, on no document
@@ -58,15 +57,3 @@ async def record(
     )
     await event.save()
     return int(event.id)
-
-
-async def record_many(action: AuditAction, documents: list[tuple[int, datetime]]) -> None:
-    """Write one event with no actor per (document id, time), in one prepared statement inside the
-    caller's transaction: a Piccolo row object per event cost more than a verify page's request."""
-    await insert_many(
-        AccessEvent,
-        [
-            {"action": action.value, "document": document, "at": at, "detail": ""}
-            for document, at in documents
-        ],
-    )

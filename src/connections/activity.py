@@ -1,5 +1,6 @@
-"""The learner's activity log: who did what and when on their connections, and each check of
-their documents on the public verify page; and what a third party is recorded as having viewed."""
+"""The learner's activity log: who did what and when on their connections, and how many times a
+day each of their documents was checked on the public verify page; and what a third party is
+recorded as having viewed."""
 
 from __future__ import annotations
 
@@ -11,47 +12,87 @@ from src.audit import AuditAction
 from src.db import Paging
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
+from src.tables.documents import VerifyTally
 
 ACTIVITY_PAGE = 50
 
 
 @dataclass
 class ActivityPage:
-    events: list[dict[str, Any]]
+    events: list[dict[str, Any]]  # each with its kind: "event" (AccessEvent) or "tally" (VerifyTally)
     page: int
     has_next: bool
 
 
+# The page's order: the learner's events and their documents' daily verify counts, interleaved
+# newest first (a count sorts by its latest check). Only kinds, ids and times: the rows are then
+# read by id with Piccolo, each with its own types on either engine.
+ORDER = """
+SELECT 'event' AS kind, e."id" AS id, e."at" AS sort_at FROM "access_event" e
+LEFT JOIN "connection" c ON c."id" = e."connection"
+LEFT JOIN "document" d ON d."id" = e."document"
+WHERE c."learner" = {} OR (e."action" = {} AND d."owner" = {})
+UNION ALL
+SELECT 'tally', t."id", t."last_at" FROM "verify_tally" t
+JOIN "document" d ON d."id" = t."document"
+WHERE d."owner" = {}
+ORDER BY sort_at DESC, id DESC LIMIT {} OFFSET {}
+"""
+
+
 async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
-    """Who did what and when on the learner's connections and documents' verify pages, newest first."""
+    """Who did what and when on the learner's connections, and how often each of their documents was
+    checked on the verify page each day, newest first."""
     paging = Paging.of(page, ACTIVITY_PAGE)
-    query = (
-        AccessEvent.select(
-            AccessEvent.id,
-            AccessEvent.account,
-            AccessEvent.action,
-            AccessEvent.at,
-            AccessEvent.detail,
-            AccessEvent.connection,
-            AccessEvent.account.first_name.as_alias("first_name"),
-            AccessEvent.account.last_name.as_alias("last_name"),
-            AccessEvent.account.company_name.as_alias("company"),
-            AccessEvent.account.role.as_alias("role"),
-            AccessEvent.document,
-            AccessEvent.document.title.as_alias("document_title"),
-        )
-        .where(
-            (AccessEvent.connection.learner == learner.id)
-            # Checks on the public verify page belong to no connection: the document says whose.
-            | (
-                (AccessEvent.action == AuditAction.checked_on_the_verify_page.value)
-                & (AccessEvent.document.owner == learner.id)
-            )
-        )
-        .order_by(AccessEvent.id, ascending=False)
+    order = await AccessEvent.raw(
+        ORDER,
+        learner.id,
+        # Single checks as they were written before the daily counts: still shown where they fall.
+        AuditAction.checked_on_the_verify_page.value,
+        learner.id,
+        learner.id,
+        paging.size + 1,
+        (paging.page - 1) * paging.size,
     )
-    events, has_next = paging.cut(await paging.apply(query))
+    order, has_next = paging.cut(order)
+    found = await _events([o["id"] for o in order if o["kind"] == "event"])
+    found.update(await _tallies([o["id"] for o in order if o["kind"] == "tally"]))
+    # A row gone between the two reads (its document deleted) is left out, not an error.
+    events = [found[key] for key in ((o["kind"], o["id"]) for o in order) if key in found]
     return ActivityPage(events=events, page=paging.page, has_next=has_next)
+
+
+async def _events(ids: list[int]) -> dict[tuple[str, int], dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = await AccessEvent.select(
+        AccessEvent.id,
+        AccessEvent.account,
+        AccessEvent.action,
+        AccessEvent.at,
+        AccessEvent.detail,
+        AccessEvent.connection,
+        AccessEvent.account.first_name.as_alias("first_name"),
+        AccessEvent.account.last_name.as_alias("last_name"),
+        AccessEvent.account.company_name.as_alias("company"),
+        AccessEvent.account.role.as_alias("role"),
+        AccessEvent.document,
+        AccessEvent.document.title.as_alias("document_title"),
+    ).where(AccessEvent.id.is_in(ids))
+    return {("event", row["id"]): {**row, "kind": "event"} for row in rows}
+
+
+async def _tallies(ids: list[int]) -> dict[tuple[str, int], dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = await VerifyTally.select(
+        VerifyTally.id,
+        VerifyTally.document,
+        VerifyTally.document.title.as_alias("document_title"),
+        VerifyTally.day,
+        VerifyTally.checks,
+    ).where(VerifyTally.id.is_in(ids))
+    return {("tally", row["id"]): {**row, "kind": "tally"} for row in rows}
 
 
 async def record_documents_listed(viewer: Account, connection_id: int, listed: int) -> None:

@@ -14,6 +14,7 @@ from src.db.pool import (
 from src.db.reads import Statement, fetch, fetch_one, statements_run
 from src.db.rows import Row
 from src.db.writes import (
+    add_counts,
     compare_and_set,
     insert_many,
     lock_row,
@@ -29,6 +30,7 @@ __all__ = [
     "PooledSQLiteEngine",
     "Row",
     "Statement",
+    "add_counts",
     "close_pool",
     "compare_and_set",
     "engine",

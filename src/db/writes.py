@@ -162,3 +162,52 @@ async def update_many(table: type[Table], rows: list[dict[str, Any]]) -> None:
     values = [(*(row[column] for column in columns), row["id"]) for row in rows]
     sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE {where}'  # noqa: S608 - names from code
     await transaction.connection.executemany(sql, values)
+
+
+async def add_counts(
+    table: type[Table], key: tuple[str, ...], count: str, latest: str, rows: list[dict[str, Any]]
+) -> None:
+    """Add each row's `count` to the row with the same `key` columns (which a unique index covers),
+    inserting it when there is none, and keep the latest `latest`: one
+    `INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count` for all of them, on
+    the open transaction's connection, handed to the driver as insert_many does (fast path: the
+    verify gate of `make bench`), so parallel writers never lose an increment. Rows with the same
+    key are summed first (PostgreSQL refuses to update a row twice in one statement). Column
+    names from code, never from input."""
+    totals: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        found = totals.setdefault(tuple(row[column] for column in key), [0, row[latest]])
+        found[0] += row[count]
+        found[1] = max(found[1], row[latest])
+    if not totals:
+        return
+    db = engine()
+    transaction = db.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("add_counts runs inside a transaction")
+    sqlite = isinstance(db, SQLiteEngine)
+    name = f'"{table._meta.tablename}"'
+    names = ", ".join(f'"{column}"' for column in (*key, count, latest))
+    width = len(key) + 2
+    newest = "max" if sqlite else "greatest"  # SQLite's max() of two values is PostgreSQL's greatest()
+    target = ", ".join(f'"{column}"' for column in key)
+    head = f"INSERT INTO {name} ({names}) VALUES "  # noqa: S608 - names from code
+    tail = (
+        f' ON CONFLICT ({target}) DO UPDATE SET "{count}" = {name}."{count}" + excluded."{count}", '
+        f'"{latest}" = {newest}({name}."{latest}", excluded."{latest}")'
+    )
+    items = list(totals.items())
+    # One statement for up to a thousand keys: well within either engine's limit on bound values.
+    for start in range(0, len(items), 1000):
+        part = items[start : start + 1000]
+        values = [value for found, (added, last) in part for value in (*found, added, last)]
+        if sqlite:
+            marks = ", ".join("(" + ", ".join("?" * width) + ")" for _ in part)
+            async with transaction.connection.execute(head + marks + tail, values):
+                pass
+        else:
+            marks = ", ".join(
+                "(" + ", ".join(f"${n * width + i}" for i in range(1, width + 1)) + ")"
+                for n in range(len(part))
+            )
+            await transaction.connection.execute(head + marks + tail, *values)

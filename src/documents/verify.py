@@ -18,14 +18,13 @@ import asyncpg
 from litestar.stores.base import Store
 from redis.exceptions import RedisError
 
-from src import audit, throttle
-from src.audit import AuditAction
-from src.db import Row, engine
+from src import throttle
+from src.db import Row, add_counts, engine
 from src.documents.lookup import by_verify_code
 from src.documents.queries import content_of
 from src.documents.status import verify_headline
 from src.documents.verify_codes import is_well_formed, normalise
-from src.tables.documents import Document
+from src.tables.documents import Document, VerifyTally
 
 log = logging.getLogger("portal.verify")
 
@@ -151,20 +150,24 @@ async def _too_many(store: Store, key: str, code: str) -> Verdict:
     )
 
 
-# Checks waiting to be written, and whether a request is writing them now. A burst of checks is
-# written in a few inserts rather than one write transaction each (group commit): the request that
+# Checks waiting to be counted, and whether a request is writing them now. A burst of checks is
+# written in one statement rather than one write transaction each (group commit): the request that
 # finds nobody writing writes everything pending, including what arrives while it writes. (One
 # event loop per process, as uvicorn runs it: between the last look at _pending and clearing
 # _writing there is no await, so nothing is left behind.)
-_pending: list[tuple[int, datetime]] = []
+_pending: list[dict[str, Any]] = []
 _writing = False
 
 
-async def record_checks(document_ids: list[int], at: datetime) -> None:
-    """Count each check of an existing code for its learner's Activity: the time only (no IP, no
-    device, no account). Run after the answer is sent; a failure here never changes a verdict."""
+async def record_checks(document_ids: list[int], at: datetime, tz: ZoneInfo) -> None:
+    """Count each check of an existing code for its learner's Activity, per document and day (in the
+    portal's time zone `tz`): a number and the latest time only (no IP, no device, no account). Run
+    after the answer is sent; a failure here never changes a verdict."""
     global _writing
-    _pending.extend((document_id, at) for document_id in document_ids)
+    day = at.astimezone(tz).date()
+    _pending.extend(
+        {"document": document_id, "day": day, "checks": 1, "last_at": at} for document_id in document_ids
+    )
     if _writing:
         return  # the request writing now takes these too, before it stops
     _writing = True
@@ -173,12 +176,12 @@ async def record_checks(document_ids: list[int], at: datetime) -> None:
             batch = _pending[:]
             del _pending[:]
             try:
-                # One statement for the batch, no Piccolo row object per check (fast path: the
-                # verify gate of `make bench`).
+                # One INSERT … ON CONFLICT DO UPDATE for the batch, no Piccolo row object per check
+                # (fast path: the verify gate of `make bench`).
                 async with engine().transaction():
-                    await audit.record_many(AuditAction.checked_on_the_verify_page, batch)
+                    await add_counts(VerifyTally, ("document", "day"), "checks", "last_at", batch)
             except DATABASE_ERRORS as exc:
-                log.warning("could not record %d verify checks: %s", len(batch), exc)
+                log.warning("could not count %d verify checks: %s", len(batch), exc)
     finally:
         _writing = False
 

@@ -94,7 +94,7 @@ class ScanPage:
         await send({"type": "http.response.body", "body": body, "more_body": False})
         if verdict.document_id:
             # Counted for the learner's Activity after the answer has gone: the page never waits.
-            await documents.record_checks([verdict.document_id], utcnow())
+            await documents.record_checks([verdict.document_id], utcnow(), settings_of(request).tz)
 
 
 class VerifyController(Controller):
@@ -115,7 +115,9 @@ class VerifyController(Controller):
             status_code=verdict.http_status,
             headers=headers_for(verdict),
             media_type=MediaType.HTML,
-            background=BackgroundTask(documents.record_checks, [verdict.document_id], utcnow())
+            background=BackgroundTask(
+                documents.record_checks, [verdict.document_id], utcnow(), settings_of(request).tz
+            )
             if verdict.document_id
             else None,
         )

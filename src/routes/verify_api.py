@@ -184,7 +184,9 @@ class VerifyApiController(Controller):
         return Response(
             content=_result(request, verdict),
             headers=API_HEADERS,
-            background=BackgroundTask(documents.record_checks, [verdict.document_id], utcnow()),
+            background=BackgroundTask(
+                documents.record_checks, [verdict.document_id], utcnow(), settings_of(request).tz
+            ),
         )
 
     @post(
@@ -220,5 +222,7 @@ class VerifyApiController(Controller):
         return Response(
             content=VerifyBatchResult(results=[_result(request, v) for v in verdicts]),
             headers=API_HEADERS,
-            background=BackgroundTask(documents.record_checks, found, utcnow()) if found else None,
+            background=BackgroundTask(documents.record_checks, found, utcnow(), settings_of(request).tz)
+            if found
+            else None,
         )

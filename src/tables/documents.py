@@ -75,3 +75,16 @@ class Document(Table):
     import_batch = ForeignKey(references=ImportBatch, null=True, default=None)
     version = Integer(default=0)  # for compare-and-set on status changes
     created_at = Timestamptz(default=TimestamptzNow())  # issued at
+
+
+class VerifyTally(Table):
+    """How many times a document was checked on the public verify page, per day in the portal's time
+    zone: one row per (document, day), incremented, so a burst of scans is one line of the
+    learner's Activity. Nothing about who checked is kept. The unique (document, day) index is made
+    by a raw-SQL migration (Piccolo columns only make single-column indexes)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    document = ForeignKey(references=Document)
+    day = Date()
+    checks = Integer(default=0)
+    last_at = Timestamptz(default=TimestamptzNow())  # the latest check: where the line sorts

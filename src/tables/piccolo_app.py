@@ -6,7 +6,7 @@ from piccolo.conf.apps import AppConfig
 
 from src.tables.accounts import Account, Address, ContactDetail
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
-from src.tables.documents import Document, ImportBatch
+from src.tables.documents import Document, ImportBatch, VerifyTally
 from src.tables.outbox import OutboxEmail
 from src.tables.printing import PrintOrder
 from src.tables.reports import Report
@@ -27,6 +27,7 @@ APP_CONFIG = AppConfig(
         AccessEvent,
         Report,
         PrintOrder,
+        VerifyTally,
     ],
     migration_dependencies=[],
     commands=[],
