@@ -239,3 +239,27 @@ def test_a_current_password_refused_for_capacity_is_not_counted(client, hashing_
             run(accounts.check_current_password(tess, GUESS))
 
     assert _account_row(tess) == {"failed_logins": 0, "locked_until": None}
+
+
+HTTPS = "https://testserver.local"
+
+
+@pytest.mark.parametrize("settings", [{"base_url": HTTPS}], indirect=True)
+def test_under_https_the_device_cookie_is_secure_and_host_only(app):
+    _fast_account("tess")
+    browser = TestClient(app, base_url=HTTPS)  # the running app (shared loop), over https
+
+    response = log_in(browser, "tess")
+
+    device = [c for c in response.headers.get_list("set-cookie") if c.startswith(f"__Host-{DEVICE}=")]
+    assert len(device) == 1
+    attributes = {part.strip().lower() for part in device[0].split(";")[1:]}
+    assert {"secure", "httponly", "path=/", "samesite=lax"} <= attributes
+    assert not any(part.startswith("domain") for part in attributes)
+    # And the browser carries it back: it is the known device when strangers have locked the account.
+    browser.cookies.delete(f"__Host-{SESSION}")
+    stranger = TestClient(app, base_url=HTTPS)
+    for _ in range(accounts.LOCK_AFTER):
+        post_form(stranger, "/login", {"login": "tess", "password": GUESS})
+    assert post_form(stranger, "/login", {"login": "tess", "password": STRONG_PASSWORD}).status_code == 422
+    log_in(browser, "tess")
