@@ -18,7 +18,10 @@ import asyncio
 import os
 import re
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -57,6 +60,8 @@ _executor = ThreadPoolExecutor(
 # One process serves on one event loop; the semaphore binds to it the first time a check waits.
 _slots = asyncio.Semaphore(HASH_THREADS)
 _waiting = 0
+# Set while a task holds a hashing turn (see hashing_turn).
+_holding: ContextVar[bool] = ContextVar("holding_a_hashing_turn", default=False)
 
 
 class HashingBusy(TooManyRequestsException):
@@ -69,9 +74,8 @@ class HashingBusy(TooManyRequestsException):
         )
 
 
-async def _in_pool(function: Any, *args: Any) -> Any:
+async def _wait_for(semaphore: asyncio.Semaphore) -> None:
     global _waiting
-    semaphore = _slots
     if semaphore.locked() and _waiting >= MAX_WAITING:
         raise HashingBusy
     _waiting += 1
@@ -82,10 +86,31 @@ async def _in_pool(function: Any, *args: Any) -> Any:
         raise HashingBusy from None
     finally:
         _waiting -= 1
+
+
+@asynccontextmanager
+async def hashing_turn() -> AsyncIterator[None]:
+    """A hashing thread kept for the caller: HashingBusy now, or never for the checks made inside.
+
+    A log-in takes its turn before it counts the attempt, so an attempt refused for capacity is
+    never counted as a failure and every counted attempt is really checked. Inside a turn the
+    checks run at once (a nested turn is the same turn)."""
+    if _holding.get():
+        yield
+        return
+    semaphore = _slots
+    await _wait_for(semaphore)
+    token = _holding.set(True)
     try:
-        return await asyncio.get_running_loop().run_in_executor(_executor, function, *args)
+        yield
     finally:
+        _holding.reset(token)
         semaphore.release()
+
+
+async def _in_pool(function: Any, *args: Any) -> Any:
+    async with hashing_turn():
+        return await asyncio.get_running_loop().run_in_executor(_executor, function, *args)
 
 
 SERVICE_NAMES = ("Achievement Portal",)

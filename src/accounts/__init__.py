@@ -1,6 +1,6 @@
 """Accounts: registration, learners made by staff (one or a CSV import's thousands, one way),
-log-in and lock-out, credentials (set a password, reset and activation links), profile (details,
-email change, contacts, addresses) and deletion. Other code uses only the names below; the modules
+log-in and lock-out (with known devices), credentials (set a password, reset and activation
+links), profile (details, email change, contacts, addresses) and deletion. Other code uses only the names below; the modules
 inside are private."""
 
 from src.accounts.addresses import (
@@ -17,6 +17,7 @@ from src.accounts.addresses import (
 )
 from src.accounts.credentials import account_for_link, request_password_reset, set_password
 from src.accounts.deletion import delete_account
+from src.accounts.devices import DEVICE_COOKIE, DEVICE_MAX_AGE, Device, device_cookie, known_device
 from src.accounts.forms import (
     USERNAME_TAKEN,
     check_address,
@@ -53,11 +54,14 @@ from src.accounts.registration import (
 )
 
 __all__ = [
+    "DEVICE_COOKIE",
+    "DEVICE_MAX_AGE",
     "LOCKED",
     "LOCK_AFTER",
     "MAX_ADDRESSES",
     "MAX_CONTACTS",
     "USERNAME_TAKEN",
+    "Device",
     "LoginResult",
     "NewAccount",
     "NewLearner",
@@ -87,8 +91,10 @@ __all__ = [
     "create_learners",
     "delete_account",
     "details_values",
+    "device_cookie",
     "email_taken",
     "find_by_login",
+    "known_device",
     "newest_learners",
     "pending_change_for_stop_link",
     "register",

@@ -2,11 +2,17 @@
 
 Every attempt on a known account is counted BEFORE the password is hashed, in one atomic
 `UPDATE … SET failed_logins = failed_logins + 1 … RETURNING`: thirty simultaneous guesses get thirty
-different counts, so at most LOCK_AFTER of them are ever checked. A correct password resets the count.
+different counts, so at most LOCK_AFTER of them are ever checked. A correct password resets the count
+(from a browser that is not a known device: see below).
 Past LOCK_AFTER the account is locked for a while (doubling, at most an hour); when a lock runs
 out, one more attempt is allowed, claimed by compare-and-set on `locked_until` so that only one of
 many racing requests gets it. The same count covers the current password asked for by
 change-password and delete-account (`check_current_password`).
+
+An attempt takes its turn in the password-hashing pool before it is counted: one refused for
+capacity (HashingBusy, 429) is not a failed attempt, and every counted attempt is checked. A browser
+with a device cookie for the account (src/accounts/devices.py) is counted on its own and not held to
+the account's count, so strangers' guesses cannot lock the owner out of a browser they used before.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from src.accounts.devices import Device
 from src.clock import utcnow
 from src.db import compare_and_set
-from src.passwords import verify_password
+from src.passwords import hashing_turn, verify_password
 from src.tables.accounts import Account
 
 LOCK_AFTER = 5  # consecutive failed log-ins before the account is locked for a while
@@ -70,17 +77,28 @@ async def _may_try(account_id: int) -> bool:
     )
 
 
-async def _settle(account: Account) -> None:
+async def _settle(account: Account, device: Device | None) -> None:
+    if device is not None:
+        # The owner's own browser: the account's count stays, strangers keep meeting its lock.
+        await device.settle()
+        await Account.update({Account.last_login_at: utcnow()}).where(Account.id == account.id)
+        return
     await Account.update(
         {Account.failed_logins: 0, Account.locked_until: None, Account.last_login_at: utcnow()}
     ).where(Account.id == account.id)
 
 
-async def check_login(identifier: str, password: str) -> LoginResult:
+async def check_login(identifier: str, password: str, device: Device | None = None) -> LoginResult:
     account = await find_by_login(identifier)
-    allowed = account is not None and await _may_try(account.id)
-    # Unknown, locked or not: the hash is always computed, so every answer takes as long.
-    ok = await verify_password(account.password_hash if account and allowed else None, password)
+    # Another account's device cookie is no device for this one.
+    known = device if account is not None and device is not None and device.account_id == account.id else None
+    async with hashing_turn():
+        if known is not None:
+            allowed = await known.may_try(LOCK_AFTER)
+        else:
+            allowed = account is not None and await _may_try(account.id)
+        # Unknown, locked or not: the hash is always computed, so every answer takes as long.
+        ok = await verify_password(account.password_hash if account and allowed else None, password)
     if account is None or not ok:
         return LoginResult(problem="wrong", locked=account is not None and not allowed)
     if account.email_verified_at is None:
@@ -88,15 +106,16 @@ async def check_login(identifier: str, password: str) -> LoginResult:
             Account.id == account.id
         )
         return LoginResult(problem="unverified")
-    await _settle(account)
+    await _settle(account, known)
     return LoginResult(account=account)
 
 
 async def check_current_password(account: Account, password: str) -> LoginResult:
     """The current password asked for before a sensitive change, counted like a log-in: guessing
     it through a stolen session locks the account as failed log-ins would."""
-    allowed = await _may_try(account.id)
-    ok = await verify_password(account.password_hash if allowed else None, password)
+    async with hashing_turn():
+        allowed = await _may_try(account.id)
+        ok = await verify_password(account.password_hash if allowed else None, password)
     if not ok:
         return LoginResult(problem="wrong", locked=not allowed)
     await Account.update({Account.failed_logins: 0, Account.locked_until: None}).where(

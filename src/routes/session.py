@@ -14,7 +14,9 @@ from src import accounts, throttle
 from src.auth import end_session, start_session
 from src.forms import read_form
 from src.htmx import redirect, render
-from src.routes.common import client_ip, safe_next, url
+from src.passwords import HashingBusy
+from src.routes.common import client_ip, safe_next, settings_of, tokens_of, url
+from src.security import cookie_name
 
 IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accounts
 IP_WINDOW = 15 * 60
@@ -66,7 +68,14 @@ class SessionController(Controller):
         if await throttle.hit(store, ip_key, IP_WINDOW) > IP_FAILURES_LIMIT:
             form.error("login", "Too many failed log-ins from your network. Wait 15 minutes, then try again.")
             return self._form(request, form, next_path, 429)
-        result = await accounts.check_login(identifier, form.get("password"))
+        device_name = cookie_name(accounts.DEVICE_COOKIE, settings_of(request).https)
+        device = accounts.known_device(tokens_of(request), store, request.cookies.get(device_name))
+        try:
+            result = await accounts.check_login(identifier, form.get("password"), device)
+        except HashingBusy:
+            # Refused for capacity, not a failed log-in: the address gets its count back.
+            await throttle.forgive(store, ip_key)
+            raise
         if result.problem == "unverified":
             await throttle.forgive(store, ip_key)
             form.error(
@@ -82,7 +91,18 @@ class SessionController(Controller):
             return self._form(request, form, next_path, 422, maybe_locked=True)
         await throttle.forgive(store, ip_key)
         start_session(request, result.account)
-        return redirect(request, next_path or url(request, "dashboard"))
+        response = redirect(request, next_path or url(request, "dashboard"))
+        # This browser is now a known device of the account: judged by its own failures from now on.
+        response.set_cookie(
+            device_name,
+            accounts.device_cookie(tokens_of(request), result.account.id),
+            max_age=accounts.DEVICE_MAX_AGE,
+            path="/",
+            secure=settings_of(request).https,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
 
     @staticmethod
     def _form(
