@@ -22,7 +22,10 @@ IP_FAILURES_LIMIT = 20  # failed log-ins per IP per 15 minutes, across all accou
 IP_WINDOW = 15 * 60
 WRONG = "The user name, email address or password is not right"
 LOGGED_OUT = "You have logged out."
-CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+# Not "cookies": the session they carried is deleted on the server, and the device cookie must stay,
+# so that the owner's browser is still a known device at its next log-in (a flood of strangers'
+# guesses locks the account, not the devices that signed in to it before).
+CLEAR_SITE_DATA = '"cache", "storage"'
 
 
 class SessionController(Controller):
@@ -36,7 +39,7 @@ class SessionController(Controller):
         """Page: the log-in form (and why a session ended, if it did). htmx: the form alone."""
         if request.user is not None:
             return Redirect(path=safe_next(next), status_code=303)
-        # Log-out's Clear-Site-Data also clears the cookie that carried its flash: say it from here.
+        # A browser that cleared its cookies at log-out lost the flash they carried: say it from here.
         kept = request.session.get("_messages", []) if request.session else []
         if logged_out and not any(m.get("message") == LOGGED_OUT for m in kept):
             flash(request, LOGGED_OUT, category="success")
@@ -126,6 +129,6 @@ class SessionController(Controller):
         end_session(request)
         flash(request, LOGGED_OUT, category="success")
         response = redirect(request, url(request, "login") + "?logged_out=true")
-        # A shared computer keeps nothing of the account: cached pages, cookies, storage.
+        # A shared computer keeps no page of the account: its cache and storage are cleared.
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
