@@ -209,3 +209,18 @@ def test_reports_page_shows_only_ones_own(client: Any, other_client: Any) -> Non
     assert "Mine" in text and "Not yours to read" not in text
     log_in(other_client, "sam")
     assert other_client.get("/reports", follow_redirects=False).status_code == 404
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])
+def test_inbox_marks_the_current_filter_and_frames_nothing(client: Any, htmx: bool) -> None:
+    run(build_world())
+    log_in(client, "sam")
+    headers = {"HX-Request": "true"} if htmx else {}
+    for show, words in reports.INBOX_FILTERS.items():
+        page = html(client.get(f"/staff/reports?show={show}", headers=headers))
+        current = page.css('nav[aria-label="Filter by state"] a[aria-current="page"]')
+        assert [a.text(strip=True) for a in current] == [words]
+        # Nothing takes focus on arrival: a focused container drew the focus frame round the list.
+        assert page.css("[autofocus]") == [] and page.css('#reports-inbox [tabindex="-1"]') == []
+    stylesheet = html(client.get("/staff/reports")).css_first('link[rel="stylesheet"]').attributes["href"]
+    assert '.filter-links a[aria-current="page"]{' in client.get(stylesheet).text

@@ -177,12 +177,24 @@ def test_not_found_is_404_and_identical_whatever_the_code(client, day):
     run(shelf(day))
     bodies = set()
     for _ in range(3):
-        response = client.get(f"/v/{new_verify_code()}")
+        code = new_verify_code()
+        response = client.get(f"/v/{code}")
         assert response.status_code == 404
         assert headline(response) == "No document has this code"
-        assert "support@portal.invalid" in html(response).css_first("main").text()
-        bodies.add(response.content)
+        main = html(response).css_first("main")
+        assert "support@portal.invalid" in main.text()
+        # The code checked is said back; apart from it, nothing tells one unknown code from another.
+        assert main.css_first("span.code").text(strip=True) == printed(code)
+        bodies.add(response.content.replace(printed(code).encode(), b"CODE"))
     assert len(bodies) == 1
+
+
+def test_every_verify_page_links_to_the_typed_check(client, day):
+    docs = run(shelf(day))
+    for path in (f"/v/{docs.valid.verify_code}", f"/v/{new_verify_code()}"):
+        link = html(client.get(path)).css_first("main p.hint a")
+        assert link.attributes["href"] == "/verify"
+        assert link.text(strip=True).endswith("/verify")
 
 
 @pytest.mark.parametrize("status", ["valid", "revoked", "not_found", "typing_error"])

@@ -10,6 +10,7 @@ from src.reports.rules import (
     PER_DAY,
     PER_DOCUMENT,
     STATES,
+    categories_for,
     check,
     check_answer,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "InboxPage",
     "answer",
     "by_reporter",
+    "categories_for",
     "check",
     "check_answer",
     "close",

@@ -10,7 +10,7 @@ from src.clock import utcnow
 from src.db import compare_and_set, lock_row, write_transaction
 from src.errors import Conflict, Refused
 from src.mail import enqueue
-from src.reports.rules import CATEGORIES, DAY, PER_DAY, PER_DOCUMENT, clean
+from src.reports.rules import DAY, PER_DAY, PER_DOCUMENT, categories_for, clean
 from src.tables.accounts import Account
 from src.tables.documents import Document
 from src.tables.reports import Report, ReportState
@@ -33,10 +33,14 @@ async def submit(
     reporter: Account, document: Document, connection_id: int | None, category: str, message: str
 ) -> Report:
     """Send a report on a document the caller has checked this person may see. Raises Refused
-    (and queues no email) when the person has sent too many.
+    (and queues no email) when the person has sent too many, or for a category their role is not
+    offered (a learner's "My name is wrong" from a third party).
 
     The count and the insert happen under one lock on the reporter's account row (PostgreSQL) or in
     one BEGIN IMMEDIATE transaction (SQLite), so parallel requests cannot all pass the count."""
+    offered = categories_for(third_party=connection_id is not None)
+    if category not in offered:
+        raise Refused("Choose one of the problems listed here", "category")
     now = utcnow()
     async with write_transaction():
         await lock_row(Account, reporter.id)
@@ -65,7 +69,7 @@ async def submit(
             {
                 **facts,
                 "first_name": reporter.first_name,
-                "category": CATEGORIES[category],
+                "category": offered[category],
                 "message": report.message,
             },
             f"report:{report.id}:received",

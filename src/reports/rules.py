@@ -6,12 +6,20 @@ from datetime import timedelta
 
 from src.tables.reports import ReportCategory, ReportState
 
-CATEGORIES = {
+# What each reporter may say, in their own words: the learner about their own document, a third
+# party about one shared with them (never "my name", never "I should not see it"). Staff read every
+# category in the learner's words (CATEGORIES).
+LEARNER_CATEGORIES = {
     ReportCategory.wrong_name.value: "My name is wrong",
     ReportCategory.wrong_details.value: "A grade, unit or date is wrong",
     ReportCategory.should_not_see.value: "I should not see this document",
     ReportCategory.other.value: "Something else",
 }
+THIRD_PARTY_CATEGORIES = {
+    ReportCategory.wrong_details.value: "A grade, unit or date is wrong",
+    ReportCategory.other.value: "Something else",
+}
+CATEGORIES = LEARNER_CATEGORIES
 STATES = {
     ReportState.open.value: "Sent, waiting for an answer",
     ReportState.answered.value: "Answered",
@@ -23,11 +31,18 @@ PER_DOCUMENT = 3  # reports one person may send on one document, ever
 DAY = timedelta(hours=24)
 
 
-def check(category: str, message: str) -> dict[str, str]:
+def categories_for(third_party: bool) -> dict[str, str]:
+    """The categories this reporter is offered and may send, by value, in their words."""
+    return THIRD_PARTY_CATEGORIES if third_party else LEARNER_CATEGORIES
+
+
+def check(category: str, message: str, *, third_party: bool = False) -> dict[str, str]:
     """Errors by field name, in page order; empty when the report may be sent."""
     errors: dict[str, str] = {}
     message = clean(message)
-    if category not in CATEGORIES:
+    if category in CATEGORIES and category not in categories_for(third_party):
+        errors["category"] = "Choose one of the problems listed here"
+    elif category not in CATEGORIES:
         errors["category"] = "Choose what is wrong"
     if not message:
         errors["message"] = "Describe the problem"

@@ -10,6 +10,7 @@ from litestar.response import Template
 from src import reports
 from src.guards import requires_learner_or_third_party
 from src.htmx import render
+from src.tables.accounts import Role
 
 
 class ReportController(Controller):
@@ -24,5 +25,9 @@ class ReportController(Controller):
             "reports/list.html",
             rows=await reports.by_reporter(request.user),
             states=reports.STATES,
-            categories=reports.CATEGORIES,
+            # In the person's own words; every category stays readable (reports sent before).
+            categories={
+                **reports.CATEGORIES,
+                **reports.categories_for(third_party=request.user.role == Role.third_party.value),
+            },
         )

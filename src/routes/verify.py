@@ -53,7 +53,8 @@ def render_page(request: Request[Any, Any, Any], verdict: documents.Verdict, typ
         request=request,
         verdict=verdict,
         typed=typed[:MAX_TYPED],
-        printed=documents.printed(verdict.code) if verdict.found else "",
+        # A code that matches nothing is well formed: shown back as printed, so a typo is easy to see.
+        printed=documents.printed(verdict.code) if verdict.found or verdict.status == "not_found" else "",
         verify_host=documents.verify_host(settings_of(request).verify_base),
     ).encode()
 

@@ -53,6 +53,7 @@ def _template(name: str, context: dict[str, Any], status: int = 200) -> Template
 async def _context(request: Request[Any, Any, Any], viewing: Viewing) -> dict[str, Any]:
     document, settings = viewing.document, settings_of(request)
     day = today(request)
+    offered = reports.categories_for(third_party=viewing.connection is not None)
     return {
         "document": document,
         "content": content_of(document),
@@ -65,7 +66,10 @@ async def _context(request: Request[Any, Any, Any], viewing: Viewing) -> dict[st
         "fragment": wants_fragment(request),
         "my_reports": await reports.by_reporter(request.user, document.id),
         "states": reports.STATES,
-        "categories": reports.CATEGORIES,
+        # The form offers the reporter's own categories; reports already sent stay readable whatever
+        # category they carry (sent before third parties had their own list).
+        "categories": offered,
+        "category_words": {**reports.CATEGORIES, **offered},
         "values": {},
         "errors": {},
     }
@@ -100,7 +104,8 @@ async def send_report(request: Request[Any, Any, Any], viewing: Viewing) -> Resp
     # NUL characters are never typed (and PostgreSQL text cannot hold them): not even shown back.
     form.values["message"] = form.get("message").replace("\x00", "")
     category, message = form.get("category"), form.get("message")
-    for name, text in reports.check(category, message).items():
+    third_party = viewing.connection is not None
+    for name, text in reports.check(category, message, third_party=third_party).items():
         form.error(name, text)
     status = 422
     if form.ok:
@@ -112,9 +117,9 @@ async def send_report(request: Request[Any, Any, Any], viewing: Viewing) -> Resp
                 category,
                 message,
             )
-        except Refused as exc:  # a limit reached
-            form.error("message", str(exc))
-            status = 429
+        except Refused as exc:  # a limit reached (on the message), or a category not offered
+            form.error(exc.field or "message", exc.message)
+            status = 429 if not exc.field else 422
     if not form.ok:
         context = {**await _context(request, viewing), "values": form.kept(), "errors": form.errors}
         name = "partials/reports/_report_form.html" if wants_fragment(request) else "documents/report.html"
