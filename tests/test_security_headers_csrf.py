@@ -161,7 +161,7 @@ def test_cookies_keep_plain_names_on_http(client):
     run(make_account(username="tess"))
     response = log_in(client, "tess")
     assert session_cookie(response)["portal_session"]
-    assert {c.name for c in client.cookies.jar} == {"portal_session", "portal_csrf"}
+    assert {c.name for c in client.cookies.jar} == {"portal_session", "portal_csrf", "portal_device"}
 
 
 # --- CSRF and Origin --------------------------------------------------------------------------
