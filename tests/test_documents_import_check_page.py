@@ -1,5 +1,6 @@
 """The import check page and what it lets through: names that are names (the same rule on the staff
-form) and the level as the learner reads it."""
+form), the level as the learner reads it, and a second confirm of an already-imported file said
+in words."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 import pytest
 
 from src.tables.documents import Document
+from src.tables.outbox import OutboxEmail
 from tests.support.client import log_in, post_form, run
 from tests.support.document_staff_fixtures import make_learner, row, staff_client
 from tests.support.imports import confirm, csv_bytes, outcomes, upload
-from tests.support.pages import errors_on, html
+from tests.support.pages import errors_on, html, notices
 
 FORM = "/staff/documents/new"
 NOT_NAMES = [
@@ -105,3 +107,19 @@ def test_other_levels_are_kept_as_written(client: Any, other_client: Any) -> Non
     log_in(other_client, "lena")
     facts = html(other_client.get("/documents")).css_first("ul.cards li p").text(strip=True)
     assert facts == "Certificate · 603/1234/5 · Entry Level 3"
+
+
+def test_confirming_a_file_already_imported_from_another_check_says_so(client: Any) -> None:
+    staff_client(client)
+    data = csv_bytes([row(certificate_number="R-1"), row(certificate_number="R-2")])
+    # The same file checked twice (two tabs), then confirmed in both, without JavaScript.
+    first, second = upload(client, data), upload(client, data)
+    assert confirm(client, first).status_code == 303
+    again = confirm(client, second)
+    assert again.status_code == 303
+    page = client.get(again.headers["location"])
+    said = " ".join(notices(page))
+    assert "Every row of this file was already imported: nothing was written." in said
+    assert "already imported on" in said and "cannot be imported" not in said
+    assert "Every row is already in the portal" in html(page).css_first("#import-result").text()
+    assert run(Document.count()) == 2 and run(OutboxEmail.count()) == 2  # an activation, one email

@@ -138,6 +138,12 @@ class StaffImportController(Controller):
             )
         if done.already:
             flash(request, "This import had already been confirmed: nothing was changed.", category="info")
+        elif done.nothing_new:
+            flash(
+                request,
+                "Every row of this file was already imported: nothing was written.",
+                category="info",
+            )
         else:
             poke_worker(request.app)
             flash(
