@@ -154,9 +154,9 @@ def test_rows_of_one_learner_that_disagree_are_errors(client: Any) -> None:
         row(certificate_number="N-2", learner_email="nia@example.com", enrolment_number="ENR-2", uln=""),
     ]
     checked = upload(client, csv_bytes(rows))
-    assert [o for _, o in outcomes(checked)] == ["New", "Error"]
+    assert outcomes(checked) == [("N-2", "Error"), ("N-1", "New")]  # errors first
     errors = [
-        li.text(strip=True) for li in html(checked).css("#import-result tbody tr")[1].css(".row-errors li")
+        li.text(strip=True) for li in html(checked).css("#import-result tbody tr")[0].css(".row-errors li")
     ]
     assert any("enrolment number is ENR-1 on line 2" in e for e in errors)
     assert html(checked).css_first('form[action$="/confirm"]') is None

@@ -60,20 +60,25 @@ def test_dry_run_shows_each_outcome_and_dates_in_words(client: Any) -> None:
     ]
     response = upload(client, csv_bytes(rows))
     assert response.status_code == 200
+    # Errors and conflicts first, each group in file order.
     assert outcomes(response) == [
-        ("NEW-1", "New"),
-        ("SAME-1", "Identical: will be skipped"),
         ("SAME-1", "Error"),
         ("BAD-1", "Error"),
-        ("DUP-1", "New"),
         ("dup-1", "Error"),
+        ("NEW-1", "New"),
+        ("SAME-1", "Identical: will be skipped"),
+        ("DUP-1", "New"),
     ]
     table = html(response).css("#import-result tbody tr")
-    assert table[0].css("td")[3].text(strip=True) == "3 April 2026"  # a swapped day and month would show
-    bad_errors = [li.text(strip=True) for li in table[3].css(".row-errors li")]
-    assert any(e.startswith("awarded_on:") and "dd/mm/yyyy" in e for e in bad_errors)
-    assert any(e.startswith("kind:") for e in bad_errors)
-    assert "also on line 6" in table[5].text()  # the first of the two, header = line 1
+    assert [tr.css_first("td").text(strip=True) for tr in table] == ["4", "5", "7", "2", "3", "6"]
+    assert table[3].css("td")[3].text(strip=True) == "3 April 2026"  # a swapped day and month would show
+    bad_errors = [li.text(strip=True) for li in table[1].css(".row-errors li")]
+    # Messages lead with words, never with a column's name.
+    assert bad_errors == [
+        "Kind must be certificate, qualification record or accreditation",
+        "Awarded on must be a real date as dd/mm/yyyy or yyyy-mm-dd",
+    ]
+    assert "also on line 6" in table[2].text()  # the first of the two, header = line 1
     assert html(response).css_first('form[action$="/confirm"]') is None  # errors: nothing can be confirmed
     assert run(Document.count()) == 1 and run(OutboxEmail.count()) == 0
 

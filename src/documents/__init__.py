@@ -13,6 +13,7 @@ from src.documents.csv_import import (
     template_csv,
 )
 from src.documents.import_confirm import Confirmed, confirm
+from src.documents.import_view import RowsPage, rows_page
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
 from src.documents.queries import DOCUMENTS_PAGE, content_of, owned_by, page_owned_by
 from src.documents.rows import (
@@ -57,6 +58,7 @@ __all__ = [
     "CheckResult",
     "Confirmed",
     "DocumentPage",
+    "RowsPage",
     "Standing",
     "Verdict",
     "check_character",
@@ -80,6 +82,7 @@ __all__ = [
     "recheck",
     "record_checks",
     "revoke",
+    "rows_page",
     "search",
     "set_shown_on_verify",
     "snapshot",

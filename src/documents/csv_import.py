@@ -17,12 +17,14 @@ from typing import Any
 
 from src.db import select_in
 from src.documents.issuing import snapshot
+from src.documents.names import printed_name
 from src.documents.rows import (
     COLUMNS,
     UNIT_COLUMNS,
     CheckedRow,
     check_row,
     check_unit,
+    clean,
     issue_fields,
     unit_of,
 )
@@ -45,6 +47,11 @@ class RowResult:
     digest: str = ""  # of the document this row makes (the learner's references filled in)
     as_written: str = ""  # of the row as written: an earlier document issued without them matches it
     units: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def name_as_printed(self) -> str:
+        values = self.values
+        return printed_name(values["first_name"], values["middle_name"], values["last_name"])
 
 
 @dataclass
@@ -134,6 +141,9 @@ def checked_rows(text: str, units_text: str, today: date) -> tuple[list[RowResul
         row.units = units.get(row.values.get("certificate_number", ""), [])
         if row.outcome != "error":
             row.digest = row.as_written = snapshot(issue_fields(row.values, row.units))[1]
+            written_level = clean(row.raw.get("level"))
+            if written_level != row.values["level"]:  # documents imported before "Level 3" became "3"
+                row.as_written = snapshot(issue_fields({**row.values, "level": written_level}, row.units))[1]
     _same_references_per_learner(results)
     return results, unit_errors
 

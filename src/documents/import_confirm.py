@@ -35,6 +35,7 @@ class Confirmed:
     created: int
     skipped: int
     already: bool = False  # this batch had been confirmed before: nothing changed
+    nothing_new: bool = False  # every row is already in the portal (another import of it): nothing written
 
 
 async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date) -> Confirmed:
@@ -49,15 +50,15 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
     # issued a number or set a learner's enrolment number meanwhile) and only writes follow.
     rows, unit_errors = checked_rows(batch["csv_text"], batch["units_text"], today)
     await compare_with_database(rows)
-    if not CheckResult(rows, [], unit_errors).can_confirm:
-        return await _refused_unless_confirmed(batch_id, batch["rows"])
+    if not (first_look := CheckResult(rows, [], unit_errors)).can_confirm:
+        return await _not_confirmable(batch_id, first_look)
     now = utcnow()
     drafts = {row.line: _draft(row, staff.id, batch_id, now) for row in rows if row.outcome == "new"}
     async with write_transaction():
         people = await compare_with_database(rows)
         result = CheckResult(rows, [], unit_errors)
         if not result.can_confirm:
-            return await _refused_unless_confirmed(batch_id, batch["rows"])
+            return await _not_confirmable(batch_id, result)
         if not await compare_and_set(
             ImportBatch,
             batch_id,
@@ -78,11 +79,17 @@ async def confirm(tokens: Tokens, staff: Account, batch_id: int, *, today: date)
     return Confirmed(len(new_rows), len(result.rows) - len(new_rows))
 
 
-async def _refused_unless_confirmed(batch_id: int, rows: int) -> Confirmed:
-    """Rows that cannot be written refuse the import, unless a racing confirm of this very batch
-    wrote them (its rows now read as identical): then this one is the repeat."""
+async def _not_confirmable(batch_id: int, result: CheckResult) -> Confirmed:
+    """Why nothing is written. A racing confirm of this very batch wrote the rows (they now read as
+    identical): this one is the repeat. Every row already in the portal (the same file imported in
+    another batch, say from a second tab): nothing to do, which is no error. Otherwise some rows
+    cannot be written, and the import is refused."""
+    total = len(result.rows)
     if await ImportBatch.exists().where((ImportBatch.id == batch_id) & (ImportBatch.state == "confirmed")):
-        return Confirmed(0, rows, already=True)
+        return Confirmed(0, total, already=True)
+    counts = result.counts
+    if not (result.unit_errors or counts["error"] or counts["conflict"] or counts["new"]):
+        return Confirmed(0, total, nothing_new=True)
     raise Refused("Some rows cannot be imported: fix the file and upload it again")
 
 

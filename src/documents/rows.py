@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from src.documents.names import as_name, level_as_stated, name_problem, printed_name
+
 COLUMNS = (
     "certificate_number",
     "learner_email",
@@ -127,6 +129,8 @@ def check_row(raw: dict[str, str], *, today: date) -> CheckedRow:
     values, errors = row.values, row.errors
     if "certificate_number" not in errors and not CERTIFICATE_RE.match(values["certificate_number"]):
         errors["certificate_number"] = "Certificate number may use only letters, digits and / . _ -"
+    _check_names(values, errors)
+    values["level"] = level_as_stated(values["level"])
     values["learner_email"] = values["learner_email"].lower()
     if "learner_email" not in errors and not EMAIL_RE.match(values["learner_email"]):
         errors["learner_email"] = "Enter an email address in the correct format, like name@example.com"
@@ -152,6 +156,22 @@ def check_row(raw: dict[str, str], *, today: date) -> CheckedRow:
     return row
 
 
+NAME_COLUMNS = ("first_name", "middle_name", "last_name")
+PRINTED_NAME_LENGTH = 200  # Document.name_as_printed
+
+
+def _check_names(values: dict[str, Any], errors: dict[str, str]) -> None:
+    for column in NAME_COLUMNS:
+        values[column] = as_name(values[column])
+        if column not in errors and (problem := name_problem(LIMITS[column][0], values[column])):
+            errors[column] = problem
+    name = printed_name(*(values[column] for column in NAME_COLUMNS))
+    if len(name) > PRINTED_NAME_LENGTH and not errors.keys() & set(NAME_COLUMNS):
+        errors["last_name"] = (
+            f"The name as printed (first, middle and last) must be {PRINTED_NAME_LENGTH} characters or fewer"
+        )
+
+
 def check_unit(raw: dict[str, str]) -> CheckedRow:
     row = CheckedRow()
     _lengths(raw, UNIT_LIMITS, row)
@@ -163,9 +183,7 @@ def check_unit(raw: dict[str, str]) -> CheckedRow:
 
 def issue_fields(values: dict[str, Any], units: list[dict[str, str]]) -> dict[str, Any]:
     """The keyword arguments of `documents.issue` / `snapshot` for a checked row."""
-    name = " ".join(
-        part for part in (values["first_name"], values["middle_name"], values["last_name"]) if part
-    )
+    name = printed_name(values["first_name"], values["middle_name"], values["last_name"])
     return {
         "title": values["qualification_title"],
         "certificate_number": values["certificate_number"],

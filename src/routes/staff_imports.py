@@ -84,8 +84,9 @@ class StaffImportController(Controller):
         batch_id: int,
         filename: str,
         state: str,
-        result: Any,
+        result: documents.CheckResult,
         status_code: int = 200,
+        page: int = 1,
     ) -> Template:
         return render(
             request,
@@ -97,16 +98,20 @@ class StaffImportController(Controller):
             state=state,
             result=result,
             counts=result.counts,
+            rows=documents.rows_page(result, page),
         )
 
     @get("/{batch_id:int}", name="staff_import")
-    async def show_import(self, request: Request[Any, Any, Any], batch_id: FromPath[int]) -> Template:
-        """Page: the batch checked again against the database as it is now."""
+    async def show_import(
+        self, request: Request[Any, Any, Any], batch_id: FromPath[int], page: FromQuery[int] = 1
+    ) -> Template:
+        """Page: the batch checked again against the database as it is now, one page of its rows
+        (errors and conflicts first)."""
         found = await documents.recheck(batch_id, today=today(request))
         if found is None:
             raise NotFoundException()
         batch, result = found
-        return self._result_page(request, batch_id, batch["filename"], batch["state"], result)
+        return self._result_page(request, batch_id, batch["filename"], batch["state"], result, page=page)
 
     @get("/{batch_id:int}/errors.csv", name="staff_import_errors")
     async def errors_file(self, request: Request[Any, Any, Any], batch_id: FromPath[int]) -> Response[str]:
@@ -140,6 +145,12 @@ class StaffImportController(Controller):
             )
         if done.already:
             flash(request, "This import had already been confirmed: nothing was changed.", category="info")
+        elif done.nothing_new:
+            flash(
+                request,
+                "Every row of this file was already imported: nothing was written.",
+                category="info",
+            )
         else:
             poke_worker(request.app)
             flash(
