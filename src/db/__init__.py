@@ -4,6 +4,7 @@ and the one way to write on either engine (writes.py)."""
 from src.db.pool import (
     BUSY_TIMEOUT_SECONDS,
     PooledSQLiteEngine,
+    Timeouts,
     close_pool,
     engine,
     engine_from_url,
@@ -27,6 +28,7 @@ __all__ = [
     "PooledSQLiteEngine",
     "Row",
     "Statement",
+    "Timeouts",
     "close_pool",
     "compare_and_set",
     "engine",
