@@ -133,3 +133,18 @@ def test_the_timeouts_are_settings_with_defaults_of_a_few_seconds():
     assert 1 <= settings.db_acquire_timeout <= 10
     tight = make_settings(25, database_statement_timeout_seconds="0.5", database_acquire_timeout_seconds="2")
     assert (tight.db_statement_timeout, tight.db_acquire_timeout) == (0.5, 2.0)
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's one write lock")
+def test_a_transaction_refused_for_the_write_lock_gives_its_connection_back(stall_client):
+    """BEGIN IMMEDIATE that waited out the busy timeout: the pool's one connection is free again."""
+
+    async def write() -> None:
+        async with db.write_transaction():
+            await db.engine().run_ddl("SELECT 1")
+
+    with lock_held_elsewhere():
+        for _ in range(2):
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                stall_client.blocking_portal.call(write)
+    stall_client.blocking_portal.call(write)  # waits for no connection: none was lost
