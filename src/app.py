@@ -51,6 +51,11 @@ def _stores(settings: Settings) -> dict[str, Store]:
     }
 
 
+def db_timeouts(settings: Settings) -> db.Timeouts:
+    """The bounds on a request's waits for the database (src/db/pool.py), from the settings."""
+    return db.Timeouts(statement=settings.db_statement_timeout, acquire=settings.db_acquire_timeout)
+
+
 def reminder_job(settings: Settings) -> PeriodicJob:
     """The job that emails "access ends in 7 days" and "access has ended"."""
     return PeriodicJob(
@@ -63,7 +68,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        opened_pool = await db.open_pool(settings.db_pool_min, settings.db_pool_max)
+        opened_pool = await db.open_pool(settings.db_pool_min, settings.db_pool_max, db_timeouts(settings))
         await anyio.to_thread.run_sync(warm_static)  # static files compressed once, before any request
         worker = jobs = None
         if settings.run_mail_worker:

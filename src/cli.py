@@ -36,12 +36,12 @@ async def migrate() -> None:
 
 async def run_worker() -> None:
     from src import db
-    from src.app import create_app, reminder_job
+    from src.app import create_app, db_timeouts, reminder_job
     from src.mail import MailWorker
 
     settings = load_settings()
     app = create_app(settings)
-    await db.open_pool()
+    await db.open_pool(limits=db_timeouts(settings))
     assert app.template_engine is not None  # create_app always configures Jinja
     worker = MailWorker(app.template_engine, settings, poll=settings.mail_poll_seconds)
     worker.start()

@@ -145,6 +145,7 @@ def _unavailable(exc: BaseException) -> bool:
         asyncpg.PostgresConnectionError  # includes ConnectionDoesNotExistError
         | asyncpg.exceptions.OperatorInterventionError  # admin shutdown, crash shutdown, cannot connect now
         | asyncpg.TooManyConnectionsError
+        | asyncpg.QueryCanceledError  # statement_timeout (src/db/pool.py), or cancelled by an administrator
         | redis.exceptions.ConnectionError
         | redis.exceptions.TimeoutError
         | OSError  # refused, reset, unreachable; asyncpg raises a bare OSError when every address refuses

@@ -47,6 +47,10 @@ class Settings:
     reminder_interval_seconds: float = 900.0
     db_pool_min: int = 2
     db_pool_max: int = 10  # PostgreSQL connections per process; 0: no pool (a connection per query)
+    # How long one statement, and the wait for a pooled connection, may take before the page
+    # answers 503 "try again shortly" instead of hanging for as long as the database stalls.
+    db_statement_timeout: float = 5.0
+    db_acquire_timeout: float = 5.0
     mail_delivery: str = "smtp"  # smtp | mailbox (development only: keep mail for the mailbox page)
     allowed_hosts: tuple[str, ...] = ()
     session_idle_minutes: int = 30
@@ -194,6 +198,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         reminder_interval_seconds=_number(env, "REMINDER_INTERVAL_SECONDS", "900", float),
         db_pool_min=_number(env, "DATABASE_POOL_MIN", "2", int),
         db_pool_max=_pool_max(env),
+        db_statement_timeout=_number(env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", "5", float),
+        db_acquire_timeout=_number(env, "DATABASE_ACQUIRE_TIMEOUT_SECONDS", "5", float),
         mail_delivery=delivery,
         allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
         session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", "30", int),

@@ -1,8 +1,8 @@
 """Counters in a Litestar store that hold across processes (file store on one host, Redis across hosts).
 
 Used for per-IP limits on log-in, registration and email-sending forms, for emails per recipient and
-for failed verify-page lookups. Failed log-ins per account are counted in the database instead
-(src/accounts/login.py), as they must survive a store flush.
+(as a token bucket: `take`) for failed verify-page lookups. Failed log-ins per account are counted in
+the database instead (src/accounts/login.py), as they must survive a store flush.
 
 Every limit counts first, then compares (`hit(...) > LIMIT`): a burst of parallel requests gets
 distinct counts and only the first LIMIT pass. In Redis the count is one INCR, atomic across every
@@ -13,13 +13,15 @@ need Redis (REDIS_URL).
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import math
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
-import anyio.to_thread
 from litestar.stores.base import StorageObject, Store
 from litestar.stores.file import FileStore, _safe_file_name
 from litestar.stores.redis import RedisStore
@@ -81,8 +83,17 @@ async def _locked(store: Store) -> AsyncIterator[None]:
     await store.path.mkdir(parents=True, exist_ok=True)
     fd = os.open(store.path / ".throttle.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        # flock blocks: wait in a worker thread so the event loop keeps serving other requests.
-        await anyio.to_thread.run_sync(fcntl.flock, fd, fcntl.LOCK_EX)
+        # Polled, never waited for in a worker thread: a burst of more requests than the worker
+        # threads (anyio's 40) would hold every thread waiting while the holder needs one for the
+        # store's own read and write, and the process would stop. Holders keep it for milliseconds.
+        delay = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.02)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -109,21 +120,82 @@ def _counter_path(folder: str, key: str) -> str:
 
 
 def _file_count(store: FileStore, key: str) -> int:
-    """Read a counter of the file store in place. A counter is a file of a few bytes on local disk,
+    stored = _file_read(store, key)
+    return int(stored) if stored else 0
+
+
+def _file_read(store: FileStore, key: str) -> bytes | None:
+    """Read an entry of the file store in place. An entry is a file of a few bytes on local disk,
     usually absent (nobody failed from there): reading it inline costs microseconds, where the
     store's own `get` hands every read to a worker thread and back, which the verify page, asked
     before every lookup, paid for on every request."""
     try:
         # The store's own file name for the key (its private helper, so the two never disagree:
-        # tests/test_verify_throttle.py counts what `hit` wrote), joined as plain strings.
+        # tests/test_verify_throttle.py counts what `take` wrote), joined as plain strings.
         with open(_counter_path(_folder(store), key), "rb") as file:
             stored = StorageObject.from_bytes(file.read())
     except FileNotFoundError:
-        return 0
+        return None
     if stored.expired:
-        return 0  # the store's own `get` removes the file when it next reads it
-    return int(stored.data) if stored.data else 0
+        return None  # the store's own `get` removes the file when it next reads it
+    return stored.data
 
 
 async def reset(store: Store, key: str) -> None:
     await store.delete(key)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket: `size` tokens, one back every `refill_seconds`; each counted event takes one.
+    Unlike a fixed window it never walls everyone behind an address off for the whole window: the
+    next token is at most `refill_seconds` away.
+
+    Stored as one number per key, the moment the bucket is full again (the generic cell rate
+    algorithm), so taking a token is one read-modify-write: a Lua script in Redis, the store's lock
+    for the file store. The entry expires when the bucket is full again."""
+
+    size: int
+    refill_seconds: float
+
+    def wait(self, full_at: float, now: float) -> float:
+        """Seconds from `now` until a token is free (0: one is)."""
+        return max(0.0, full_at - now - (self.size - 1) * self.refill_seconds)
+
+
+# KEYS[1]: the bucket; ARGV: now, refill_seconds, size x refill_seconds. Returns the wait (as text:
+# Redis would cut a Lua number to an integer), "0" when a token was taken.
+_TAKE = """
+local full_at = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local now, every, depth = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local after = math.max(full_at, now) + every
+if after - now > depth then
+    return tostring(after - now - depth)
+end
+redis.call('SET', KEYS[1], tostring(after), 'PX', math.ceil((after - now) * 1000))
+return '0'
+"""
+
+
+async def take(store: Store, key: str, bucket: Bucket, now: float) -> float:
+    """Take a token (0 back), or take nothing and say how many seconds until the next is free.
+    `now` in seconds since the epoch: every process must agree on the time (see README)."""
+    every = bucket.refill_seconds
+    if isinstance(store, RedisStore):
+        depth = bucket.size * every
+        waited = await store._redis.eval(_TAKE, 1, store._make_key(key), repr(now), repr(every), repr(depth))
+        return float(waited)
+    async with _locked(store):
+        raw = await store.get(key)
+        after = max(float(raw) if raw else 0.0, now) + every
+        wait = bucket.wait(after - every, now)
+        if wait > 0:
+            return wait
+        await store.set(key, repr(after), expires_in=math.ceil(after - now))
+        return 0.0
+
+
+async def token_wait(store: Store, key: str, bucket: Bucket, now: float) -> float:
+    """Seconds until a token is free (0: one is), taking none: one read of a usually absent entry."""
+    raw = _file_read(store, key) if isinstance(store, FileStore) else await store.get(key)
+    return bucket.wait(float(raw), now) if raw else 0.0

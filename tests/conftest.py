@@ -31,7 +31,7 @@ from litestar import Litestar  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
 from src import db  # noqa: E402
-from src.app import create_app  # noqa: E402
+from src.app import create_app, db_timeouts  # noqa: E402
 from src.clock import today_in  # noqa: E402
 from src.settings import Settings  # noqa: E402
 from src.tables.accounts import Account  # noqa: E402
@@ -136,7 +136,11 @@ def own_pool(session_app: Litestar, default_settings: Settings) -> Iterator[None
     (with its own settings) in its lifespan and closes it; opened again afterwards."""
     run(db.close_pool())
     yield
-    run(db.open_pool(default_settings.db_pool_min, default_settings.db_pool_max))
+    run(
+        db.open_pool(
+            default_settings.db_pool_min, default_settings.db_pool_max, db_timeouts(default_settings)
+        )
+    )
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def test_a_transaction_left_open_is_rolled_back_when_its_connection_is_handed_ba
 
 def test_the_portal_leaves_no_session_state_for_a_pooled_connection_to_carry():
     """The pool hands connections back without RESET ALL, UNLISTEN or pg_advisory_unlock_all (see
-    src.db.pool.keep_session_state): so no code may set session settings, listen, open a cursor or
+    src.db.postgres_pool.keep_session_state): so no code may set session settings, listen, open a cursor or
     take a session-level advisory lock. Transaction-scoped forms (SET LOCAL, pg_advisory_xact_lock)
     end with their transaction and stay allowed."""
     # SQL as this code writes it: keywords in capitals, at the start of a string.

@@ -1,19 +1,25 @@
-"""Failed verify lookups are throttled per IP through the shared store: sequentially, in parallel
-bursts (exactly the limit gets answers, however the requests interleave), on the file store and on
-Redis shared by two app processes, and for the page and the API alike."""
+"""Failed verify lookups are throttled per IP through the shared store, as a token bucket:
+sequentially, in parallel bursts (exactly the bucket gets answers, however the requests interleave),
+on the file store and on Redis shared by two app processes, for the page and the API alike; one more
+lookup each interval, and the answer says when (tests/test_throttle_bucket.py tests the bucket itself
+on both stores)."""
 
 from __future__ import annotations
 
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import redis
 from litestar.testing import TestClient
 
+import src.routes.verify
 from src.app import create_app
-from src.documents import FAILED_LOOKUP_LIMIT, new_verify_code
+from src.clock import utcnow
+from src.documents import FAILED_LOOKUP_LIMIT, FAILED_LOOKUP_REFILL_SECONDS, new_verify_code
 from tests.support.client import make_settings, run
 from tests.support.environment import BASE_URL, REDIS_URL
 from tests.support.pages import html
@@ -40,7 +46,7 @@ def test_failed_lookups_are_limited_then_every_lookup_waits(client, day):
         assert client.get(f"/v/{new_verify_code()}").status_code == 404
     blocked = client.get(f"/v/{new_verify_code()}")
     assert blocked.status_code == 429
-    assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
+    assert 0 < int(blocked.headers["retry-after"]) <= FAILED_LOOKUP_REFILL_SECONDS
     assert blocked.headers["cache-control"] == "no-store"
     assert "set-cookie" not in blocked.headers
     assert html(blocked).css_first("main h1").text(strip=True) == "Too many codes checked from here"
@@ -50,6 +56,31 @@ def test_failed_lookups_are_limited_then_every_lookup_waits(client, day):
     assert api.status_code == 429 and api.headers["content-type"].startswith("application/problem+json")
     # A typing error is decided without a lookup: still said plainly.
     assert client.get("/v/ABCD").status_code == 400
+
+
+def test_one_more_lookup_each_interval_and_the_answer_says_when(client, day, monkeypatch):
+    """An office behind one address waits for the next token (45 s), not a 15-minute wall."""
+    docs = run(shelf(day))
+    start, moved = utcnow(), SimpleNamespace(seconds=0)
+    monkeypatch.setattr(src.routes.verify, "utcnow", lambda: start + timedelta(seconds=moved.seconds))
+    for _ in range(FAILED_LOOKUP_LIMIT):
+        assert client.get(f"/v/{new_verify_code()}").status_code == 404
+    blocked = client.get(f"/v/{docs.valid.verify_code}")
+    assert (blocked.status_code, blocked.headers["retry-after"]) == (429, "45")
+    assert "Try again in 45 seconds." in html(blocked).css_first("main").text()
+    api = client.get(f"/api/v1/verify/{docs.valid.verify_code}")
+    assert (api.status_code, api.headers["retry-after"]) == (429, "45")
+    assert api.json()["detail"] == "Too many codes checked from here. Try again in 45 seconds."
+
+    moved.seconds = FAILED_LOOKUP_REFILL_SECONDS - 1
+    blocked = client.get(f"/v/{docs.valid.verify_code}")
+    assert (blocked.status_code, blocked.headers["retry-after"]) == (429, "1")
+    assert "Try again in 1 second." in html(blocked).css_first("main").text()
+
+    moved.seconds = FAILED_LOOKUP_REFILL_SECONDS
+    assert client.get(f"/v/{docs.valid.verify_code}").status_code == 200  # takes no token
+    assert client.get(f"/v/{new_verify_code()}").status_code == 404  # takes the one that came back
+    assert client.get(f"/v/{new_verify_code()}").status_code == 429
 
 
 def test_lookups_of_existing_codes_do_not_count(client, day):

@@ -5,6 +5,7 @@ from src.db.paging import Paging
 from src.db.pool import (
     BUSY_TIMEOUT_SECONDS,
     PooledSQLiteEngine,
+    Timeouts,
     close_pool,
     engine,
     engine_from_url,
@@ -30,6 +31,7 @@ __all__ = [
     "PooledSQLiteEngine",
     "Row",
     "Statement",
+    "Timeouts",
     "add_counts",
     "close_pool",
     "compare_and_set",

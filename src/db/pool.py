@@ -4,7 +4,11 @@ SQLite: WAL and a busy timeout on every connection. Between
 `open_pool()` and `close_pool()` (the app's lifespan, the worker) queries run on a few long-lived
 connections instead of Piccolo's new connection and thread per query, and reads of a few indexed
 rows run inline on a read connection per thread (src/db/reads.py). PostgreSQL: a pool opened and
-closed in the app's lifespan, without asyncpg's reset on every release.
+closed in the app's lifespan (src/db/postgres_pool.py).
+
+While the pool is open, a request never waits on the database for as long as it stalls: the wait
+for a pooled connection and each statement (its lock waits included) are bounded by the settings'
+timeouts, and past them the error is one src/errors.py answers with 503 "try again shortly".
 
 The Piccolo internals overridden here are fast paths, each naming the `make bench` gate it serves
 (README "Fast paths"; the measurements are in bench/README.md).
@@ -16,6 +20,7 @@ import asyncio
 import sqlite3
 import threading
 from collections import deque
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +30,10 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
+from src.db.postgres_pool import timed_pool
 from src.db.rows import row_factory
 
 if TYPE_CHECKING:
-    import asyncpg
     from piccolo.engine.base import Engine
     from piccolo.table import Table
 
@@ -38,12 +43,38 @@ BUSY_TIMEOUT_SECONDS = 15
 READ_BUSY_TIMEOUT_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a request may wait on the database while the pool is open, in seconds: each
+    statement (its lock waits included) and the wait for a pooled connection. None: no limit, as
+    for migrations and one-off scripts, which run without the pool."""
+
+    statement: float | None = None
+    acquire: float | None = None
+
+
 class _PooledTransaction(SQLiteTransaction):
     """Piccolo's SQLite transaction on a pooled connection, handed back (not closed) at the end."""
 
     async def get_connection(self) -> aiosqlite.Connection:
         engine: PooledSQLiteEngine = self.engine  # type: ignore[assignment]
         return await engine.acquire()
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException as exc:
+            # BEGIN IMMEDIATE refused past the busy timeout (another connection holds the write
+            # lock): no __aexit__ follows, so the connection goes back here or its slot is lost for
+            # good. Cancelled mid-BEGIN, it may hold a transaction: closed instead.
+            engine: PooledSQLiteEngine = self.engine  # type: ignore[assignment]
+            await engine.release(self.connection, healthy=isinstance(exc, sqlite3.Error))
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
@@ -83,6 +114,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._lock = threading.Lock()
         self._max_size = 0  # 0: the pool is closed, a connection per query as Piccolo does
         self._slots = asyncio.Semaphore(0)  # connections that may be in use; sized by start_pool
+        self._limits = Timeouts()
         # One read connection per thread (see reader()); all of them, to close with the pool.
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -92,9 +124,10 @@ class PooledSQLiteEngine(SQLiteEngine):
     def pooling(self) -> bool:
         return self._max_size > 0
 
-    def start_pool(self, max_size: int) -> None:
+    def start_pool(self, max_size: int, limits: Timeouts | None = None) -> None:
         self._max_size = max(max_size, 1)
         self._slots = asyncio.Semaphore(self._max_size)
+        self._limits = limits or Timeouts()
 
     async def stop_pool(self) -> None:
         self._max_size = 0
@@ -135,7 +168,11 @@ class PooledSQLiteEngine(SQLiteEngine):
         if not self.pooling:
             return await super().get_connection()
         semaphore = self._slots
-        await semaphore.acquire()
+        try:
+            async with asyncio.timeout(self._limits.acquire):
+                await semaphore.acquire()
+        except TimeoutError:
+            raise TimeoutError(f"no database connection free within {self._limits.acquire} s") from None
         try:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
@@ -145,6 +182,11 @@ class PooledSQLiteEngine(SQLiteEngine):
                 # a crash of the process, the last commits may be lost only if the machine itself
                 # loses power.
                 await connection.execute("PRAGMA synchronous = NORMAL")
+                if self._limits.statement is not None:
+                    # The stall SQLite has is a lock another connection holds (a long import, a
+                    # backup, a stuck process): a statement waits for it this long, then fails
+                    # "database is locked". Statements themselves are indexed and short.
+                    await connection.execute(f"PRAGMA busy_timeout = {int(self._limits.statement * 1000)}")
         except BaseException:
             semaphore.release()
             raise
@@ -238,35 +280,23 @@ def engine_kind() -> str:
     return "sqlite" if isinstance(engine(), SQLiteEngine) else "postgres"
 
 
-async def open_pool(min_size: int = 2, max_size: int = 10) -> bool:
-    """Open the pool (max_size 0: no pool, a connection per query); True when this call opened it,
-    so only its opener closes it (a second app in the same process uses the open one). SQLite: also
-    switch the file to WAL (persistent, so once is enough)."""
+async def open_pool(min_size: int = 2, max_size: int = 10, limits: Timeouts | None = None) -> bool:
+    """Open the pool (max_size 0: no pool, a connection per query) with its timeouts; True when this
+    call opened it, so only its opener closes it (a second app in the same process uses the open
+    one). SQLite: also switch the file to WAL (persistent, so once is enough)."""
     db = engine()
+    limits = limits or Timeouts()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode = WAL")
         if isinstance(db, PooledSQLiteEngine) and max_size > 0 and not db.pooling:
-            db.start_pool(max_size)
+            db.start_pool(max_size, limits)
             return True
     elif isinstance(db, PostgresEngine) and max_size > 0 and db.pool is None:
-        await db.start_connection_pool(
-            min_size=min(min_size, max_size), max_size=max_size, reset=keep_session_state
+        db.pool = await timed_pool(
+            db.config, min(min_size, max_size), max_size, statement=limits.statement, acquire=limits.acquire
         )
         return True
     return False
-
-
-async def keep_session_state(connection: asyncpg.Connection) -> None:
-    """The pool's reset when a connection is handed back: nothing more than asyncpg always does (end
-    any transaction left open, drop listener callbacks). Fast path: the PostgreSQL server gates of
-    `make bench` (pages >= 0.05 x /healthz, WEB_CONCURRENCY=2).
-
-    asyncpg's default also sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`
-    on every release: an extra round trip and four statements for the server, after every query a
-    page runs outside a transaction (each acquires and releases a connection). The portal never sets
-    session settings, opens cursors outside a transaction, listens or takes advisory locks, so that
-    reset has nothing to undo. tests/test_db_pool.py checks a handed-back connection, and that
-    nothing in src/ sets session state."""
 
 
 async def close_pool(grace_seconds: float = 10.0) -> None:

@@ -32,6 +32,7 @@ from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, histo
 from src.documents.status import Standing, standing, verify_headline
 from src.documents.verify import (
     FAILED_LOOKUP_LIMIT,
+    FAILED_LOOKUP_REFILL_SECONDS,
     HTTP_STATUS,
     MAX_TYPED,
     Verdict,
@@ -46,6 +47,7 @@ __all__ = [
     "COLUMNS",
     "DOCUMENTS_PAGE",
     "FAILED_LOOKUP_LIMIT",
+    "FAILED_LOOKUP_REFILL_SECONDS",
     "HTTP_STATUS",
     "KINDS",
     "MAX_FILE_BYTES",

@@ -8,6 +8,7 @@ unique) that also reads whether a replacement may be linked. A database failure 
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,10 +29,13 @@ from src.tables.documents import Document, VerifyTally
 
 log = logging.getLogger("portal.verify")
 
-# Failed lookups (well-formed codes that match nothing) per IP per window. A person who mistypes
-# gets a typing error instead, which is not counted; 80-bit codes make guessing hopeless anyway.
+# Failed lookups (well-formed codes that match nothing) per IP: a bucket of 20, one back every 45 s
+# (the 80 an hour of a 20-per-15-minutes window, without walling an office behind one address off
+# for 15 minutes). A person who mistypes gets a typing error instead, which is not counted; 80-bit
+# codes make guessing hopeless anyway.
 FAILED_LOOKUP_LIMIT = 20
-FAILED_LOOKUP_WINDOW = 15 * 60
+FAILED_LOOKUP_REFILL_SECONDS = 45
+FAILED_LOOKUPS = throttle.Bucket(FAILED_LOOKUP_LIMIT, FAILED_LOOKUP_REFILL_SECONDS)
 MAX_TYPED = 100  # a code with generous spaces and dashes is far shorter; anything longer is a typo
 
 HTTP_STATUS = {
@@ -77,6 +81,24 @@ class Verdict:
     def found(self) -> bool:
         return self.facts is not None
 
+    @property
+    def try_again(self) -> str:
+        """When a limited client may check again, in words ("Try again in 45 seconds.")."""
+        return f"Try again in {in_words(self.retry_after)}." if self.retry_after else ""
+
+    @property
+    def detail(self) -> str:
+        """The headline, and when to try again if that is what it is about (the API's detail)."""
+        return f"{self.headline}. {self.try_again}" if self.retry_after else self.headline
+
+
+def in_words(seconds: int) -> str:
+    """A wait as a person says it: "1 second", "45 seconds", "2 minutes" (rounded up)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
 
 def _throttle_key(client: str) -> str:
     return f"verify-failed:{client}"
@@ -90,15 +112,16 @@ async def verify(
     if len(typed) > MAX_TYPED or not is_well_formed(code):
         return Verdict("typing_error", code, HEADLINES["typing_error"])
     key = _throttle_key(client)
+    moment = now.timestamp()
     try:
-        if await throttle.count(store, key) >= FAILED_LOOKUP_LIMIT:
-            return await _too_many(store, key, code)
+        if wait := await throttle.token_wait(store, key, FAILED_LOOKUPS, moment):
+            return _too_many(code, wait)
         row = await by_verify_code(code)
         if row is None:
-            # Counted after the lookup and decided on the count the store hands back, so a burst
-            # of parallel guesses gets exactly FAILED_LOOKUP_LIMIT answers however it interleaves.
-            if await throttle.hit(store, key, FAILED_LOOKUP_WINDOW) > FAILED_LOOKUP_LIMIT:
-                return await _too_many(store, key, code)
+            # A token is taken after the lookup, atomically in the store, and the answer decided on
+            # what the store hands back: a burst of parallel guesses gets exactly the tokens left.
+            if wait := await throttle.take(store, key, FAILED_LOOKUPS, moment):
+                return _too_many(code, wait)
             return Verdict("not_found", code, HEADLINES["not_found"])
     except UNAVAILABLE as exc:
         # The database or the throttle's store did not answer: no verdict, and no unthrottled lookup.
@@ -140,14 +163,10 @@ def _public(content: dict[str, Any]) -> Row:
     return Row((key, value) for key, value in content.items() if key not in PRIVATE_FIELDS)
 
 
-async def _too_many(store: Store, key: str, code: str) -> Verdict:
-    remaining = await store.expires_in(key)
-    return Verdict(
-        "too_many",
-        code,
-        HEADLINES["too_many"],
-        retry_after=remaining if remaining and remaining > 0 else FAILED_LOOKUP_WINDOW,
-    )
+def _too_many(code: str, wait: float) -> Verdict:
+    """Blocked until the next token: no lookup, not even of codes that exist."""
+    # Rounded first: a wait of 45 s read back from the store may be 45.00001.
+    return Verdict("too_many", code, HEADLINES["too_many"], retry_after=max(1, math.ceil(round(wait, 3))))
 
 
 # Checks waiting to be counted, and whether a request is writing them now. A burst of checks is

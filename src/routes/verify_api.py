@@ -180,7 +180,7 @@ class VerifyApiController(Controller):
         verdict = await check(request, code)
         if verdict.document_id is None:  # no document: an error, as problem details
             extra = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
-            return problem(verdict.http_status, verdict.headline, verdict.code, **extra)
+            return problem(verdict.http_status, verdict.detail, verdict.code, **extra)
         return Response(
             content=_result(request, verdict),
             headers=API_HEADERS,
@@ -217,7 +217,7 @@ class VerifyApiController(Controller):
             return problem(400, f"Send between 1 and {BATCH_LIMIT} codes")
         verdicts = [await check(request, code) for code in data.codes]
         if all(v.status == "too_many" for v in verdicts):
-            return problem(429, verdicts[0].headline, **{"Retry-After": str(verdicts[0].retry_after)})
+            return problem(429, verdicts[0].detail, **{"Retry-After": str(verdicts[0].retry_after)})
         found = [v.document_id for v in verdicts if v.document_id]
         return Response(
             content=VerifyBatchResult(results=[_result(request, v) for v in verdicts]),
