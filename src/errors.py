@@ -171,7 +171,9 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def log_failure(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str]:
+    """Log an unexpected error under a new reference: a warning when the database is away (503), the
+    traceback otherwise (500). The status and the reference the person is shown."""
     reference = new_reference()
     if database_unavailable(exc):
         log.warning(
@@ -181,8 +183,13 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
             reference,
             exc,
         )
-        return error_response(request, HTTP_503_SERVICE_UNAVAILABLE, reference=reference)
+        return HTTP_503_SERVICE_UNAVAILABLE, reference
     log.exception(
         "unhandled error on %s %s (reference %s)", request.method, request.url.path, reference, exc_info=exc
     )
-    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, reference=reference)
+    return HTTP_500_INTERNAL_SERVER_ERROR, reference
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status, reference = log_failure(request, exc)
+    return error_response(request, status, reference=reference)

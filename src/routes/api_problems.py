@@ -6,7 +6,6 @@ JSON body within limits before any decoder sees it.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ExceptionHandlersMap
 
-from src.errors import database_unavailable, http_exception_handler, internal_error_handler, new_reference
+from src.errors import http_exception_handler, internal_error_handler, log_failure
 from src.routes.common import settings_of
 from src.routes.verify import VERIFY_HEADERS
 from src.security import security_headers
@@ -41,7 +40,6 @@ MAX_JSON_BYTES = 16 * 1024
 # `{"codes": [...]}` is 2 deep. msgspec decodes nesting by recursion: 1,000 levels (~2 KB) raised
 # RecursionError, a 500, before this limit was checked first.
 MAX_JSON_DEPTH = 4
-log = logging.getLogger("portal.errors")
 
 
 @dataclass
@@ -90,21 +88,11 @@ def answer_internal_error(request: Request[Any, Any, Any], exc: Exception) -> Re
     details under /api/, with the reference that is in the log; the error page elsewhere."""
     if not _under_api(request):
         return internal_error_handler(request, exc)
-    reference = new_reference()
+    status, reference = log_failure(request, exc)
     headers = security_headers(settings_of(request))
-    if database_unavailable(exc):
-        log.warning(
-            "database unavailable on %s %s (reference %s): %r",
-            request.method,
-            request.url.path,
-            reference,
-            exc,
-        )
+    if status == HTTP_503_SERVICE_UNAVAILABLE:
         detail = f"The database is unavailable. Try again shortly (reference {reference})."
         return problem(HTTP_503_SERVICE_UNAVAILABLE, detail, **{**headers, "Retry-After": "30"})
-    log.exception(
-        "unhandled error on %s %s (reference %s)", request.method, request.url.path, reference, exc_info=exc
-    )
     detail = f"Something went wrong on our side (reference {reference})."
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, detail, **headers)
 
