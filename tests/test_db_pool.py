@@ -104,6 +104,41 @@ def test_a_transaction_left_open_is_rolled_back_when_its_connection_is_handed_ba
         assert not table_there  # ON COMMIT DROP: gone only because the transaction ended
 
 
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL connection pool")
+@pytest.mark.parametrize("failing", ["rollback", "commit", "start"])
+def test_a_transaction_that_cannot_end_cleanly_still_hands_its_connection_back(
+    smtp_server, monkeypatch, failing
+):
+    """A BEGIN, COMMIT or ROLLBACK that times out (a database outage) must not keep its connection out
+    of the pool: with a pool of one, the next transaction gets a connection again at once."""
+    settings = make_settings(
+        smtp_server.port, database_pool_min=1, database_pool_max=1, database_acquire_timeout_seconds=2
+    )
+    with TestClient(create_app(settings), base_url=BASE_URL) as client:
+        real = getattr(asyncpg.transaction.Transaction, failing)
+
+        async def times_out(self):
+            monkeypatch.setattr(asyncpg.transaction.Transaction, failing, real)  # fails once
+            raise TimeoutError(f"{failing} timed out")
+
+        monkeypatch.setattr(asyncpg.transaction.Transaction, failing, times_out)
+
+        async def one_transaction(fail_inside: bool) -> int:
+            async with db.write_transaction():
+                pid = (await db.engine().run_querystring(QueryString("SELECT pg_backend_pid() AS pid")))[0][
+                    "pid"
+                ]
+                if fail_inside:
+                    raise LookupError("the request failed")
+                return int(pid)
+
+        with pytest.raises(TimeoutError):
+            client.blocking_portal.call(one_transaction, failing == "rollback")
+        # Before the fix the only connection stayed checked out: this waited 2 s and failed.
+        assert client.blocking_portal.call(one_transaction, False) > 0
+        assert client.get("/healthz").status_code == 200
+
+
 def test_the_portal_leaves_no_session_state_for_a_pooled_connection_to_carry():
     """The pool hands connections back without RESET ALL, UNLISTEN or pg_advisory_unlock_all (see
     src.db.postgres_pool.keep_session_state): so no code may set session settings, listen, open a cursor or

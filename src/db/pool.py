@@ -30,7 +30,7 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
-from src.db.postgres_pool import timed_pool
+from src.db.postgres_pool import HandBackPostgresEngine, timed_pool
 from src.db.rows import row_factory
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ def engine_from_url(url: str) -> Engine:
         # sqlite3's own timeout is the busy timeout, applied on every new connection.
         return PooledSQLiteEngine(path=str(path), timeout=BUSY_TIMEOUT_SECONDS)
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
+        return HandBackPostgresEngine(config={"dsn": url})
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 

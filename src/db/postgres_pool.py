@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 
 class _TimedPool(asyncpg.Pool):
@@ -61,3 +62,58 @@ async def keep_session_state(connection: asyncpg.Connection) -> None:
     session settings, opens cursors outside a transaction, listens or takes advisory locks, so that
     reset has nothing to undo. tests/test_db_pool.py checks a handed-back connection, and that
     nothing in src/ sets session state."""
+
+
+class _HandBackTransaction(PostgresTransaction):
+    """Piccolo's PostgreSQL transaction, which always hands its connection back to the pool.
+
+    Piccolo releases the connection only after a BEGIN, COMMIT or ROLLBACK that succeeded: one that
+    failed (the statement timeout, or the network during a database outage) kept the connection out
+    of the pool for good, and after `DB_POOL_MAX` such failures every request waited out the acquire
+    timeout although the database was back. Here a connection whose transaction could not be ended
+    cleanly is terminated (its state is unknown) and handed back, so the pool opens a fresh one."""
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._hand_back(healthy=False)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        healthy = False
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+            healthy = True
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            await self._hand_back(healthy=healthy)
+        return exception is None
+
+    async def _hand_back(self, *, healthy: bool) -> None:
+        if not healthy:
+            self.connection.terminate()
+        pool = self.engine.pool
+        if pool is not None:
+            await pool.release(self.connection)
+        elif healthy:
+            await self.connection.close()
+
+
+class HandBackPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine whose transactions always hand their connection back."""
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _HandBackTransaction(engine=self, allow_nested=allow_nested)
