@@ -43,6 +43,16 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # driver raise instead of finding nothing.
 ID_RANGE = range(-(2**31), 2**31)
 RETRY_AFTER_SECONDS = "60"
+# The verifier API reads no cookie and no session, so a page of any site may call it (CORS): its
+# unsafe requests skip the Origin check, and a browser's preflight is answered here.
+OPEN_API_PREFIX = "/api/"
+PREFLIGHT = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST"),
+    (b"access-control-allow-headers", b"content-type"),
+    (b"access-control-max-age", b"86400"),
+    (b"content-length", b"0"),
+]
 
 
 def cookie_name(name: str, https: bool) -> str:
@@ -89,11 +99,21 @@ class SecurityMiddleware(ASGIMiddleware):
         return origin.lower() not in own
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope.get("method") in UNSAFE_METHODS and self._cross_site(scope):
+        method = scope.get("method")
+        if scope["path"].startswith(OPEN_API_PREFIX):
+            if method == "OPTIONS":
+                await self._preflight(send)
+                return
+        elif method in UNSAFE_METHODS and self._cross_site(scope):
             # The app's error handler answers: the friendly 403 page (or fragment), with these headers.
             raise PermissionDeniedException()
         check_input(scope)
         await next_app(scope, receive, self._wrap(send))
+
+    async def _preflight(self, send: Send) -> None:
+        wrapped = self._wrap(send)
+        await wrapped({"type": "http.response.start", "status": 204, "headers": list(PREFLIGHT)})
+        await wrapped({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _wrap(self, send: Send) -> Send:
         forced, defaults = self._forced, self._defaults

@@ -237,3 +237,34 @@ def test_the_schema_documents_the_limits_and_examples_that_pass_their_own_check(
         assert example.get("verify_url", example["code"]).endswith(example["code"])
     # Litestar's generated examples (random words) are not in the document.
     assert "examples" not in str(schema["components"]["schemas"])
+
+
+@pytest.mark.parametrize(
+    "cross_site", [{"Origin": "https://employer.example"}, {"Sec-Fetch-Site": "cross-site"}]
+)
+def test_another_site_may_call_the_api_although_it_may_post_no_form(client, day, cross_site):
+    """The API reads no cookie, so an employer's own page may call it from the browser: the preflight
+    allows a JSON POST from any origin, and the batch answers it. A page's form from another site
+    is still refused (the API's openness does not leak to the rest)."""
+    docs = run(shelf(day))
+    preflight = client.options(
+        "/api/v1/verify/",
+        headers={
+            "Origin": "https://employer.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == "content-type"
+    assert "set-cookie" not in preflight.headers
+
+    answer = client.post("/api/v1/verify/", json={"codes": [docs.valid.verify_code]}, headers=cross_site)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert [r["status"] for r in answer.json()["results"]] == ["valid"]
+    assert "set-cookie" not in answer.headers
+
+    assert client.post("/login", data={"login": "x", "password": "y"}, headers=cross_site).status_code == 403
