@@ -62,6 +62,7 @@ os.environ.pop("REDIS_URL", None)
 sys.path.insert(0, str(ROOT))
 
 from src.documents import new_verify_code, snapshot  # noqa: E402
+from src.settings import new_signing_key  # noqa: E402
 
 
 def _rows(start: int, count: int, owner: int) -> list[tuple[object, ...]]:
@@ -341,6 +342,7 @@ def main() -> int:
         "BASE_URL": f"http://127.0.0.1:{port}",
         "PORTAL_MODE": "production",
         "SECRET_KEYS": secrets.token_hex(32),
+        "SIGNING_KEYS": new_signing_key(),
         "MAIL_DELIVERY": "smtp",
     }
     server = subprocess.Popen(  # noqa: S603
