@@ -24,7 +24,11 @@ STRONG = "quiet-orchard-lantern-river"
 @pytest.fixture
 def fresh(tmp_path: Path) -> dict[str, str]:
     """The environment of a fresh installation: development mode, an empty SQLite file."""
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEYS", "BASE_URL", "REDIS_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEYS", "SIGNING_KEYS", "BASE_URL", "REDIS_URL"}
+    }
     env.update(
         PORTAL_MODE="development",
         VAR_DIR=str(tmp_path),

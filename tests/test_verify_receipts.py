@@ -253,3 +253,15 @@ def test_the_issuer_is_the_verify_address(smtp_server, day):
         claims = client.app.state.signing_keys.read(receipt).claims
     assert claims["iss"] == "https://check.example.test"
     assert claims["verify_url"] == f"https://check.example.test/v/{docs.valid.verify_code}"
+
+
+def test_the_schema_documents_the_receipts_and_the_keys_with_their_media_types(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    one = paths["/api/v1/verify/{code}/receipt"]["get"]["responses"]
+    assert set(one) >= {"200", "400", "404", "429", "503"}
+    assert list(one["200"]["content"]) == ["application/jose"]
+    assert "application/problem+json" in one["404"]["content"]
+    batch = paths["/api/v1/verify/receipts"]["post"]["responses"]
+    assert set(batch) >= {"200", "400", "413", "415", "429"}
+    keys = paths["/.well-known/jwks.json"]["get"]["responses"]["200"]["content"]
+    assert list(keys) == ["application/jwk-set+json"]

@@ -77,14 +77,9 @@ class SigningKeys:
         try:
             token = jws.extract_compact(text.encode(), registry=_REGISTRY)
             header = token.headers()
-            claims = json.loads(token.payload)
         except (JoseError, ValueError, TypeError, binascii.Error, RecursionError):
             return Reading("not_a_receipt")
-        if (
-            header.get("typ") != RECEIPT_TYPE
-            or header.get("alg") != ALGORITHM
-            or not isinstance(claims, dict)
-        ):
+        if header.get("typ") != RECEIPT_TYPE or header.get("alg") != ALGORITHM:
             return Reading("not_a_receipt")
         kid = header.get("kid")
         key = self.keys.get(kid) if isinstance(kid, str) else None
@@ -96,6 +91,13 @@ class SigningKeys:
             genuine = False
         if not genuine:
             return Reading("tampered", kid=kid)
+        # Read only once the signature holds: what we signed is a JSON object.
+        try:
+            claims = json.loads(token.payload)
+        except (ValueError, RecursionError):
+            claims = None
+        if not isinstance(claims, dict):
+            return Reading("not_a_receipt")
         return Reading("genuine", kid=kid, claims=claims)
 
 
