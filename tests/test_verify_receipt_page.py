@@ -222,3 +222,19 @@ def test_no_receipt_link_where_there_is_no_document(client, path):
     path = f"/v/{new_verify_code()}" if path == "unknown" else path
     page = client.get(path)
     assert "receipt" not in page.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"garbage"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nnonsense"),
+        ("application/json", b'{"receipt": "a.b.c"}'),
+        ("application/x-www-form-urlencoded", b"receipt=%00%00.a.b"),
+        ("text/plain", b"\xff\xfe"),
+    ],
+)
+def test_a_body_no_form_would_send_is_a_4xx_never_a_500(client, content_type, body):
+    response = client.post(PAGE, content=body, headers={"content-type": content_type})
+    assert 400 <= response.status_code < 500
+    assert "set-cookie" not in response.headers
