@@ -99,3 +99,9 @@ def measured(
 
 def cores() -> int:
     return len(os.sched_getaffinity(0))
+
+
+def seconds_so_far(server_pid: int) -> dict[str, float]:
+    """CPU seconds spent so far by the portal (the server and every process under it), PostgreSQL and
+    Redis: read before and after a run, the difference is what the run cost each."""
+    return _by_group(server_pid)

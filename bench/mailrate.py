@@ -21,6 +21,7 @@ from bench.env import ROOT
 from bench.server import _free_port
 from src import mail
 from src.db import write_transaction
+from src.settings import new_signing_key
 from src.tables.outbox import OutboxEmail
 
 EMAILS = int(os.environ.get("BENCH_EMAILS", "2000"))
@@ -69,6 +70,7 @@ def mails_per_second(database_url: str, workers: int) -> tuple[float, int]:
         **os.environ,
         "PORTAL_MODE": "production",
         "SECRET_KEYS": secrets.token_hex(32),
+        "SIGNING_KEYS": new_signing_key(),
         "BASE_URL": "http://127.0.0.1:9",
         "DATABASE_URL": database_url,
         "VAR_DIR": tempfile.mkdtemp(prefix="portal-bench-mail-"),

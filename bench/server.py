@@ -23,6 +23,7 @@ import redis
 
 from bench import cpu
 from bench.env import ROOT
+from src.settings import new_signing_key
 
 DURATION = os.environ.get("BENCH_WRK_SECONDS", "5")
 CONNECTIONS = os.environ.get("BENCH_WRK_CONNECTIONS", "16")
@@ -52,6 +53,7 @@ def serving(database_url: str, redis_url: str = "", workers: int = 1) -> Iterato
         **os.environ,
         "PORTAL_MODE": "production",
         "SECRET_KEYS": secrets.token_hex(32),
+        "SIGNING_KEYS": new_signing_key(),
         "BASE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": database_url,
         "VAR_DIR": str(var_dir),

@@ -22,7 +22,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 
-from src import db, templating
+from src import db, documents, templating
 from src.assets import STATIC
 from src.auth import AccountMiddleware
 from src.clock import today_in
@@ -138,5 +138,6 @@ def create_app(settings: Settings) -> Litestar:
     templating.link_globals(app, template_config.engine_instance.engine)
     app.state.settings = settings
     app.state.tokens = Tokens(settings.secret_keys)
+    app.state.signing_keys = documents.SigningKeys(settings.signing_keys)  # verify receipts
     app.state.mail_worker = None
     return app

@@ -1,4 +1,4 @@
-"""The `portal` command: serve, migrate, worker, create-staff, load-demo."""
+"""The `portal` command: serve, migrate, worker, create-staff, load-demo, signing-key."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 import signal
 import sys
 
-from src.settings import SettingsError, load_settings
+from src.settings import SettingsError, load_settings, new_signing_key
 
 
 async def migrate() -> None:
@@ -83,6 +83,16 @@ async def create_staff(username: str, email: str, first: str, last: str) -> None
     print(f"Staff account {username} created.")
 
 
+def print_signing_key() -> None:
+    """A new key for SIGNING_KEYS, and the kid receipts it signs will name. Needs no settings: it is
+    what an operator runs before production has any."""
+    from src.documents import SigningKeys
+
+    key = new_signing_key()
+    print(f"New receipt-signing key (keep it secret; append it to SIGNING_KEYS, newest last):\n{key}")
+    print(f"Its kid in receipts and in /.well-known/jwks.json: {SigningKeys((key,)).signing_kid}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="portal", description="The Achievement Portal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,7 +111,11 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--last-name", default="Member")
     demo = sub.add_parser("load-demo", help="load demo accounts and print their log-ins")
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no accounts yet")
+    sub.add_parser("signing-key", help="print a new key for SIGNING_KEYS (signs verify receipts)")
     args = parser.parse_args(argv)
+    if args.command == "signing-key":
+        print_signing_key()
+        return
     try:
         settings = load_settings()
     except SettingsError as exc:

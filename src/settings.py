@@ -6,8 +6,11 @@ production mode refuses to start without real secrets and BASE_URL.
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 DEFAULT_SQLITE = f"sqlite:///{VAR / 'portal.sqlite3'}"
+SIGNING_KEY_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+SIGNING_KEY_LAST = frozenset("AEIMQUYcgkosw048")  # the characters whose last two bits are 0
 
 
 class SettingsError(RuntimeError):
@@ -29,6 +34,8 @@ class Settings:
     database_url: str = DEFAULT_SQLITE
     redis_url: str | None = None
     secret_keys: tuple[str, ...] = ()
+    # Ed25519 private keys (base64url, 32 bytes each) that sign verify receipts, newest last.
+    signing_keys: tuple[str, ...] = ()
     base_url: str = "http://127.0.0.1:8000"
     verify_base_url: str = ""  # the host QR codes point at; empty: BASE_URL's
     smtp_host: str = "127.0.0.1"
@@ -91,26 +98,54 @@ class Settings:
         return sorted(h for h in hosts if h)
 
 
-def _dev_secret(var_dir: Path) -> str:
-    """One random development key, made on first run and kept under var/ (never committed)."""
+def _dev_value(var_dir: Path, name: str, make: Callable[[], str]) -> str:
+    """A development secret made on first run and kept in var_dir/name (never committed)."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    path = var_dir / "dev-secret-key"
+    path = var_dir / name
     if not path.exists():
         # Written readable by its owner only, then linked into place whole and never overwritten:
-        # processes starting at once all end up with the key of whichever linked first.
-        draft = var_dir / f".dev-secret-key.{os.getpid()}.{secrets.token_hex(4)}"
+        # processes starting at once all end up with the value of whichever linked first.
+        draft = var_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(48))
+            file.write(make())
         try:
             os.link(draft, path)
         except FileExistsError:
             pass
         finally:
             draft.unlink()
-    key = path.read_text().strip()
+    return path.read_text().strip()
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """One random development key for SECRET_KEYS."""
+    key = _dev_value(var_dir, "dev-secret-key", lambda: secrets.token_urlsafe(48))
     if len(key) < 32:
-        raise SettingsError(f"{path} holds no usable key: delete it and a new one will be made.")
+        raise SettingsError(
+            f"{var_dir / 'dev-secret-key'} holds no usable key: delete it and a new one will be made."
+        )
+    return key
+
+
+def new_signing_key() -> str:
+    """A new Ed25519 private key as SIGNING_KEYS takes it: its 32 random bytes (the seed), base64url."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+
+
+def is_signing_key(value: str) -> bool:
+    """Whether `value` is an Ed25519 private key as SIGNING_KEYS takes it (32 bytes, base64url)."""
+    # 43 characters of the URL-safe alphabet hold 258 bits: 32 bytes and two bits that must be 0.
+    return bool(SIGNING_KEY_RE.fullmatch(value)) and value[-1] in SIGNING_KEY_LAST
+
+
+def _dev_signing_key(var_dir: Path) -> str:
+    """The development key that signs verify receipts, made once like the secret key."""
+    key = _dev_value(var_dir, "dev-signing-key", new_signing_key)
+    if not is_signing_key(key):
+        raise SettingsError(
+            f"{var_dir / 'dev-signing-key'} holds no usable key: delete it and a new one will be made."
+        )
     return key
 
 
@@ -154,6 +189,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             keys = (_dev_secret(var_dir),)
     if mode == "production" and any(len(k) < 32 for k in keys):
         missing.append("SECRET_KEYS with every key at least 32 characters long")
+    signing_keys = tuple(k.strip() for k in env.get("SIGNING_KEYS", "").split(",") if k.strip())
+    if not signing_keys:
+        if mode == "production":
+            missing.append("SIGNING_KEYS (comma-separated, newest last; `portal signing-key` makes one)")
+        else:
+            signing_keys = (_dev_signing_key(var_dir),)
+    if not all(is_signing_key(k) for k in signing_keys):
+        raise SettingsError(
+            "SIGNING_KEYS must hold Ed25519 private keys, each 32 bytes in base64url (43 characters): "
+            "`portal signing-key` makes one."
+        )
     base_url = env.get("BASE_URL", "").rstrip("/")
     if not base_url:
         if mode == "production":
@@ -180,6 +226,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite3'}",
         redis_url=env.get("REDIS_URL") or None,
         secret_keys=keys,
+        signing_keys=signing_keys,
         base_url=base_url,
         verify_base_url=verify_base_url,
         smtp_host=env.get("SMTP_HOST", "127.0.0.1"),

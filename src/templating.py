@@ -114,6 +114,10 @@ def link_globals(app: Litestar, environment: Any) -> None:
     environment.globals["reverse_url"] = reverse
     environment.globals["connection_urls"] = connection_urls
     environment.globals["connections_url"] = app.route_reverse("connections")
+    # The verify page's receipt link, from one reversal: a million codes through the remembered
+    # `url_for` would each cost a reversal and push every other remembered link out (verify gate).
+    before, _, after = app.route_reverse("api_verify_receipt", code="CODE").partition("CODE")
+    environment.globals["receipt_url"] = lambda code: f"{before}{code}{after}"
 
 
 def _reverser(app: Litestar) -> Callable[[str, tuple[tuple[str, Any], ...]], str]:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from src.documents import SigningKeys
+from src.settings import is_signing_key
+
 ROOT = Path(__file__).resolve().parent.parent
 PORTAL = str(ROOT / ".venv" / "bin" / "portal")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -21,7 +24,11 @@ STRONG = "quiet-orchard-lantern-river"
 @pytest.fixture
 def fresh(tmp_path: Path) -> dict[str, str]:
     """The environment of a fresh installation: development mode, an empty SQLite file."""
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEYS", "BASE_URL", "REDIS_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEYS", "SIGNING_KEYS", "BASE_URL", "REDIS_URL"}
+    }
     env.update(
         PORTAL_MODE="development",
         VAR_DIR=str(tmp_path),
@@ -211,3 +218,15 @@ def test_the_readme_stands_alone():
         assert word in intro
     for path in re.findall(r"`([\w.-]+/[\w./-]+\.(?:md|py|toml))`", readme):
         assert (ROOT / path).exists(), path
+
+
+def test_signing_key_prints_a_new_key_and_its_kid_before_production_has_any(fresh):
+    env = {**fresh, "PORTAL_MODE": "production"}  # no SECRET_KEYS, SIGNING_KEYS nor BASE_URL
+    first, second = portal(env, "signing-key"), portal(env, "signing-key")
+
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.splitlines()[1]
+    kid = first.stdout.rsplit(": ", 1)[1].strip()
+    assert is_signing_key(key)
+    assert kid == SigningKeys((key,)).signing_kid
+    assert second.stdout.splitlines()[1] != key  # made new each time, never a constant

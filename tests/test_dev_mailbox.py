@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 
 from src.app import create_app
 from src.mail import send_due
+from src.settings import new_signing_key
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
 from tests.support.client import make_settings, post_form, run
@@ -89,6 +90,7 @@ def test_unknown_mail_is_not_found(client):
 PRODUCTION = {
     "portal_mode": "production",
     "secret_keys": PRODUCTION_KEYS,
+    "signing_keys": new_signing_key(),
     "base_url": "https://portal.example.test",
     "allowed_hosts": "testserver.local",
 }

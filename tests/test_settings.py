@@ -9,19 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from src.settings import Settings, SettingsError, load_settings
+from src.settings import Settings, SettingsError, is_signing_key, load_settings, new_signing_key
 
 pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_OLD = "o" * 20 + "ld-key-0123456789abcdef"
 KEY_NEW = "n" * 20 + "ew-key-0123456789abcdef"
+SIGNING_OLD, SIGNING_NEW = new_signing_key(), new_signing_key()
 
 
 def production(**extra: str) -> dict[str, str]:
     return {
         "PORTAL_MODE": "production",
         "SECRET_KEYS": f"{KEY_OLD},{KEY_NEW}",
+        "SIGNING_KEYS": f"{SIGNING_OLD},{SIGNING_NEW}",
         "BASE_URL": "https://portal.example.test",
         **extra,
     }
@@ -41,6 +43,7 @@ def test_development_defaults(tmp_path):
     assert settings.org_name == "Achievement Portal"
     assert settings.support_email == Settings.support_email
     assert len(settings.secret_keys) == 1 and len(settings.secret_keys[0]) >= 32
+    assert len(settings.signing_keys) == 1 and is_signing_key(settings.signing_keys[0])
     assert not settings.https
 
 
@@ -85,15 +88,21 @@ def test_secret_keys_keep_their_order_newest_last():
     assert settings.secret_keys == (KEY_OLD, KEY_NEW)
 
 
+def test_signing_keys_keep_their_order_newest_last():
+    settings = load_settings(production(SIGNING_KEYS=f" {SIGNING_OLD} ,{SIGNING_NEW}, "))
+
+    assert settings.signing_keys == (SIGNING_OLD, SIGNING_NEW)
+
+
 def test_production_without_secrets_or_base_url_names_both():
     with pytest.raises(SettingsError) as caught:
         load_settings({"PORTAL_MODE": "production"})
 
     message = str(caught.value)
-    assert "SECRET_KEYS" in message and "BASE_URL" in message
+    assert "SECRET_KEYS" in message and "BASE_URL" in message and "SIGNING_KEYS" in message
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEYS", "BASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEYS", "SIGNING_KEYS", "BASE_URL"])
 def test_production_without_one_names_it(missing):
     env = production()
     del env[missing]
@@ -105,6 +114,25 @@ def test_production_without_one_names_it(missing):
 def test_production_refuses_short_keys():
     with pytest.raises(SettingsError, match="at least 32 characters"):
         load_settings(production(SECRET_KEYS=f"{KEY_OLD},too-short"))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "too-short",
+        "A" * 42 + "B",  # 43 characters whose last two bits are not 0: not 32 bytes exactly
+        "A" * 44,
+        "A" * 42 + "!",
+        "Ä" * 43,
+        SIGNING_OLD + "=",
+    ],
+)
+@pytest.mark.parametrize("mode", ["production", "development"])
+def test_a_signing_key_that_is_not_an_ed25519_key_is_refused_in_any_mode(tmp_path, bad, mode):
+    env = production(SIGNING_KEYS=f"{SIGNING_OLD},{bad}", VAR_DIR=str(tmp_path), PORTAL_MODE=mode)
+
+    with pytest.raises(SettingsError, match="SIGNING_KEYS"):
+        load_settings(env)
 
 
 def test_production_refuses_the_mailbox():
@@ -122,6 +150,17 @@ def test_development_secret_is_made_once_private_and_reused(tmp_path):
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     other = load_settings({"VAR_DIR": str(tmp_path / "elsewhere")}).secret_keys
     assert other != first  # generated, not a constant in the code
+
+
+def test_development_signing_key_is_made_once_private_and_reused(tmp_path):
+    first = load_settings({"VAR_DIR": str(tmp_path)}).signing_keys
+    second = load_settings({"VAR_DIR": str(tmp_path)}).signing_keys
+
+    assert first == second
+    key_file = tmp_path / "dev-signing-key"
+    assert key_file.read_text().strip() == first[0]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load_settings({"VAR_DIR": str(tmp_path / "elsewhere")}).signing_keys != first
 
 
 def test_empty_development_secret_file_is_refused(tmp_path):
@@ -155,7 +194,7 @@ def test_settings_are_frozen(tmp_path):
 
 
 def test_command_in_production_without_secrets_exits_with_the_message(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEYS", "BASE_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEYS", "SIGNING_KEYS", "BASE_URL"}}
     env.update(
         PORTAL_MODE="production",
         VAR_DIR=str(tmp_path),
@@ -172,6 +211,6 @@ def test_command_in_production_without_secrets_exits_with_the_message(tmp_path):
     )
 
     assert result.returncode != 0
-    assert "SECRET_KEYS" in result.stderr and "BASE_URL" in result.stderr
+    assert all(name in result.stderr for name in ("SECRET_KEYS", "SIGNING_KEYS", "BASE_URL"))
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "db.sqlite3").exists()  # refused before touching anything

@@ -146,7 +146,13 @@ def test_the_openapi_schema_describes_the_api_only_with_examples(client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     schema = response.json()
-    assert sorted(schema["paths"]) == ["/api/v1/verify", "/api/v1/verify/{code}"]
+    assert sorted(schema["paths"]) == [
+        "/.well-known/jwks.json",
+        "/api/v1/verify",
+        "/api/v1/verify/receipts",
+        "/api/v1/verify/{code}",
+        "/api/v1/verify/{code}/receipt",
+    ]
     one = schema["paths"]["/api/v1/verify/{code}"]["get"]
     assert set(one["responses"]) >= {"200", "400", "404", "429", "503"}
     examples = one["responses"]["200"]["content"]["application/json"]["examples"]

@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from src.app import create_app
+from src.settings import new_signing_key
 from tests.support.client import log_in, make_settings, run
 from tests.support.environment import BASE_URL
 from tests.support.pages import html
@@ -72,6 +73,7 @@ def test_verify_base_url_defaults_to_base_url_and_must_be_a_web_address(tmp_path
                 "VAR_DIR": str(tmp_path),
                 "PORTAL_MODE": "production",
                 "SECRET_KEYS": "k" * 40,
+                "SIGNING_KEYS": new_signing_key(),
                 "BASE_URL": "https://portal.example.test",
             }
         ).host_names

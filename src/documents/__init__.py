@@ -1,7 +1,7 @@
 """Documents: their standing (the one status rule), reading them through their owner, issuing
 them (one by one or from a CSV), staff actions on them, their verify codes, and the public check
-of a code (the verify page, its API, and the address a QR code carries). Other code uses only the
-names below."""
+of a code (the verify page, its API, signed receipts of a check, and the address a QR code
+carries). Other code uses only the names below."""
 
 from src.documents.csv_import import (
     MAX_FILE_BYTES,
@@ -16,6 +16,14 @@ from src.documents.import_confirm import Confirmed, confirm
 from src.documents.import_view import RowsPage, rows_page
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
 from src.documents.queries import DOCUMENTS_PAGE, content_of, owned_by, page_owned_by
+from src.documents.receipts import (
+    JWKS_MEDIA_TYPE,
+    MAX_RECEIPT_CHARACTERS,
+    RECEIPT_MEDIA_TYPE,
+    RECEIPT_TYPE,
+    Reading,
+    SigningKeys,
+)
 from src.documents.rows import (
     COLUMNS,
     KINDS,
@@ -49,18 +57,24 @@ __all__ = [
     "FAILED_LOOKUP_LIMIT",
     "FAILED_LOOKUP_REFILL_SECONDS",
     "HTTP_STATUS",
+    "JWKS_MEDIA_TYPE",
     "KINDS",
     "MAX_FILE_BYTES",
+    "MAX_RECEIPT_CHARACTERS",
     "MAX_ROWS",
     "MAX_TYPED",
     "REASONS",
+    "RECEIPT_MEDIA_TYPE",
+    "RECEIPT_TYPE",
     "STATUSES",
     "TEMPLATE_VERSION",
     "UNIT_COLUMNS",
     "CheckResult",
     "Confirmed",
     "DocumentPage",
+    "Reading",
     "RowsPage",
+    "SigningKeys",
     "Standing",
     "Verdict",
     "check_character",

@@ -13,6 +13,7 @@ from src.routes.connections import ConnectionController
 from src.routes.documents import DocumentController
 from src.routes.extensions import ExtensionController
 from src.routes.home import HomeController
+from src.routes.jwks import JwksController
 from src.routes.mailbox import MailboxController
 from src.routes.password import PasswordController
 from src.routes.print_orders import PrintOrderController
@@ -30,6 +31,8 @@ from src.routes.staff_reports import StaffReportController
 from src.routes.verify import VerifyController
 from src.routes.verify_api import VerifyApiController
 from src.routes.verify_choice import VerifyChoiceController
+from src.routes.verify_receipt_check import ReceiptCheckController
+from src.routes.verify_receipts import ReceiptApiController
 from src.settings import Settings
 
 __all__ = ["EXCEPTION_HANDLERS", "all_route_handlers", "schema_router"]
@@ -52,6 +55,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         DocumentController,
         VerifyController,
         VerifyChoiceController,
+        ReceiptCheckController,
         SharedDocumentController,
         ReportController,
         StaffReportController,
@@ -64,4 +68,4 @@ def all_route_handlers(settings: Settings) -> list[Any]:
     pages = Router(path="/", route_handlers=handlers, include_in_schema=False)
     for reload in reload_handlers(pages.routes):
         pages.register(reload)
-    return [pages, VerifyApiController]
+    return [pages, VerifyApiController, ReceiptApiController, JwksController]

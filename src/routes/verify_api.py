@@ -77,7 +77,8 @@ class VerifyBatchResult:
     results: list[VerifyResult]
 
 
-def _result(request: Request[Any, Any, Any], verdict: documents.Verdict) -> VerifyResult:
+def public_answer(request: Request[Any, Any, Any], verdict: documents.Verdict) -> VerifyResult:
+    """One code's public answer: what the API returns, and what a receipt of it signs."""
     base = settings_of(request).verify_base
     return VerifyResult(
         code=verdict.code,
@@ -123,7 +124,7 @@ REVOKED_EXAMPLE = {
 }
 
 
-def _problem_spec(description: str, *examples: Example) -> ResponseSpec:
+def problem_spec(description: str, *examples: Example) -> ResponseSpec:
     # No generated examples: Litestar's are random words (a status of 7820), new on every start.
     return ResponseSpec(
         Problem,
@@ -165,12 +166,12 @@ class VerifyApiController(Controller):
                     Example(summary="revoked", value=REVOKED_EXAMPLE),
                 ],
             ),
-            400: _problem_spec("The code has a typing error"),
-            404: _problem_spec(
+            400: problem_spec("The code has a typing error"),
+            404: problem_spec(
                 "No document has this code", Example(summary="not found", value=NOT_FOUND_EXAMPLE)
             ),
-            429: _problem_spec("Too many failed lookups from this IP"),
-            503: _problem_spec("The status could not be checked"),
+            429: problem_spec("Too many failed lookups from this IP"),
+            503: problem_spec("The status could not be checked"),
         },
     )
     async def verify_one(
@@ -182,7 +183,7 @@ class VerifyApiController(Controller):
             extra = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
             return problem(verdict.http_status, verdict.detail, verdict.code, **extra)
         return Response(
-            content=_result(request, verdict),
+            content=public_answer(request, verdict),
             headers=API_HEADERS,
             background=BackgroundTask(
                 documents.record_checks, [verdict.document_id], utcnow(), settings_of(request).tz
@@ -203,10 +204,10 @@ class VerifyApiController(Controller):
         request_max_body_size=MAX_JSON_BYTES,
         responses={
             200: ResponseSpec(VerifyBatchResult, description="A result per code", generate_examples=False),
-            400: _problem_spec("No codes, more than 100, not JSON, or JSON nested too deeply"),
-            413: _problem_spec(f"The body is larger than {MAX_JSON_BYTES // 1024} KB"),
-            415: _problem_spec("The body is not sent as application/json"),
-            429: _problem_spec("Too many failed lookups from this IP"),
+            400: problem_spec("No codes, more than 100, not JSON, or JSON nested too deeply"),
+            413: problem_spec(f"The body is larger than {MAX_JSON_BYTES // 1024} KB"),
+            415: problem_spec("The body is not sent as application/json"),
+            429: problem_spec("Too many failed lookups from this IP"),
         },
     )
     async def verify_batch(
@@ -220,7 +221,7 @@ class VerifyApiController(Controller):
             return problem(429, verdicts[0].detail, **{"Retry-After": str(verdicts[0].retry_after)})
         found = [v.document_id for v in verdicts if v.document_id]
         return Response(
-            content=VerifyBatchResult(results=[_result(request, v) for v in verdicts]),
+            content=VerifyBatchResult(results=[public_answer(request, v) for v in verdicts]),
             headers=API_HEADERS,
             background=BackgroundTask(documents.record_checks, found, utcnow(), settings_of(request).tz)
             if found
