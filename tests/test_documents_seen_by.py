@@ -80,14 +80,14 @@ def test_a_third_partys_and_staffs_views_and_the_verify_count_show_on_the_learne
     assert "nothing about who checked" in checks
 
     # The same views, newest first, on the Activity page: staff named by the awarding body only.
-    activity = [
-        " ".join(li.text().split()) for li in html(client.get("/activity")).css("#activity-list li")
-    ]
+    activity = [" ".join(li.text().split()) for li in html(client.get("/activity")).css("#activity-list li")]
     assert any("Staff of Achievement Portal viewed document “Level 3 Diploma”" in line for line in activity)
     assert not any("Sam" in line for line in activity)
 
 
-def test_views_are_paged_ten_at_a_time_newest_first(client: Any, lena: Account, tess: Account, day: date) -> None:
+def test_views_are_paged_ten_at_a_time_newest_first(
+    client: Any, lena: Account, tess: Account, day: date
+) -> None:
     doc = run(issue(lena, "Level 3 Diploma", "APC-1", day - timedelta(days=300)))
     connection_id = share_with(lena, tess, doc.id, day)
     events = [run(actions.record_document_viewed(tess, connection_id, doc.id)) for _ in range(23)]
@@ -141,7 +141,9 @@ def test_someone_elses_documents_views_answer_404(
     assert other_client.get(f"/documents/{hers.id}/views").status_code in (403, 404)
 
 
-def test_the_activity_page_keeps_to_one_document(client: Any, lena: Account, tess: Account, day: date) -> None:
+def test_the_activity_page_keeps_to_one_document(
+    client: Any, lena: Account, tess: Account, day: date
+) -> None:
     first = run(issue(lena, "Level 3 Diploma", "APC-1", day - timedelta(days=300)))
     second = run(issue(lena, "First Aid at Work", "APC-2", day - timedelta(days=200)))
     connection_id = share_with(lena, tess, first.id, day)
