@@ -14,7 +14,6 @@ from src import connections as actions
 from src.clock import utcnow
 from src.documents import issue, record_checks
 from src.tables.accounts import Account
-from src.tables.connections import AccessEvent
 from tests.support.client import log_in, run
 from tests.support.factories import make_account, with_fast_password
 from tests.support.pages import html
