@@ -14,6 +14,7 @@ from src import connections as actions
 from src.clock import utcnow
 from src.documents import issue, record_checks
 from src.tables.accounts import Account
+from src.tables.connections import AccessEvent
 from tests.support.client import log_in, run
 from tests.support.factories import make_account, with_fast_password
 from tests.support.pages import html
@@ -169,3 +170,33 @@ def test_the_activity_page_keeps_to_one_document(
     # The document's page links to its own activity.
     link = html(client.get(f"/documents/{first.id}")).css_first(f'a[href="/activity?document={first.id}"]')
     assert link is not None
+
+
+def test_checks_recorded_one_by_one_before_the_tally_add_to_the_count(
+    client: Any, lena: Account, day: date
+) -> None:
+    """Older single checks (AccessEvents, from before the per-day tally) count too, and the latest of
+    either kind gives the day."""
+    from datetime import UTC, datetime
+
+    from src.audit import AuditAction
+
+    doc = run(issue(lena, "Level 3 Diploma", "APC-1", day - timedelta(days=300)))
+    long_ago = datetime(2026, 1, 2, 23, 30, tzinfo=UTC)  # 2 January in London too
+    for _ in range(2):
+        run(
+            AccessEvent.insert(
+                AccessEvent(action=AuditAction.checked_on_the_verify_page.value, document=doc.id, at=long_ago)
+            )
+        )
+    text = " ".join(html(client.get(f"/documents/{doc.id}")).css_first("#verify-checks").text().split())
+    assert text.startswith("Checked on the verify page: 2 times, last on 2 January 2026.")
+    run(record_checks([doc.id], utcnow(), LONDON))
+    text = " ".join(html(client.get(f"/documents/{doc.id}")).css_first("#verify-checks").text().split())
+    assert text.startswith(f"Checked on the verify page: 3 times, last on {long(day)}.")
+    # Someone else's checks never count here.
+    olga = run(make_account("learner", "olga", password=None))
+    hers = run(issue(olga, "Forklift Licence", "APC-8", day - timedelta(days=30)))
+    run(record_checks([hers.id] * 5, utcnow(), LONDON))
+    text = " ".join(html(client.get(f"/documents/{doc.id}")).css_first("#verify-checks").text().split())
+    assert text.startswith("Checked on the verify page: 3 times")
