@@ -211,3 +211,14 @@ def test_staff_see_how_many_documents_expire_within_30_days(client: Any, lena: A
     log_in(client, "sam")
     count = " ".join(html(client.get("/dashboard")).css_first("#expiring-count").text().split())
     assert count == "3 valid documents are valid until a day within the next 30 days."
+
+
+def test_the_periodic_reminder_job_sends_them(client: Any, lena: Account, settings: Any, day: date) -> None:
+    """The job every web process (or `portal worker`) runs: validity reminders are part of it."""
+    from src.app import reminder_job
+
+    soon = run(issue(lena, "First Aid at Work", "APC-2", day, valid_until=day + timedelta(days=10)))
+    job = reminder_job(settings)
+    run(job.work())
+    run(job.work())
+    assert queued() == Counter({f"validity:{soon.id}:30:{(day + timedelta(days=10)).isoformat()}": 1})

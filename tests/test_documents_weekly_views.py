@@ -147,3 +147,16 @@ def test_runs_in_parallel_queue_one_email_per_learner_and_week(
     }
     assert len(counts) == 5
     assert all(f'"views": {n}' in str(counts[p.email]).replace("'", '"') for n, p in enumerate(learners, 1))
+
+
+def test_the_periodic_reminder_job_sends_it(
+    client: Any, lena: Account, tess: Account, settings: Any, day: date, monkeypatch: Any
+) -> None:
+    """The job every web process (or `portal worker`) runs: the weekly email is part of it."""
+    from src import app as app_module
+
+    run(Account.update({Account.weekly_views_email: True}).where(Account.id == lena.id))
+    viewed(lena, tess, day, times=1)
+    monkeypatch.setattr(app_module, "today_in", lambda tz: day + timedelta(days=7))
+    run(app_module.reminder_job(settings).work())
+    assert weekly_rows() == [f"weekly-views:{lena.id}:{week_before(day + timedelta(days=7))[0].isoformat()}"]
