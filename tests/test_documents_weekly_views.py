@@ -57,7 +57,7 @@ def test_the_learner_switches_the_weekly_email_on_and_off_with_and_without_javas
     assert status.text().startswith("Weekly email about views: off.")
 
     response = switch(client, "yes")
-    assert response.status_code == 303 and response.headers["location"] == "/documents"
+    assert response.status_code == 303 and response.headers["location"] == "/documents#weekly-email"
     assert (
         html(client.get("/documents"))
         .css_first("#weekly-email [role=status]")

@@ -17,7 +17,7 @@ from src.documents import linkedin_url, owned_by, page_owned_by, standing, title
 from src.forms import read_form
 from src.guards import requires_learner
 from src.htmx import redirect, render, wants_fragment
-from src.routes.common import settings_of, today
+from src.routes.common import settings_of, today, url
 from src.routes.viewer_common import Viewing, report_form, send_report, show_page
 
 
@@ -54,9 +54,9 @@ class DocumentController(Controller):
             "You will get a weekly email when your documents were viewed."
             if wanted
             else "You will no longer get the weekly email about views.",
-            "success",
+            category="success",
         )
-        return redirect(request, request.app.route_reverse("documents"))
+        return redirect(request, url(request, "documents") + "#weekly-email")
 
     async def _own(self, request: Request[Any, Any, Any], document_id: int) -> Viewing:
         """The learner's own document, or 404 (another person's document does not exist for them)."""
