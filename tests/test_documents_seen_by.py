@@ -167,6 +167,13 @@ def test_the_activity_page_keeps_to_one_document(
     assert page.css_first("h1").text() == "Activity on “First Aid at Work”"
     chosen = page.css_first("select#document option[selected]")
     assert chosen is not None and chosen.attributes["value"] == str(second.id)
+    # Its pages keep to the document.
+    for _ in range(50):
+        run(actions.record_document_viewed(tess, connection_id, first.id))
+    older = html(client.get(f"/activity?document={first.id}")).css_first('#activity-list a[rel="next"]')
+    assert older is not None and older.attributes["href"] == f"/activity?document={first.id}&page=2"
+    second_page = lines(older.attributes["href"])
+    assert second_page and all("Level 3 Diploma" in line for line in second_page)
     # The document's page links to its own activity.
     link = html(client.get(f"/documents/{first.id}")).css_first(f'a[href="/activity?document={first.id}"]')
     assert link is not None
