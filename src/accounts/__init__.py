@@ -38,6 +38,7 @@ from src.accounts.profile import (
     confirm_email_change,
     details_values,
     pending_change_for_stop_link,
+    set_weekly_views_email,
     stop_email_change,
     update_details,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "resend_verification",
     "save_address",
     "set_password",
+    "set_weekly_views_email",
     "stop_email_change",
     "update_details",
     "username_taken",

@@ -11,6 +11,7 @@ from src.routes.addresses import AddressController
 from src.routes.api_problems import EXCEPTION_HANDLERS, schema_router
 from src.routes.connections import ConnectionController
 from src.routes.documents import DocumentController
+from src.routes.expiring import ExpiringController
 from src.routes.extensions import ExtensionController
 from src.routes.home import HomeController
 from src.routes.jwks import JwksController
@@ -50,6 +51,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         StaffDocumentController,
         StaffImportController,
         SharingController,
+        ExpiringController,
         ConnectionController,
         ExtensionController,
         DocumentController,
