@@ -37,6 +37,9 @@ class AuditAction(StrEnum):
     revoked_document = "revoked_document"
     superseded_document = "superseded_document"
     printed_duplicate = "printed_duplicate"
+    # On an account (its own security settings).
+    added_passkey = "added_passkey"
+    removed_passkey = "removed_passkey"
 
 
 async def record(

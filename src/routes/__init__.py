@@ -14,6 +14,8 @@ from src.routes.documents import DocumentController
 from src.routes.extensions import ExtensionController
 from src.routes.home import HomeController
 from src.routes.mailbox import MailboxController
+from src.routes.passkey_sign_in import PasskeySignInController
+from src.routes.passkeys import PasskeyController
 from src.routes.password import PasswordController
 from src.routes.print_orders import PrintOrderController
 from src.routes.profile import ProfileController
@@ -42,6 +44,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         SessionController,
         PasswordController,
         ProfileController,
+        PasskeyController,
+        PasskeySignInController,
         AddressController,
         StaffController,
         StaffDocumentController,

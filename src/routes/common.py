@@ -14,7 +14,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from src import connections
+from src import accounts, connections
 from src.clock import today_in
 from src.documents import owned_by
 from src.errors import Conflict, Refused
@@ -44,6 +44,19 @@ def url(request: Request[Any, Any, Any], name: str, **path_parameters: Any) -> s
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def relying_party(request: Request[Any, Any, Any]) -> accounts.RelyingParty:
+    """Whom this site's passkeys are for: BASE_URL's host and origin, never the request's."""
+    settings = settings_of(request)
+    return accounts.relying_party(settings.base_url, settings.org_name)
+
+
+def passkey_options(options: str) -> Response[str]:
+    """WebAuthn options for a page's script: JSON, never cached (the challenge is single-use)."""
+    return Response(
+        content=options, status_code=200, media_type="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 def safe_next(value: str | None, default: str = "/dashboard") -> str:

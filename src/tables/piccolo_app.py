@@ -8,6 +8,7 @@ from src.tables.accounts import Account, Address, ContactDetail
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document, ImportBatch, VerifyTally
 from src.tables.outbox import OutboxEmail
+from src.tables.passkeys import Passkey
 from src.tables.printing import PrintOrder
 from src.tables.reports import Report
 
@@ -28,6 +29,7 @@ APP_CONFIG = AppConfig(
         Report,
         PrintOrder,
         VerifyTally,
+        Passkey,
     ],
     migration_dependencies=[],
     commands=[],
