@@ -8,6 +8,7 @@ from src.clock import utcnow
 from src.db import write_transaction
 from src.mail import enqueue
 from src.tables.accounts import Account, Address, ContactDetail
+from src.tables.passkeys import Passkey
 
 
 async def delete_account(account: Account) -> None:
@@ -16,6 +17,7 @@ async def delete_account(account: Account) -> None:
     async with write_transaction():
         await ContactDetail.delete().where(ContactDetail.account == account.id)
         await Address.delete().where(Address.account == account.id)
+        await Passkey.delete().where(Passkey.account == account.id)  # none may sign in to it again
         placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"
         await Account.update(
             {
