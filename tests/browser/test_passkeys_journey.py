@@ -1,0 +1,106 @@
+"""A learner adds a passkey from Profile and signs in with it, with no user name and no password, in
+Chromium at 360 px with a virtual authenticator (CDP WebAuthn: CTAP2, built in, holding discoverable
+credentials, verifying the user). Without JavaScript both pages say why there is no passkey button and
+the password still works. Every page checked by axe-core; with JavaScript, no console errors.
+
+WebAuthn refuses an IP address as the relying-party id: the server is reached as `localhost`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from playwright.sync_api import CDPSession, Page, expect
+
+from tests.browser.conftest import Auditor, Console, SeedAccount
+from tests.browser.test_connections_journey import assert_mail_soon, log_in
+
+
+def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
+    """A phone's built-in passkey store, for this page: it verifies its user (as a fingerprint would)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, added["authenticatorId"]
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login\?logged_out=true$"))
+
+
+def test_learner_adds_a_passkey_and_signs_in_with_it_without_a_password(
+    page: Page,
+    create_accounts: Callable[..., None],
+    audit: Auditor,
+    console: Console,
+    base_url: str,
+    javascript_enabled: bool,
+) -> None:
+    assert base_url.startswith("http://localhost:")
+    tag = uuid.uuid4().hex[:8]
+    learner = SeedAccount(
+        "learner", f"lena_{tag}", f"lena.{tag}@example.com", f"copper-willow-{tag}", "Lena", f"Lovelace {tag}"
+    )
+    create_accounts(learner)
+    if javascript_enabled:
+        cdp, authenticator_id = virtual_authenticator(page)
+
+    log_in(page, audit, learner)
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="Passkeys", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Passkeys")
+    expect(page.get_by_text("You have no passkeys yet.")).to_be_visible()
+    audit.check(page)
+
+    if not javascript_enabled:
+        # No button that cannot work: the page says why, and the sign-in page does too.
+        expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+        expect(page.get_by_text("Adding a passkey needs JavaScript")).to_be_visible()
+        log_out(page)
+        expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+        expect(page.get_by_text("Signing in with a passkey needs JavaScript")).to_be_visible()
+        audit.check(page)
+        log_in(page, audit, learner)  # the password still works
+        return
+
+    expect(page.get_by_text("Adding a passkey needs JavaScript")).to_be_hidden()
+    # No name yet: the server says so beside the field, before the browser is asked for anything.
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_text("Enter a name for this passkey").first).to_be_visible()
+    audit.check(page)
+    page.get_by_label("Name for this passkey").fill("Lena's phone")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("status").filter(has_text="added")).to_have_text(
+        "Passkey \u201cLena's phone\u201d added. You can now sign in with it."
+    )
+    expect(page.locator("#passkey-list li")).to_contain_text("Lena's phone")
+    expect(page.locator("#passkey-list li")).to_contain_text("Not used yet.")
+    audit.check(page)
+    held = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+    assert len(held) == 1 and held[0]["isResidentCredential"]
+    assert_mail_soon(base_url, learner.email, "A passkey was added to your account")
+
+    log_out(page)
+    expect(page.get_by_text("Signing in with a passkey needs JavaScript")).to_be_hidden()
+    audit.check(page)
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    audit.check(page)
+
+    page.goto("/profile/passkeys")
+    expect(page.locator("#passkey-list li")).to_contain_text("Last used")
+    assert console.errors == []
