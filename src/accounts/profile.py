@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from src.accounts.forms import USERNAME_TAKEN, check_details
 from src.accounts.login import LOCKED, check_current_password
+from src.accounts.notices import send_notice
 from src.accounts.registration import OnVerified, email_taken
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
@@ -71,15 +72,10 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
         {"first_name": first_name, "token": confirm, "hours": hours},
         f"email-change:{key}",
     )
-    await enqueue(
-        account.email,
+    await send_notice(
+        account,
         "email_change_requested",
-        {
-            "first_name": first_name,
-            "new_email": new_email,
-            "token": stop,
-            "hours": hours,
-        },
+        {"first_name": first_name, "new_email": new_email, "token": stop, "hours": hours},
         f"email-change-notice:{key}",
     )
 
@@ -125,10 +121,12 @@ async def confirm_email_change(tokens: Tokens, token: str, *, on_verified: OnVer
         ).where(Account.id == account.id)
         account.email = data["e"]
         await on_verified(account)
-        await enqueue(
-            data["old"],  # the notice goes to the address that was just replaced
+        await send_notice(
+            account,
             "email_changed",
             {"first_name": account.first_name, "new_email": data["e"]},
             f"email-changed:{account.id}:{data['e']}",
+            also=(data["old"],),  # the address that was just replaced hears first
+            but=(data["e"],),  # the new address confirmed it: no notice of its own doing
         )
     return account

@@ -21,6 +21,7 @@ from src.tables.accounts import Account, Role
 from src.tables.connections import Connection, ExtensionRequest
 from src.tables.documents import Document
 from tests.support.clocks import today
+from tests.support.two_step import enrol
 
 STRONG_PASSWORD = "correct-lantern-meadow-piano"
 OTHER_PASSWORD = "violet-harbour-stone-kettle"
@@ -73,7 +74,8 @@ class People:
 
 
 async def prepare_people() -> People:
-    """Two learners, two third parties and a member of staff, all verified, password STRONG_PASSWORD."""
+    """Two learners, two third parties and a member of staff, all verified, password STRONG_PASSWORD;
+    the member of staff with an authenticator (tests.support.two_step), as staff must have."""
     people = [
         await make_account("learner", "lena", password=None, first_name="Lena", last_name="Learner"),
         await make_account(
@@ -89,6 +91,7 @@ async def prepare_people() -> People:
         await make_account("staff", "sam", password=None, first_name="Sam", last_name="Staff"),
     ]
     await with_fast_password(*people)
+    await enrol(people[-1])  # staff cannot work without two-step sign-in
     return People(*people)
 
 
