@@ -156,5 +156,6 @@ def recovery_codes_page(request: Request[Any, Any, Any], codes: list[str], conti
     return Template(
         template_name="account/recovery_codes.html",
         context={"codes": codes, "continue_to": continue_to},
+        status_code=200,
         headers={"Cache-Control": "no-store"},
     )

@@ -139,6 +139,7 @@ class TwoStepController(Controller):
         )
         return Response(
             content=text,
+            status_code=200,
             media_type="text/plain; charset=utf-8",
             headers={
                 "Content-Disposition": 'attachment; filename="recovery-codes.txt"',
@@ -154,5 +155,5 @@ class TwoStepController(Controller):
         (the suggestion is removed in place); a plain form: back to the dashboard."""
         await accounts.dismiss_two_step_hint(request.user)
         if wants_fragment(request):
-            return Response(content="", media_type="text/html")
+            return Response(content="", status_code=200, media_type="text/html")
         return redirect(request, url(request, "dashboard"))

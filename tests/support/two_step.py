@@ -45,10 +45,12 @@ def key_of(login: str) -> str | None:
 
 
 async def enrol(account: Account, *, quiet: bool = True) -> list[str]:
-    """Turn the account's two-step sign-in on with an authenticator; its ten recovery codes. `quiet`
-    takes the "two-step sign-in is on" notice out of the outbox: it is no part of the test's story."""
+    """Turn the account's two-step sign-in on with an authenticator, as if a while ago (the code that
+    confirmed it is forgotten, so the tests' codes of this step are new); its ten recovery codes.
+    `quiet` takes the "two-step sign-in is on" notice out of the outbox: no part of the test's story."""
     enrolment = await accounts.enrolment(tokens(), account, "Test")
     codes = await accounts.turn_on(tokens(), account, code_at(enrolment.key, step_now()))
+    await Authenticator.update({Authenticator.last_step: None}).where(Authenticator.account == account.id)
     KEYS[account.username.lower()] = KEYS[account.email.lower()] = enrolment.key
     if quiet:
         await OutboxEmail.delete().where(
@@ -57,12 +59,13 @@ async def enrol(account: Account, *, quiet: bool = True) -> list[str]:
     return codes
 
 
-async def fresh_code(login: str) -> str:
-    """A code the account has not used yet, now. Two log-ins within one 30-second step would be a
-    replay (refused, as it must be): the helper forgets the last step used, as 30 seconds would."""
+async def fresh_code(login: str) -> str | None:
+    """A code the account has not used yet, now (None: it has no authenticator on). Two log-ins
+    within one 30-second step would be a replay (refused, as it must be): the helper forgets the
+    last step used, as 30 seconds would."""
     key = key_of(login)
-    assert key is not None, f"{login} has no authenticator"
     account = await Account.by_login(login)
-    assert account is not None
+    if key is None or account is None or account.two_step_since is None:
+        return None
     await Authenticator.update({Authenticator.last_step: None}).where(Authenticator.account == account.id)
     return code_at(key, step_now())
