@@ -4,12 +4,17 @@ confirms it: a stolen session alone cannot move the account to another inbox."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from src.accounts.forms import USERNAME_TAKEN, check_details
 from src.accounts.login import LOCKED, check_current_password
 from src.accounts.notices import send_notice
 from src.accounts.registration import OnVerified, email_taken
+from src.accounts.step_up import check_step_up
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
+from src.errors import Refused
 from src.forms import Form
 from src.mail import enqueue, minute_key
 from src.tables.accounts import Account
@@ -27,8 +32,12 @@ def details_values(account: Account) -> dict[str, str]:
     return values
 
 
-async def update_details(tokens: Tokens, account: Account, form: Form) -> str | None:
-    """Save personal details. Returns the new email address if one now waits for verification."""
+async def update_details(
+    tokens: Tokens, account: Account, form: Form, session: MutableMapping[str, Any] | None = None
+) -> str | None:
+    """Save personal details. Returns the new email address if one now waits for verification.
+    A new address needs the current password and, with two-step sign-in on, a recent second step
+    (step-up, recorded in `session`)."""
     changes = await check_details(form, account)
     if changes is None:
         return None
@@ -44,6 +53,11 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
                 form.error(
                     "current_password", LOCKED if check.locked else "Your current password is not right"
                 )
+        if form.ok and session is not None:
+            try:
+                await check_step_up(session, account, form, tokens, asks_password=True)
+            except Refused as refusal:
+                form.error(refusal.field, refusal.message)
         if not form.ok:
             return None
     try:
