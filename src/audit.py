@@ -40,6 +40,13 @@ class AuditAction(StrEnum):
     # On an account (its own security settings).
     added_passkey = "added_passkey"
     removed_passkey = "removed_passkey"
+    # On an account's two-step sign-in (the actor is the person; for a reset, the member of staff,
+    # with the person and the reason in the detail).
+    turned_on_two_step = "turned_on_two_step"
+    turned_off_two_step = "turned_off_two_step"
+    regenerated_recovery_codes = "regenerated_recovery_codes"
+    used_recovery_code = "used_recovery_code"
+    reset_two_step = "reset_two_step"
 
 
 async def record(

@@ -68,6 +68,12 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     return value
 
 
+def step_up(request: Request[Any, Any, Any], *, asks_password: bool = False) -> str | None:
+    """What the step-up prompt of a form that needs a recent second step asks for now (the
+    `step_up` of partials/account/_step_up.html): None, "code" or "password"."""
+    return accounts.step_up_needed(request.session, request.user, asks_password=asks_password)
+
+
 def today(request: Request[Any, Any, Any]) -> date:
     """Today in the portal's time zone (access ends at the end of its last day there)."""
     return today_in(settings_of(request).tz)
