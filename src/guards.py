@@ -42,7 +42,8 @@ async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], handler
     """Staff pages, for staff with two-step sign-in only: a password alone never reaches them (a
     staff account without it is sent to set it up, src.errors.TwoStepRequired)."""
     await _requires_staff_role(connection, handler)
-    if connection.user.two_step_since is None:
+    user = connection.user
+    if user.two_step_since is None and user.passkey_count == 0:  # a passkey is a second step too
         raise TwoStepRequired("Set up two-step sign-in to continue.")
 
 

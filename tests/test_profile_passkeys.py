@@ -149,9 +149,9 @@ def test_the_same_credential_cannot_be_registered_twice(client, lena):
     answer = json.dumps(device.create(options))
     ceremony = {"challenge": options["challenge"], "handle": options["user"]["id"]}
     rp = accounts.relying_party("http://testserver.local", "Achievement Portal")
-    run(accounts.add_passkey(rp, lena, ceremony, answer, "Phone", []))
+    run(accounts.add_passkey(rp, lena, ceremony, answer, "Phone"))
     with pytest.raises(Refused, match="already registered"):
-        run(accounts.add_passkey(rp, lena, ceremony, answer, "Phone again", []))
+        run(accounts.add_passkey(rp, lena, ceremony, answer, "Phone again"))
     assert len(passkeys_of(lena)) == 1
 
 

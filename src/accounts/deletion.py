@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 
+from src.accounts.passkeys import remove_all_passkeys
 from src.clock import utcnow
 from src.db import write_transaction
 from src.mail import enqueue
 from src.tables.accounts import Account, Address, Authenticator, ContactDetail, RecoveryCode
-from src.tables.passkeys import Passkey
 
 
 async def delete_account(account: Account) -> None:
@@ -17,7 +17,7 @@ async def delete_account(account: Account) -> None:
     async with write_transaction():
         await ContactDetail.delete().where(ContactDetail.account == account.id)
         await Address.delete().where(Address.account == account.id)
-        await Passkey.delete().where(Passkey.account == account.id)  # none may sign in to it again
+        await remove_all_passkeys(account.id)  # none may sign in to it again
         await RecoveryCode.delete().where(RecoveryCode.account == account.id)
         await Authenticator.delete().where(Authenticator.account == account.id)
         placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"

@@ -38,11 +38,11 @@ from webauthn.helpers.structs import (
 )
 
 from src import clock, throttle
+from src.accounts.notices import send_notice
 from src.audit import AuditAction, record
-from src.db import compare_and_set, unique_violation, write_transaction
+from src.db import compare_and_set, lock_row, unique_violation, write_transaction
 from src.errors import Refused
-from src.mail import enqueue
-from src.tables.accounts import Account
+from src.tables.accounts import Account, Role
 from src.tables.passkeys import Passkey
 
 log = logging.getLogger("portal.passkeys")
@@ -60,6 +60,10 @@ UNKNOWN = "That passkey is not registered with your account here. It may have be
 COUNTER_BACK = (
     "That passkey's use counter went backwards, which happens when a passkey has been copied, "
     "so we refused it. Sign in another way and remove it from your profile."
+)
+LAST_STAFF_PASSKEY = (
+    "Staff accounts must keep two-step sign-in: set up the authenticator app before removing your "
+    "last passkey."
 )
 PASSKEY_NEEDS_SCRIPT = (
     "Adding or using a passkey needs JavaScript, which is off or blocked in this browser. "
@@ -103,8 +107,13 @@ async def has_passkey(account_id: int) -> bool:
 
 async def remove_passkey(account: Account, passkey_id: int) -> str | None:
     """Remove one of the account's passkeys and return its name; None when the account has no such
-    passkey (someone else's answers the same: the caller says 404)."""
+    passkey (someone else's answers the same: the caller says 404). Staff keep a second step: their
+    last passkey goes only when they have the authenticator app."""
     async with write_transaction():
+        if account.role == Role.staff.value and account.two_step_since is None:
+            await lock_row(Account, account.id)  # two removals at once must not both pass the count
+            if await Passkey.count().where(Passkey.account == account.id) <= 1:
+                raise Refused(LAST_STAFF_PASSKEY)
         removed = (
             await Passkey.delete()
             .where((Passkey.id == passkey_id) & (Passkey.account == account.id))
@@ -112,9 +121,19 @@ async def remove_passkey(account: Account, passkey_id: int) -> str | None:
         )
         if not removed:
             return None
+        await Account.update({Account.passkey_count: Account.passkey_count - 1}).where(
+            Account.id == account.id
+        )
         name: str = removed[0]["name"]
         await record(AuditAction.removed_passkey, account, detail=name)
+    account.passkey_count -= 1
     return name
+
+
+async def remove_all_passkeys(account_id: int) -> None:
+    """Inside the caller's transaction: every passkey of the account (deletion, a reset by staff)."""
+    await Passkey.delete().where(Passkey.account == account_id)
+    await Account.update({Account.passkey_count: 0}).where(Account.id == account_id)
 
 
 # --- the ceremony's challenge ----------------------------------------------------------------------
@@ -214,10 +233,9 @@ async def add_passkey(
     ceremony: dict[str, Any],
     credential: str,
     name: str,
-    notify: list[str],
 ) -> Passkey:
-    """Check the browser's answer to `begin_adding_passkey` and keep the new passkey; each address in
-    `notify` is told. Refused (field "passkey") when the answer does not hold."""
+    """Check the browser's answer to `begin_adding_passkey` and keep the new passkey; the person is
+    told at every notice address. Refused (field "passkey") when the answer does not hold."""
     answer = _credential(credential)
     try:
         verified = verify_registration_response(
@@ -239,21 +257,25 @@ async def add_passkey(
     )
     try:
         async with write_transaction():
+            await lock_row(Account, account.id)  # the count and the insert, one request at a time
             if await Passkey.count().where(Passkey.account == account.id) >= MAX_PASSKEYS:
                 raise Refused(f"You can keep up to {MAX_PASSKEYS} passkeys. Remove one first.", "name")
             await passkey.save()
-            for address in notify:
-                await enqueue(
-                    address,
-                    "passkey_added",
-                    {"first_name": account.first_name, "name": name},
-                    f"passkey-added:{passkey.id}:{address}",
-                )
+            await Account.update({Account.passkey_count: Account.passkey_count + 1}).where(
+                Account.id == account.id
+            )
+            await send_notice(
+                account,
+                "passkey_added",
+                {"first_name": account.first_name, "name": name},
+                f"passkey-added:{passkey.id}",
+            )
             await record(AuditAction.added_passkey, account, detail=name)
     except Exception as exc:
         if unique_violation(exc) is None:
             raise
         raise Refused("That passkey is already registered here.", "passkey") from None
+    account.passkey_count += 1
     return passkey
 
 

@@ -20,6 +20,7 @@ from src import clock
 from src.accounts.devices import Device
 from src.accounts.login import count_attempt, forgive_attempts, retry_after
 from src.accounts.notices import send_notice
+from src.accounts.passkeys import remove_all_passkeys
 from src.accounts.recovery import new_recovery_codes, normalise_recovery_code, redeem_recovery_code
 from src.audit import AuditAction, record
 from src.db import compare_and_set, unique_violation, write_transaction
@@ -45,13 +46,16 @@ def has_two_step(account: Account) -> bool:
 
 
 def must_enrol(account: Account) -> bool:
-    """Staff cannot work without two-step sign-in: they enrol before any staff page."""
-    return account.role == Role.staff.value and not has_two_step(account)
+    """Staff cannot work without two-step sign-in: they enrol before any staff page (a passkey
+    counts: it can be their second step)."""
+    return account.role == Role.staff.value and not has_two_step(account) and account.passkey_count == 0
 
 
 def second_step_due(account: Account) -> bool:
-    """After a right password: a second step (or, for staff without one, enrolment) comes first."""
-    return has_two_step(account) or must_enrol(account)
+    """After a right password: a second step (or, for staff without one, enrolment) comes first.
+    A passkey is a second step for staff always, and for others once two-step sign-in is on."""
+    staff_with_passkey = account.role == Role.staff.value and account.passkey_count > 0
+    return has_two_step(account) or must_enrol(account) or staff_with_passkey
 
 
 def _step_now() -> int:
@@ -245,7 +249,7 @@ async def reset_by_staff(staff: Account, person: Account, reason: str) -> None:
     reason is in the audit log. Never one's own: a stolen staff session must not free itself."""
     if person.id == staff.id:
         raise Refused("You cannot reset your own two-step sign-in. Ask another member of staff", "login")
-    if not has_two_step(person):
+    if not has_two_step(person) and person.passkey_count == 0:
         raise Refused(f"{person.username} does not have two-step sign-in on", "login")
     async with write_transaction():
         if not await compare_and_set(
@@ -256,6 +260,7 @@ async def reset_by_staff(staff: Account, person: Account, reason: str) -> None:
         ):
             raise Refused(f"{person.username} changed their sign-in just now. Look again", "login")
         await _remove(person.id)
+        await remove_all_passkeys(person.id)  # a lost phone takes its passkeys with it
         await send_notice(
             person,
             "two_step_reset",

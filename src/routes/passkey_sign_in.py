@@ -1,22 +1,27 @@
-"""Signing in with a passkey from /login, with no user name and no password: the browser offers the
+"""Signing in with a passkey. From /login, with no user name and no password: the browser offers the
 passkeys it holds for this site (discoverable credentials), and one that checked it is its owner
-(user verification: a PIN, fingerprint or face) signs in as fully as a password and a second step."""
+(user verification: a PIN, fingerprint or face) signs in as fully as a password and a second step.
+On the second-step page, after a right password: only the pending account's passkeys will do."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
-from src.auth import start_session
+from src.auth import second_step_next, start_session
 from src.errors import Refused
 from src.forms import read_form
 from src.htmx import redirect, render
 from src.routes.common import client_ip, passkey_options, relying_party, safe_next, url
+from src.routes.second_step import LAPSED, pending_account, second_step_page
 from src.routes.session import IP_FAILURES_LIMIT, IP_WINDOW
+
+TOO_MANY = "Too many failed log-ins from your network. Wait 15 minutes, then try again."
 
 
 class PasskeySignInController(Controller):
@@ -42,9 +47,7 @@ class PasskeySignInController(Controller):
             if not form.get("credential"):
                 raise Refused(accounts.PASSKEY_NEEDS_SCRIPT, "passkey")
             if await throttle.hit(store, ip_key, IP_WINDOW) > IP_FAILURES_LIMIT:
-                raise Refused(
-                    "Too many failed log-ins from your network. Wait 15 minutes, then try again.", "passkey"
-                )
+                raise Refused(TOO_MANY, "passkey")
             ceremony = await accounts.take_passkey_challenge(request.session, store, accounts.PASSKEY_SIGN_IN)
             account = await accounts.check_passkey(
                 relying_party(request), ceremony, form.get("credential"), require_user_verification=True
@@ -63,3 +66,48 @@ class PasskeySignInController(Controller):
         await throttle.forgive(store, ip_key)
         start_session(request, account)
         return redirect(request, next_path or url(request, "dashboard"))
+
+    @post("/second-step/options", name="passkey_second_step_options", opt={"reload": "second_step"})
+    async def second_step_options(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """JSON for navigator.credentials.get(), offering the pending account's passkeys only."""
+        account = await pending_account(request)
+        if account is None:
+            return Response(content={"message": "log in again"}, status_code=422)
+        options = await accounts.begin_passkey_sign_in(
+            relying_party(request), request.session, accounts.PASSKEY_SECOND_STEP, account.id
+        )
+        return passkey_options(options)
+
+    @post("/second-step", name="second_step_with_passkey", opt={"reload": "second_step"})
+    async def second_step(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """The second step with a passkey of the account whose password was right: logged in under a
+        new session id, then where the log-in was going. Refused: the second-step page (422)."""
+        account = await pending_account(request)
+        if account is None:
+            flash(request, LAPSED, category="warning")
+            return redirect(request, url(request, "login"))
+        form = await read_form(request)
+        store = request.app.stores.get("throttle")
+        ip_key = f"login-failures:{client_ip(request)}"
+        try:
+            if not form.get("credential"):
+                raise Refused(accounts.PASSKEY_NEEDS_SCRIPT, "passkey")
+            if await throttle.hit(store, ip_key, IP_WINDOW) > IP_FAILURES_LIMIT:
+                raise Refused(TOO_MANY, "passkey")
+            ceremony = await accounts.take_passkey_challenge(
+                request.session, store, accounts.PASSKEY_SECOND_STEP, account.id
+            )
+            # The password came first: a passkey that did not verify its user is still a second factor.
+            await accounts.check_passkey(
+                relying_party(request),
+                ceremony,
+                form.get("credential"),
+                account_id=account.id,
+                require_user_verification=False,
+            )
+        except Refused as refusal:
+            return second_step_page(request, account, status=422, passkey_error=refusal.message)
+        await throttle.forgive(store, ip_key)
+        next_path = second_step_next(request)
+        start_session(request, account)
+        return redirect(request, safe_next(next_path, url(request, "dashboard")))

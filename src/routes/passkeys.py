@@ -83,7 +83,6 @@ class PasskeyController(Controller):
                 ceremony,
                 form.get("credential"),
                 name,
-                [request.user.email],
             )
         except Refused as refusal:
             return await _page(

@@ -61,6 +61,30 @@ async def enrol_page(
     )
 
 
+def second_step_page(
+    request: Request[Any, Any, Any],
+    account: Account,
+    *,
+    errors: dict[str, str] | None = None,
+    recovery: bool = False,
+    status: int = 200,
+    passkey_error: str = "",
+) -> Template:
+    """The second step's page (htmx: the code form alone): the authenticator's code (or a recovery
+    code) when the account has the app, and a passkey when it has one (staff may have only that)."""
+    return render(
+        request,
+        "account/second_step.html",
+        "partials/account/_second_step_form.html",
+        status_code=status,
+        errors=errors or {},
+        recovery=recovery,
+        authenticator=accounts.has_two_step(account),
+        passkeys=account.passkey_count > 0,
+        passkey_error=passkey_error,
+    )
+
+
 class SecondStepController(Controller):
     path = "/login/second-step"
 
@@ -75,13 +99,7 @@ class SecondStepController(Controller):
             return _back_to_login(request)
         if accounts.must_enrol(account):
             return await enrol_page(request, account)
-        return render(
-            request,
-            "account/second_step.html",
-            "partials/account/_second_step_form.html",
-            errors={},
-            recovery=recovery,
-        )
+        return second_step_page(request, account, recovery=recovery)
 
     @post("/", name="check_second_step")
     async def check_second_step(
@@ -99,13 +117,13 @@ class SecondStepController(Controller):
         ip_key = f"login-failures:{client_ip(request)}"
         # Counted first, like a log-in from this address (the same count): forgiven when right.
         if await throttle.hit(store, ip_key, IP_WINDOW) > IP_FAILURES_LIMIT:
-            return self._form(request, {field: accounts.LOCKED_CODE}, recovery, 429, IP_WINDOW)
+            return self._form(request, account, {field: accounts.LOCKED_CODE}, recovery, 429, IP_WINDOW)
         device_name = cookie_name(accounts.DEVICE_COOKIE, settings_of(request).https)
         device = accounts.known_device(tokens_of(request), store, request.cookies.get(device_name))
         result = await accounts.check_code(tokens_of(request), account, form.get(field), device)
         if not result.ok:
             status = 429 if result.retry_after else 422
-            return self._form(request, {field: result.message}, recovery, status, result.retry_after)
+            return self._form(request, account, {field: result.message}, recovery, status, result.retry_after)
         await throttle.forgive(store, ip_key)
         next_path = second_step_next(request)
         start_session(request, account)
@@ -116,16 +134,14 @@ class SecondStepController(Controller):
 
     @staticmethod
     def _form(
-        request: Request[Any, Any, Any], errors: dict[str, str], recovery: bool, status: int, retry_after: int
+        request: Request[Any, Any, Any],
+        account: Account,
+        errors: dict[str, str],
+        recovery: bool,
+        status: int,
+        retry_after: int,
     ) -> Template:
-        response = render(
-            request,
-            "account/second_step.html",
-            "partials/account/_second_step_form.html",
-            status_code=status,
-            errors=errors,
-            recovery=recovery,
-        )
+        response = second_step_page(request, account, errors=errors, recovery=recovery, status=status)
         if retry_after:
             response.headers["Retry-After"] = str(retry_after)
         return response

@@ -57,6 +57,9 @@ class Account(Table):
     two_step_since = Timestamptz(null=True, default=None)
     # The dashboard's one suggestion to turn two-step sign-in on was dismissed.
     two_step_hint_dismissed = Boolean(default=False)
+    # How many passkeys the account has (kept with them, in their transactions): read with the account,
+    # so that a staff account whose second step is a passkey reaches the staff pages at no extra query.
+    passkey_count = Integer(default=0)
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
