@@ -76,6 +76,12 @@ def _matching_step(key: str, code: str) -> int | None:
     return found
 
 
+def code_now(key: str) -> str:
+    """The code an authenticator app with this key shows now (for the demo's staff account, set up
+    as a person with the app would)."""
+    return _totp(key).generate_otp(_step_now())
+
+
 def grouped(key: str) -> str:
     """The key in groups of four, for typing by hand."""
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
