@@ -52,7 +52,13 @@ MAX_PASSKEYS = 10
 MAX_CREDENTIAL_CHARS = 32_000  # a browser's answer with an attestation certificate chain fits easily
 PASSKEY_CEREMONY = "passkey_ceremony"  # the session key holding the one open ceremony
 
-PASSKEY_ADD, PASSKEY_SIGN_IN, PASSKEY_SECOND_STEP = "add", "sign_in", "second_step"
+# What a ceremony is for: a challenge begun for one purpose answers no other.
+PASSKEY_ADD, PASSKEY_SIGN_IN, PASSKEY_SECOND_STEP, PASSKEY_STEP_UP = (
+    "add",
+    "sign_in",
+    "second_step",
+    "step_up",
+)
 
 PASSKEY_STALE = "That passkey request has expired or was already used. Try again."
 NOT_CHECKED = "We could not check that passkey. Try again, or use another way to sign in."

@@ -68,10 +68,22 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     return value
 
 
-def step_up(request: Request[Any, Any, Any], *, asks_password: bool = False) -> str | None:
+class StepUp(str):
+    """What a step-up prompt asks for, compared as the string it is ("code" or "password"), and
+    whether the account may answer it with one of its passkeys instead (`passkey`)."""
+
+    passkey: bool = False
+
+
+def step_up(request: Request[Any, Any, Any], *, asks_password: bool = False) -> StepUp | None:
     """What the step-up prompt of a form that needs a recent second step asks for now (the
     `step_up` of partials/account/_step_up.html): None, "code" or "password"."""
-    return accounts.step_up_needed(request.session, request.user, asks_password=asks_password)
+    needed = accounts.step_up_needed(request.session, request.user, asks_password=asks_password)
+    if needed is None:
+        return None
+    prompt = StepUp(needed)
+    prompt.passkey = request.user.passkey_count > 0
+    return prompt
 
 
 def today(request: Request[Any, Any, Any]) -> date:

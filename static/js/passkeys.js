@@ -1,6 +1,7 @@
-// Passkeys (WebAuthn) for the forms marked data-passkey="create" (add one) or "get" (sign in).
-// Loaded only by the pages that have such a form. Without this script, or in a browser without
-// WebAuthn, those forms stay hidden and the page's data-passkey-fallback text says why.
+// Passkeys (WebAuthn) for the forms marked data-passkey="create" (add one) or "get" (sign in), and
+// for the step-up prompts marked data-passkey-step-up (a passkey instead of a code or password).
+// Loaded only by the pages that have one. Without this script, or in a browser without WebAuthn,
+// they stay hidden and the page's data-passkey-fallback text says why.
 // A form's flow: POST for options (the server keeps the challenge in the session) -> the browser's
 // navigator.credentials -> the answer as JSON in the form's "credential" field -> the form is
 // submitted as any form is, and the server's page shows the outcome. When the server refuses the
@@ -8,9 +9,10 @@
 (function () {
   "use strict";
 
-  if (!window.PublicKeyCredential || !navigator.credentials || !window.fetch) {
+  if (!window.PublicKeyCredential || !navigator.credentials || !window.fetch || window.portalPasskeys) {
     return;
   }
+  window.portalPasskeys = true; // a page may name this script more than once (one per step-up prompt)
 
   // base64url (RFC 4648 section 5, no padding) <-> bytes, as WebAuthn's JSON forms use it.
   function toBase64url(buffer) {
@@ -79,8 +81,8 @@
     return json;
   }
 
-  function say(form, message) {
-    var status = form.querySelector("[data-passkey-status]");
+  function say(container, message) {
+    var status = container.querySelector("[data-passkey-status]");
     if (status) {
       status.textContent = message;
     }
@@ -137,26 +139,103 @@
       });
   }
 
-  function enhance() {
-    var forms = document.querySelectorAll("form[data-passkey]");
-    if (!forms.length) {
+  // A refusal the server explained (its JSON "message"), as opposed to the browser's own errors.
+  function refused(reply) {
+    return reply.json().then(function (body) {
+      if (!reply.ok) {
+        var error = new Error(body.message || "");
+        error.name = "Refused";
+        throw error;
+      }
+      return body;
+    });
+  }
+
+  // A step-up prompt: the account's passkey proves it is the person, then the form that asked is
+  // posted as it is (through htmx where the form uses it), its step now recent.
+  function stepUp(box) {
+    var form = box.closest("form");
+    var button = box.querySelector("button");
+    if (!form || !button) {
       return;
     }
-    document.querySelectorAll("[data-passkey-fallback]").forEach(function (note) {
-      note.hidden = true;
+    box.hidden = false;
+    button.addEventListener("click", function () {
+      var token = form.querySelector("input[name=_csrf_token]");
+      var headers = { Accept: "application/json", "x-csrftoken": token ? token.value : "" };
+      button.disabled = true;
+      say(box, "Follow your browser's steps to use your passkey.");
+      fetch(box.getAttribute("data-passkey-options"), { method: "POST", headers: headers, credentials: "same-origin" })
+        .then(refused)
+        .then(function (options) {
+          return navigator.credentials.get({ publicKey: requestOptions(options) });
+        })
+        .then(function (credential) {
+          var body = new FormData();
+          body.append("credential", JSON.stringify(credentialJSON(credential)));
+          return fetch(box.getAttribute("data-passkey-step-up"), {
+            method: "POST",
+            body: body,
+            headers: headers,
+            credentials: "same-origin",
+          });
+        })
+        .then(refused)
+        .then(function () {
+          say(box, "Confirmed with your passkey.");
+          if (form.requestSubmit) {
+            form.requestSubmit();
+          } else {
+            form.submit();
+          }
+        })
+        .catch(function (error) {
+          say(box, error.name === "Refused" ? error.message : explain(error));
+          button.disabled = false;
+          button.focus();
+        });
     });
-    forms.forEach(function (form) {
+  }
+
+  function each(root, selector, apply) {
+    var found = Array.prototype.slice.call(root.querySelectorAll(selector));
+    if (root.matches && root.matches(selector)) {
+      found.unshift(root);
+    }
+    found.forEach(function (element) {
+      if (!element.hasAttribute("data-passkey-ready")) {
+        element.setAttribute("data-passkey-ready", "");
+        apply(element);
+      }
+    });
+    return found.length;
+  }
+
+  function enhance(root) {
+    var forms = each(root, "form[data-passkey]", function (form) {
       form.hidden = false;
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         run(form);
       });
     });
+    if (forms) {
+      document.querySelectorAll("[data-passkey-fallback]").forEach(function (note) {
+        note.hidden = true;
+      });
+    }
+    each(root, "[data-passkey-step-up]", stepUp);
   }
 
+  // Content htmx swaps in (a form answered with a step-up prompt, say) is enhanced as it arrives.
+  document.addEventListener("htmx:load", function (event) {
+    enhance(event.target);
+  });
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", enhance);
+    document.addEventListener("DOMContentLoaded", function () {
+      enhance(document);
+    });
   } else {
-    enhance();
+    enhance(document);
   }
 })();
