@@ -214,3 +214,52 @@ def test_a_reset_by_staff_removes_the_persons_passkeys(lena_two_ways, other_clie
     response = sign_in(other_client, device)
     assert response.status_code == 422
     assert not is_logged_in(other_client)
+
+
+def test_staff_may_enrol_a_passkey_instead_of_the_app_at_their_first_log_in(client, mailbox):
+    sam = person("sam", "staff", two_step=False)
+    page = html(password_first(client, "sam"))
+    form = page.css_first("form#passkey-enrol")
+    assert form is not None and "hidden" in form.attributes
+    assert "needs JavaScript" in page.css_first("[data-passkey-fallback]").text()
+
+    assert (
+        post_form(client, "/login/passkey/enrol/options", {"name": ""}, token_from=SECOND_STEP).status_code
+        == 422
+    )
+    unnamed = post_form(
+        client, "/login/passkey/enrol", {"name": "", "credential": ""}, token_from=SECOND_STEP
+    )
+    assert unnamed.status_code == 422
+    assert html(unnamed).css_first("#name-error") is not None
+    assert not is_logged_in(client)
+
+    device = authenticator()
+    options = post_form(client, "/login/passkey/enrol/options", {"name": "Desk key"}, token_from=SECOND_STEP)
+    assert options.status_code == 200
+    answer = json.dumps(device.create(options.json()))
+    done = post_form(client, "/login/passkey/enrol", {"name": "Desk key", "credential": answer})
+    assert done.status_code == 303 and done.headers["location"] == "/dashboard"
+    assert client.get("/staff/learners", follow_redirects=False).status_code == 200
+    assert run(Account.by_id(sam.id)).passkey_count == 1
+    mailbox.wait_for(to=sam.email, subject="A passkey was added to your account")
+
+    # From now on the passkey is the second step.
+    post_form(client, "/logout", {}, token_from="/dashboard")
+    password_first(client, "sam")
+    assert post_second_step(client, device.get(second_step_options(client).json())).status_code == 303
+
+
+def test_only_staff_without_a_second_step_enrol_a_passkey_at_log_in(lena_two_ways, other_client):
+    password_first(other_client, "lena")
+    assert (
+        post_form(
+            other_client, "/login/passkey/enrol/options", {"name": "Phone"}, token_from=SECOND_STEP
+        ).status_code
+        == 422
+    )
+    response = post_form(
+        other_client, "/login/passkey/enrol", {"name": "Phone", "credential": "{}"}, token_from=SECOND_STEP
+    )
+    assert response.status_code == 303 and response.headers["location"] == SECOND_STEP
+    assert not is_logged_in(other_client)

@@ -1,7 +1,8 @@
 """Signing in with a passkey. From /login, with no user name and no password: the browser offers the
 passkeys it holds for this site (discoverable credentials), and one that checked it is its owner
 (user verification: a PIN, fingerprint or face) signs in as fully as a password and a second step.
-On the second-step page, after a right password: only the pending account's passkeys will do."""
+On the second-step page, after a right password: only the pending account's passkeys will do; and
+staff without two-step sign-in may enrol a passkey there instead of the authenticator app."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from src.auth import second_step_next, start_session
 from src.errors import Refused
 from src.forms import read_form
 from src.htmx import redirect, render
+from src.mail import poke_worker
 from src.routes.common import client_ip, passkey_options, relying_party, safe_next, url
-from src.routes.second_step import LAPSED, pending_account, second_step_page
+from src.routes.second_step import LAPSED, enrol_page, pending_account, second_step_page
 from src.routes.session import IP_FAILURES_LIMIT, IP_WINDOW
 
 TOO_MANY = "Too many failed log-ins from your network. Wait 15 minutes, then try again."
@@ -110,4 +112,56 @@ class PasskeySignInController(Controller):
         await throttle.forgive(store, ip_key)
         next_path = second_step_next(request)
         start_session(request, account)
+        return redirect(request, safe_next(next_path, url(request, "dashboard")))
+
+    @post("/enrol/options", name="passkey_enrol_options", opt={"reload": "second_step"})
+    async def enrol_options(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """Staff enrolling at log-in: JSON for navigator.credentials.create() once the name holds."""
+        account = await pending_account(request)
+        form = await read_form(request)
+        if account is None or not accounts.must_enrol(account) or accounts.check_passkey_name(form) is None:
+            return Response(content={"message": "refused"}, status_code=422)
+        options = await accounts.begin_adding_passkey(relying_party(request), account, request.session)
+        return passkey_options(options)
+
+    @post("/enrol", name="enrol_passkey_at_login", opt={"reload": "second_step"})
+    async def enrol(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Staff without two-step sign-in: a passkey as their second step, from now on; then logged in
+        under a new session id. Refused: the enrolment page again (422), the name kept."""
+        account = await pending_account(request)
+        if account is None:
+            flash(request, LAPSED, category="warning")
+            return redirect(request, url(request, "login"))
+        if not accounts.must_enrol(account):
+            return redirect(request, url(request, "second_step"))
+        form = await read_form(request)
+        name = accounts.check_passkey_name(form)
+        try:
+            if name is None:
+                raise Refused(form.errors["name"], "name")
+            if not form.get("credential"):
+                raise Refused(accounts.PASSKEY_NEEDS_SCRIPT, "passkey")
+            store = request.app.stores.get("throttle")
+            ceremony = await accounts.take_passkey_challenge(
+                request.session, store, accounts.PASSKEY_ADD, account.id
+            )
+            await accounts.add_passkey(
+                relying_party(request), account, ceremony, form.get("credential"), name
+            )
+        except Refused as refusal:
+            return await enrol_page(
+                request,
+                account,
+                status=422,
+                passkey_values=form.kept(),
+                passkey_errors={refusal.field or "passkey": refusal.message},
+            )
+        next_path = second_step_next(request)
+        start_session(request, account)
+        poke_worker(request.app)
+        flash(
+            request,
+            f"Passkey \u201c{name}\u201d added: it is your second step from now on.",
+            category="success",
+        )
         return redirect(request, safe_next(next_path, url(request, "dashboard")))

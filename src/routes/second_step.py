@@ -43,9 +43,14 @@ def _back_to_login(request: Request[Any, Any, Any]) -> Redirect | ClientRedirect
 
 
 async def enrol_page(
-    request: Request[Any, Any, Any], account: Account, errors: dict[str, str] | None = None, status: int = 200
+    request: Request[Any, Any, Any],
+    account: Account,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    **passkey: Any,
 ) -> Template:
-    """Set up an authenticator: its QR code, its key in groups of four, and a code to confirm it."""
+    """Set up an authenticator: its QR code, its key in groups of four, and a code to confirm it; or
+    a passkey instead (`passkey_values`, `passkey_errors`: that form's, src/routes/passkey_sign_in.py)."""
     settings = settings_of(request)
     enrolment = await accounts.enrolment(tokens_of(request), account, settings.org_name)
     return render(
@@ -58,6 +63,8 @@ async def enrol_page(
         action=url(request, "enrol_at_login"),
         errors=errors or {},
         at_login=True,
+        passkey_values=passkey.get("passkey_values", {}),
+        passkey_errors=passkey.get("passkey_errors", {}),
     )
 
 
