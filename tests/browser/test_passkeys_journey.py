@@ -1,7 +1,8 @@
 """A learner adds a passkey from Profile and signs in with it, with no user name and no password, in
 Chromium at 360 px with a virtual authenticator (CDP WebAuthn: CTAP2, built in, holding discoverable
 credentials, verifying the user). Without JavaScript both pages say why there is no passkey button and
-the password still works. Every page checked by axe-core; with JavaScript, no console errors.
+the password still works. Staff enrol a passkey instead of the app at their first log-in, and it is
+their second step from then on. Every page checked by axe-core; with JavaScript, no console errors.
 
 WebAuthn refuses an IP address as the relying-party id: the server is reached as `localhost`."""
 
@@ -103,4 +104,50 @@ def test_learner_adds_a_passkey_and_signs_in_with_it_without_a_password(
 
     page.goto("/profile/passkeys")
     expect(page.locator("#passkey-list li")).to_contain_text("Last used")
+    assert console.errors == []
+
+
+def test_staff_enrol_a_passkey_at_their_first_log_in_and_it_is_their_second_step(
+    page: Page,
+    create_accounts: Callable[..., None],
+    audit: Auditor,
+    console: Console,
+    javascript_enabled: bool,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    staff = SeedAccount(
+        "staff", f"sam_{tag}", f"sam.{tag}@example.com", f"amber-quartz-{tag}", "Sam", "Staff"
+    )
+    create_accounts(staff)
+    if javascript_enabled:
+        virtual_authenticator(page)
+
+    page.goto("/login")
+    page.get_by_label("User name or email address").fill(staff.username)
+    page.get_by_label("Password", exact=True).fill(staff.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step sign-in")
+    audit.check(page)
+    if not javascript_enabled:
+        expect(page.get_by_role("button", name="Add a passkey and continue")).to_be_hidden()
+        expect(page.get_by_text("adding one needs JavaScript")).to_be_visible()
+        return
+
+    page.get_by_label("Name for this passkey").fill("Desk laptop")
+    page.get_by_role("button", name="Add a passkey and continue").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    audit.check(page)
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Learners").click()
+    expect(page).to_have_url(re.compile(r"/staff/learners$"))
+
+    # Next time: the password, then the passkey as the second step (no app, so no code field).
+    log_out(page)
+    page.get_by_label("User name or email address").fill(staff.username)
+    page.get_by_label("Password", exact=True).fill(staff.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in")
+    expect(page.get_by_label("Code from your authenticator app")).to_have_count(0)
+    audit.check(page)
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
     assert console.errors == []
