@@ -8,13 +8,18 @@ WebAuthn refuses an IP address as the relying-party id: the server is reached as
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+from litestar.stores.base import StorageObject
+from litestar.stores.file import _safe_file_name
 from playwright.sync_api import CDPSession, Page, expect
 
-from tests.browser.conftest import Auditor, Console, SeedAccount
+from tests.browser.conftest import Auditor, Console, SeedAccount, Server
 from tests.browser.test_connections_journey import assert_mail_soon, log_in
 
 
@@ -36,6 +41,18 @@ def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
         },
     )
     return cdp, added["authenticatorId"]
+
+
+def age_the_last_step(server: Server, page: Page, minutes: int = 16) -> None:
+    """Make the server's session of this browser look as if the last log-in or step-up was `minutes`
+    ago (the server's clock cannot be moved: its stored session is edited, as time would)."""
+    [session_id] = [c["value"] for c in page.context.cookies() if c["name"] == "portal_session"]
+    path = Path(server.env["VAR_DIR"]) / "store" / "sessions" / _safe_file_name(session_id)
+    stored = StorageObject.from_bytes(path.read_bytes())
+    data = json.loads(stored.data)
+    data["stepped_up_at"] -= minutes * 60
+    stored.data = json.dumps(data).encode()
+    path.write_bytes(stored.to_bytes())
 
 
 def log_out(page: Page) -> None:
@@ -150,4 +167,40 @@ def test_staff_enrol_a_passkey_at_their_first_log_in_and_it_is_their_second_step
     audit.check(page)
     page.get_by_role("button", name="Use a passkey").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
+    assert console.errors == []
+
+
+def test_a_passkey_answers_the_step_up_prompt_in_place(
+    page: Page,
+    server: Server,
+    create_accounts: Callable[..., None],
+    audit: Auditor,
+    console: Console,
+    javascript_enabled: bool,
+) -> None:
+    if not javascript_enabled:
+        pytest.skip("without JavaScript no passkey is offered (the journeys above show what is said instead)")
+    tag = uuid.uuid4().hex[:8]
+    learner = SeedAccount(
+        "learner", f"lucy_{tag}", f"lucy.{tag}@example.com", f"copper-willow-{tag}", "Lucy", f"Lu {tag}"
+    )
+    create_accounts(learner)
+    virtual_authenticator(page)
+    log_in(page, audit, learner)
+    page.goto("/profile/passkeys")
+    page.get_by_label("Name for this passkey").fill("Phone")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.locator("#passkey-list li")).to_contain_text("Phone")
+
+    # Sixteen minutes later, removing it needs a second step: the prompt appears in its row (htmx),
+    # and the passkey itself answers it; the removal then goes through as it was asked.
+    age_the_last_step(server, page)
+    page.get_by_role("button", name="Remove the passkey Phone").click()
+    prompt = page.locator("#passkey-list fieldset")
+    expect(prompt.get_by_label("Your password")).to_be_visible()
+    audit.check(page)
+    prompt.get_by_role("button", name="Use a passkey").click()
+    expect(page.locator("#passkey-list [role=status]")).to_contain_text("Passkey \u201cPhone\u201d removed")
+    expect(page.get_by_text("You have no passkeys yet.")).to_be_visible()
+    audit.check(page)
     assert console.errors == []
