@@ -107,10 +107,6 @@ async def passkeys_of(account: Account) -> list[Passkey]:
     return await Passkey.objects().where(Passkey.account == account.id).order_by(Passkey.id)
 
 
-async def has_passkey(account_id: int) -> bool:
-    return bool(await Passkey.exists().where(Passkey.account == account_id))
-
-
 async def remove_passkey(account: Account, passkey_id: int) -> str | None:
     """Remove one of the account's passkeys and return its name; None when the account has no such
     passkey (someone else's answers the same: the caller says 404). Staff keep a second step: their
