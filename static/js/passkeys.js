@@ -82,7 +82,9 @@
   }
 
   function say(container, message) {
-    var status = container.querySelector("[data-passkey-status]");
+    // A form's own status line, not the one of a step-up prompt inside it.
+    var status =
+      container.querySelector(":scope > [data-passkey-status]") || container.querySelector("[data-passkey-status]");
     if (status) {
       status.textContent = message;
     }
