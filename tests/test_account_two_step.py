@@ -147,8 +147,13 @@ def test_wrong_old_and_reused_codes_are_refused(client, other_client, tess, enro
 
 def test_the_second_step_lapses_after_five_minutes(client, tess, enrolled, clock):
     password_step(client)
+    token = html(client.get(SECOND_STEP)).css_first('input[name="_csrf_token"]').attributes["value"]
     clock.minutes = 6
-    late = send_code(client, code_at(key_of("tess"), step_now()))
+    late = client.post(
+        SECOND_STEP,
+        data={"_csrf_token": token, "code": code_at(key_of("tess"), step_now())},
+        follow_redirects=False,
+    )
     assert late.status_code == 303 and late.headers["location"] == "/login"
     assert "It took more than 5 minutes, so you need to log in again." in notices(client.get("/login"))
     assert not is_logged_in(client)
@@ -325,3 +330,38 @@ def test_a_deleted_account_keeps_no_authenticator(client, tess, enrolled):
     run(src.accounts.delete_account(tess))
     assert run(Authenticator.count().where(Authenticator.account == tess.id)) == 0
     assert run(RecoveryCode.count().where(RecoveryCode.account == tess.id)) == 0
+
+
+def test_htmx_gets_the_form_alone_and_a_client_redirect_when_right(client, tess, enrolled):
+    password_step(client)
+    wrong = post_form(client, SECOND_STEP, {"code": "12345"}, htmx=True, token_from=SECOND_STEP)
+    assert wrong.status_code == 422 and "<html" not in wrong.text
+    assert html(wrong).css_first("form#second-step-form") is not None and "code" in errors_on(wrong)
+    right = post_form(client, SECOND_STEP, {"code": code_at(key_of("tess"), step_now())}, htmx=True)
+    assert right.status_code == 200 and right.headers["hx-redirect"] == "/dashboard"
+    assert is_logged_in(client)
+
+
+def test_the_second_step_page_without_a_password_first_goes_to_log_in(client, tess, enrolled):
+    response = client.get(SECOND_STEP, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert not any("5 minutes" in n for n in notices(client.get("/login")))
+    log_in(client, "tess")
+    assert client.get(SECOND_STEP, follow_redirects=False).headers["location"] == "/dashboard"
+
+
+def test_cancel_and_log_out_from_the_second_step(client, tess, enrolled):
+    password_step(client)
+    token = html(client.get(SECOND_STEP)).css_first('form[action="/logout"] input[name="_csrf_token"]')
+    out = client.post("/logout", data={"_csrf_token": token.attributes["value"]}, follow_redirects=False)
+    assert out.status_code == 303
+    late = send_code(client, code_at(key_of("tess"), step_now()))
+    assert late.status_code == 303 and late.headers["location"] == "/login"
+    assert not is_logged_in(client)
+
+
+def test_the_log_in_goes_on_to_next_after_the_second_step(client, tess, enrolled):
+    response = post_form(client, "/login", {"login": "tess", "password": STRONG_PASSWORD, "next": "/profile"})
+    assert response.headers["location"] == SECOND_STEP
+    done = send_code(client, code_at(key_of("tess"), step_now()))
+    assert done.headers["location"] == "/profile"

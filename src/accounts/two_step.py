@@ -268,7 +268,9 @@ async def reset_by_staff(staff: Account, person: Account, reason: str) -> None:
             {"first_name": person.first_name, "staff_role": person.role == Role.staff.value},
             f"two-step-reset:{person.id}:{person.session_epoch + 1}",
         )
-        await record(AuditAction.reset_two_step, staff, detail=f"{person.username} (#{person.id}): {reason}")
+        # Control characters (NUL included) never reach the database: PostgreSQL refuses them.
+        said = "".join(c if c.isprintable() else " " for c in reason)
+        await record(AuditAction.reset_two_step, staff, detail=f"{person.username} (#{person.id}): {said}")
 
 
 def suggest_two_step(account: Account) -> bool:
