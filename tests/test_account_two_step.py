@@ -268,6 +268,10 @@ def test_turning_two_step_off_needs_a_recent_step_and_emails_a_notice(client, te
     assert html(page).css_first("input#step_up_code-off") is not None
     refused = post_form(client, "/profile/two-step/off", {}, token_from="/profile/two-step")
     assert refused.status_code == 422
+    # The error summary links to the prompt of the form that was posted, beside its field.
+    link = html(refused).css_first(".error-summary a").attributes["href"]
+    assert link == "#step_up_code-off" and html(refused).css_first(link) is not None
+    assert html(refused).css_first("#step_up_code-off-error") is not None
     assert stored(tess).two_step_since is not None
 
     # The next step's code: this step's was used to log in (the session clock moved, not the phone's).
