@@ -369,3 +369,31 @@ def test_the_log_in_goes_on_to_next_after_the_second_step(client, tess, enrolled
     assert response.headers["location"] == SECOND_STEP
     done = send_code(client, code_at(key_of("tess"), step_now()))
     assert done.headers["location"] == "/profile"
+
+
+def test_strange_codes_are_refused_not_a_500(client, tess, enrolled):
+    password_step(client)
+    for strange in (
+        "١٢٣٤٥٦",
+        "12345\x006",
+        "9" * 5000,
+        "ABCD-EFGH-JKMN-PQRS-TVWX",
+        "'; DROP TABLE account; --",
+    ):
+        # Refused as a wrong code (422, or 429 once the account pauses), or a NUL byte as bad input (400).
+        for field in ("code", "recovery_code"):
+            assert send_code(client, strange, field=field).status_code in (400, 422, 429), strange
+    assert not is_logged_in(client)
+
+
+def test_a_key_sealed_under_a_dropped_secret_key_refuses_codes_and_can_be_set_up_again(
+    client, tess, enrolled, monkeypatch
+):
+    """Dropping a SECRET_KEY before every authenticator was sealed again loses those authenticators
+    (README): their codes are refused, never a 500; a recovery code still signs in."""
+    from src.tokens import Tokens
+
+    monkeypatch.setattr(client.app.state, "tokens", Tokens(("only-a-brand-new-secret-key-of-enough-length",)))
+    password_step(client)
+    assert send_code(client, code_at(key_of("tess"), step_now())).status_code == 422
+    assert send_code(client, enrolled[0], field="recovery_code").status_code == 303
