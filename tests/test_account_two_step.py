@@ -147,8 +147,13 @@ def test_wrong_old_and_reused_codes_are_refused(client, other_client, tess, enro
 
 def test_the_second_step_lapses_after_five_minutes(client, tess, enrolled, clock):
     password_step(client)
+    token = html(client.get(SECOND_STEP)).css_first('input[name="_csrf_token"]').attributes["value"]
     clock.minutes = 6
-    late = send_code(client, code_at(key_of("tess"), step_now()))
+    late = client.post(
+        SECOND_STEP,
+        data={"_csrf_token": token, "code": code_at(key_of("tess"), step_now())},
+        follow_redirects=False,
+    )
     assert late.status_code == 303 and late.headers["location"] == "/login"
     assert "It took more than 5 minutes, so you need to log in again." in notices(client.get("/login"))
     assert not is_logged_in(client)
@@ -263,6 +268,10 @@ def test_turning_two_step_off_needs_a_recent_step_and_emails_a_notice(client, te
     assert html(page).css_first("input#step_up_code-off") is not None
     refused = post_form(client, "/profile/two-step/off", {}, token_from="/profile/two-step")
     assert refused.status_code == 422
+    # The error summary links to the prompt of the form that was posted, beside its field.
+    link = html(refused).css_first(".error-summary a").attributes["href"]
+    assert link == "#step_up_code-off" and html(refused).css_first(link) is not None
+    assert html(refused).css_first("#step_up_code-off-error") is not None
     assert stored(tess).two_step_since is not None
 
     # The next step's code: this step's was used to log in (the session clock moved, not the phone's).
@@ -325,3 +334,66 @@ def test_a_deleted_account_keeps_no_authenticator(client, tess, enrolled):
     run(src.accounts.delete_account(tess))
     assert run(Authenticator.count().where(Authenticator.account == tess.id)) == 0
     assert run(RecoveryCode.count().where(RecoveryCode.account == tess.id)) == 0
+
+
+def test_htmx_gets_the_form_alone_and_a_client_redirect_when_right(client, tess, enrolled):
+    password_step(client)
+    wrong = post_form(client, SECOND_STEP, {"code": "12345"}, htmx=True, token_from=SECOND_STEP)
+    assert wrong.status_code == 422 and "<html" not in wrong.text
+    assert html(wrong).css_first("form#second-step-form") is not None and "code" in errors_on(wrong)
+    right = post_form(client, SECOND_STEP, {"code": code_at(key_of("tess"), step_now())}, htmx=True)
+    assert right.status_code == 200 and right.headers["hx-redirect"] == "/dashboard"
+    assert is_logged_in(client)
+
+
+def test_the_second_step_page_without_a_password_first_goes_to_log_in(client, tess, enrolled):
+    response = client.get(SECOND_STEP, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert not any("5 minutes" in n for n in notices(client.get("/login")))
+    log_in(client, "tess")
+    assert client.get(SECOND_STEP, follow_redirects=False).headers["location"] == "/dashboard"
+
+
+def test_cancel_and_log_out_from_the_second_step(client, tess, enrolled):
+    password_step(client)
+    token = html(client.get(SECOND_STEP)).css_first('form[action="/logout"] input[name="_csrf_token"]')
+    out = client.post("/logout", data={"_csrf_token": token.attributes["value"]}, follow_redirects=False)
+    assert out.status_code == 303
+    late = send_code(client, code_at(key_of("tess"), step_now()))
+    assert late.status_code == 303 and late.headers["location"] == "/login"
+    assert not is_logged_in(client)
+
+
+def test_the_log_in_goes_on_to_next_after_the_second_step(client, tess, enrolled):
+    response = post_form(client, "/login", {"login": "tess", "password": STRONG_PASSWORD, "next": "/profile"})
+    assert response.headers["location"] == SECOND_STEP
+    done = send_code(client, code_at(key_of("tess"), step_now()))
+    assert done.headers["location"] == "/profile"
+
+
+def test_strange_codes_are_refused_not_a_500(client, tess, enrolled):
+    password_step(client)
+    for strange in (
+        "١٢٣٤٥٦",
+        "12345\x006",
+        "9" * 5000,
+        "ABCD-EFGH-JKMN-PQRS-TVWX",
+        "'; DROP TABLE account; --",
+    ):
+        # Refused as a wrong code (422, or 429 once the account pauses), or a NUL byte as bad input (400).
+        for field in ("code", "recovery_code"):
+            assert send_code(client, strange, field=field).status_code in (400, 422, 429), strange
+    assert not is_logged_in(client)
+
+
+def test_a_key_sealed_under_a_dropped_secret_key_refuses_codes_and_can_be_set_up_again(
+    client, tess, enrolled, monkeypatch
+):
+    """Dropping a SECRET_KEY before every authenticator was sealed again loses those authenticators
+    (README): their codes are refused, never a 500; a recovery code still signs in."""
+    from src.tokens import Tokens
+
+    monkeypatch.setattr(client.app.state, "tokens", Tokens(("only-a-brand-new-secret-key-of-enough-length",)))
+    password_step(client)
+    assert send_code(client, code_at(key_of("tess"), step_now())).status_code == 422
+    assert send_code(client, enrolled[0], field="recovery_code").status_code == 303

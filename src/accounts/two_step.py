@@ -26,13 +26,13 @@ from src.audit import AuditAction, record
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.errors import Refused
 from src.tables.accounts import Account, Authenticator, RecoveryCode, Role
-from src.tokens import Tokens
+from src.tokens import TokenError, Tokens
 
 SEAL_PURPOSE = "authenticator-key"
 STEP_SECONDS = 30
 DIGITS = 6
 DRIFT_STEPS = 1  # codes of the step before and after are accepted, never a wider window
-_SIX_DIGITS = re.compile(r"\d{6}")
+_SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII digits only (\d takes any script's digits)
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 WRONG_CODE = "That code is not right. Check the time on your phone and enter the newest code"
@@ -112,8 +112,23 @@ async def enrolment(tokens: Tokens, account: Account, issuer: str) -> Enrolment:
                 raise  # another request made it first: read theirs below
         row = await Authenticator.objects().where(Authenticator.account == account.id).first()
     assert row is not None
-    key = tokens.unseal(SEAL_PURPOSE, row.sealed_key)
+    try:
+        key = tokens.unseal(SEAL_PURPOSE, row.sealed_key)
+    except TokenError:
+        # Sealed under a SECRET_KEY since dropped: nobody can read it, so a new one replaces it.
+        key = pyotp.random_base32()
+        await Authenticator.update({Authenticator.sealed_key: tokens.seal(SEAL_PURPOSE, key)}).where(
+            (Authenticator.id == row.id) & Authenticator.confirmed_at.is_null()
+        )
     return Enrolment(key, _totp(key).provisioning_uri(name=account.username, issuer_name=issuer))
+
+
+def _key_of(tokens: Tokens, row: Authenticator) -> str | None:
+    """The row's key, or None when no current SECRET_KEY opens it (one dropped too early)."""
+    try:
+        return tokens.unseal(SEAL_PURPOSE, row.sealed_key)
+    except TokenError:
+        return None
 
 
 def _clean(code: str) -> str:
@@ -131,7 +146,8 @@ async def turn_on(tokens: Tokens, account: Account, code: str) -> list[str]:
         raise Refused("Start again: open Two-step sign-in on your profile", "code")
     if not await count_attempt(account.id):
         raise Refused(LOCKED_CODE, "code")
-    step = _matching_step(tokens.unseal(SEAL_PURPOSE, row.sealed_key), code)
+    key = _key_of(tokens, row)
+    step = None if key is None else _matching_step(key, code)
     if step is None:
         raise Refused(WRONG_CODE, "code")
     now = clock.utcnow()
@@ -188,7 +204,8 @@ async def _check_authenticator(tokens: Tokens, account: Account, code: str) -> C
     row = await Authenticator.objects().where(Authenticator.account == account.id).first()
     if row is None or row.confirmed_at is None:
         return CodeCheck(False, WRONG_CODE)
-    step = _matching_step(tokens.unseal(SEAL_PURPOSE, row.sealed_key), code)
+    key = _key_of(tokens, row)
+    step = None if key is None else _matching_step(key, code)
     if step is None:
         return CodeCheck(False, WRONG_CODE)
     changes: dict[object, object] = {Authenticator.last_step: step}
@@ -273,7 +290,9 @@ async def reset_by_staff(staff: Account, person: Account, reason: str) -> None:
             {"first_name": person.first_name, "staff_role": person.role == Role.staff.value},
             f"two-step-reset:{person.id}:{person.session_epoch + 1}",
         )
-        await record(AuditAction.reset_two_step, staff, detail=f"{person.username} (#{person.id}): {reason}")
+        # Control characters (NUL included) never reach the database: PostgreSQL refuses them.
+        said = "".join(c if c.isprintable() else " " for c in reason)
+        await record(AuditAction.reset_two_step, staff, detail=f"{person.username} (#{person.id}): {said}")
 
 
 def suggest_two_step(account: Account) -> bool:

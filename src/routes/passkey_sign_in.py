@@ -20,7 +20,7 @@ from src.forms import read_form
 from src.htmx import redirect, render
 from src.mail import poke_worker
 from src.routes.common import client_ip, passkey_options, relying_party, safe_next, url
-from src.routes.second_step import LAPSED, enrol_page, pending_account, second_step_page
+from src.routes.second_step import _back_to_login, _was_due, enrol_page, pending_account, second_step_page
 from src.routes.session import IP_FAILURES_LIMIT, IP_WINDOW
 
 TOO_MANY = "Too many failed log-ins from your network. Wait 15 minutes, then try again."
@@ -84,10 +84,10 @@ class PasskeySignInController(Controller):
     async def second_step(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """The second step with a passkey of the account whose password was right: logged in under a
         new session id, then where the log-in was going. Refused: the second-step page (422)."""
+        was_due = _was_due(request)
         account = await pending_account(request)
         if account is None:
-            flash(request, LAPSED, category="warning")
-            return redirect(request, url(request, "login"))
+            return _back_to_login(request, was_due)  # as the second-step page answers
         form = await read_form(request)
         store = request.app.stores.get("throttle")
         ip_key = f"login-failures:{client_ip(request)}"
@@ -128,10 +128,10 @@ class PasskeySignInController(Controller):
     async def enrol(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Staff without two-step sign-in: a passkey as their second step, from now on; then logged in
         under a new session id. Refused: the enrolment page again (422), the name kept."""
+        was_due = _was_due(request)
         account = await pending_account(request)
         if account is None:
-            flash(request, LAPSED, category="warning")
-            return redirect(request, url(request, "login"))
+            return _back_to_login(request, was_due)  # as the second-step page answers
         if not accounts.must_enrol(account):
             return redirect(request, url(request, "second_step"))
         form = await read_form(request)

@@ -37,9 +37,17 @@ async def pending_account(request: Request[Any, Any, Any]) -> Account | None:
     return account
 
 
-def _back_to_login(request: Request[Any, Any, Any]) -> Redirect | ClientRedirect:
-    flash(request, LAPSED, category="warning")
+def _back_to_login(request: Request[Any, Any, Any], lapsed: bool) -> Redirect | ClientRedirect:
+    """No second step is due here: someone logged in goes on, a step that lapsed says so."""
+    if request.user is not None:
+        return redirect(request, url(request, "dashboard"))
+    if lapsed:
+        flash(request, LAPSED, category="warning")
     return redirect(request, url(request, "login"))
+
+
+def _was_due(request: Request[Any, Any, Any]) -> bool:
+    return bool(request.session) and "second_step_for" in request.session
 
 
 async def enrol_page(
@@ -101,9 +109,10 @@ class SecondStepController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         """Page: the code field (or, with ?recovery=true, the recovery code field); for staff without
         two-step sign-in, enrolment. Without a right password first: back to the log-in page."""
+        was_due = _was_due(request)
         account = await pending_account(request)
         if account is None:
-            return _back_to_login(request)
+            return _back_to_login(request, was_due)
         if accounts.must_enrol(account):
             return await enrol_page(request, account)
         return second_step_page(request, account, recovery=recovery)
@@ -114,9 +123,10 @@ class SecondStepController(Controller):
     ) -> Template | Redirect | ClientRedirect:
         """Check the code: right, the person is logged in under a new session id, then where the log-in
         was going; wrong, the form again (422; 429 with Retry-After while paused)."""
+        was_due = _was_due(request)
         account = await pending_account(request)
         if account is None:
-            return _back_to_login(request)
+            return _back_to_login(request, was_due)
         form = await read_form(request)
         recovery = bool(form.get("recovery_code")) or form.get("recovery") == "true"
         field = "recovery_code" if recovery else "code"
@@ -157,9 +167,10 @@ class SecondStepController(Controller):
     async def enrol(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Staff: confirm the new authenticator with a code; then logged in, and the recovery codes,
         shown this once."""
+        was_due = _was_due(request)
         account = await pending_account(request)
         if account is None:
-            return _back_to_login(request)
+            return _back_to_login(request, was_due)
         if not accounts.must_enrol(account):
             return redirect(request, url(request, "second_step"))
         form = await read_form(request)

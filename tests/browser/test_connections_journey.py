@@ -82,7 +82,6 @@ def log_in(page: Page, audit: Auditor, account: SeedAccount) -> None:
     page.get_by_label("User name or email address").fill(account.email)
     page.get_by_label("Password", exact=True).fill(account.password)
     page.get_by_role("button", name="Log in").click()
-    # The log-in answers by htmx (HX-Redirect): wait for the page it leads to before looking at it.
     page.wait_for_url(re.compile(r"/(dashboard|login/second-step)$"))
     if page.url.endswith("/login/second-step"):  # staff: two-step sign-in (set up at the first log-in)
         audit.check(page)

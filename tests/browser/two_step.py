@@ -6,6 +6,7 @@ log-ins; a code is never typed twice (the portal refuses a replay), waiting for 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pyotp
@@ -37,7 +38,9 @@ def enrol(page: Page, login: str) -> list[str]:
 
 
 def pass_second_step(page: Page, login: str) -> None:
-    """After a right password: enrol (staff without two-step) or type the code, then continue."""
+    """After a right password: enrol (staff without two-step) or type the code, then continue. Waits
+    for the log-in's answer first (with JavaScript, htmx navigates after the click returns)."""
+    page.wait_for_url(re.compile(r"/(dashboard|login/second-step)(\?.*)?$"))
     if not page.url.endswith("/login/second-step"):
         return
     heading = page.get_by_role("heading", level=1).inner_text()
