@@ -20,6 +20,7 @@ from tests.support.environment import BASE_URL
 from tests.support.factories import STRONG_PASSWORD, make_account, with_fast_password
 from tests.support.pages import html, is_logged_in
 from tests.support.passkeys import add_passkey, authenticator, sign_in
+from tests.test_page_budget import check_page
 
 SECOND_STEP = "/login/second-step"
 RP = accounts.relying_party(BASE_URL, "Achievement Portal")
@@ -263,3 +264,14 @@ def test_only_staff_without_a_second_step_enrol_a_passkey_at_log_in(lena_two_way
     )
     assert response.status_code == 303 and response.headers["location"] == SECOND_STEP
     assert not is_logged_in(other_client)
+
+
+def test_the_second_step_and_enrolment_pages_with_passkeys_fit_the_page_budget(
+    lena_two_ways, client, other_client
+):
+    password_first(other_client, "lena")
+    check_page(other_client, SECOND_STEP)  # the code form and the passkey section
+    person("sam", "staff", two_step=False)
+    post_form(client, "/logout", {}, token_from="/dashboard")
+    password_first(client, "sam")
+    check_page(client, SECOND_STEP)  # enrolment: the app's QR code and the passkey form
