@@ -94,6 +94,9 @@
     if (error && error.name === "NotAllowedError") {
       return "The passkey request was cancelled or timed out. Nothing was changed: try again when you are ready.";
     }
+    if (error && error.name === "SecurityError") {
+      return "Passkeys cannot work at this web address (it must be the site's own name, over https). Use your password.";
+    }
     if (error && error.name === "InvalidStateError") {
       return "This device already holds a passkey for your account here.";
     }
