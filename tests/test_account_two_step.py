@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import src.accounts.two_step
+import src.routes.second_step
 from src.tables.accounts import Account, Authenticator, RecoveryCode
 from tests.support.client import fresh_client, log_in, post_form, run
 from tests.support.factories import STRONG_PASSWORD, make_account, with_fast_password
@@ -397,3 +398,15 @@ def test_a_key_sealed_under_a_dropped_secret_key_refuses_codes_and_can_be_set_up
     password_step(client)
     assert send_code(client, code_at(key_of("tess"), step_now())).status_code == 422
     assert send_code(client, enrolled[0], field="recovery_code").status_code == 303
+
+
+def test_wrong_codes_count_against_the_address_too(client, tess, enrolled, monkeypatch):
+    """The per-address count of failed log-ins (twenty in 15 minutes) takes wrong codes as well;
+    made small here so that the account's own limit (five) is not reached first."""
+    monkeypatch.setattr(src.routes.second_step, "IP_FAILURES_LIMIT", 2)
+    password_step(client)
+    wrong = "000000" if code_at(key_of("tess"), step_now()) != "000000" else "111111"
+    assert [send_code(client, wrong).status_code for _ in range(2)] == [422, 422]
+    paused = send_code(client, code_at(key_of("tess"), step_now()))
+    assert paused.status_code == 429 and int(paused.headers["retry-after"]) > 0
+    assert not is_logged_in(client)
