@@ -66,6 +66,7 @@ async def enrol_page(
         action=url(request, "enrol_at_login"),
         errors=errors or {},
         at_login=True,
+        replacing=False,
     )
 
 
