@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     # with the person and the reason in the detail).
     turned_on_two_step = "turned_on_two_step"
     turned_off_two_step = "turned_off_two_step"
+    replaced_authenticator = "replaced_authenticator"
     regenerated_recovery_codes = "regenerated_recovery_codes"
     used_recovery_code = "used_recovery_code"
     reset_two_step = "reset_two_step"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import src.accounts.two_step
+import src.routes.second_step
 from src.tables.accounts import Account, Authenticator, RecoveryCode
 from tests.support.client import fresh_client, log_in, post_form, run
 from tests.support.factories import STRONG_PASSWORD, make_account, with_fast_password
@@ -213,13 +214,13 @@ def test_thirty_wrong_codes_in_parallel_reach_the_lock_out_and_no_further(
     client, tess, enrolled, monkeypatch
 ):
     checked: list[str] = []
-    real = src.accounts.two_step._matching_step
+    real = src.accounts.two_step.matching_step
 
     def counting(key: str, code: str) -> int | None:
         checked.append(code)
         return real(key, code)
 
-    monkeypatch.setattr(src.accounts.two_step, "_matching_step", counting)
+    monkeypatch.setattr(src.accounts.two_step, "matching_step", counting)
     password_step(client)
     right = code_at(key_of("tess"), step_now())
     wrong = "000000" if right != "000000" else "111111"
@@ -397,3 +398,47 @@ def test_a_key_sealed_under_a_dropped_secret_key_refuses_codes_and_can_be_set_up
     password_step(client)
     assert send_code(client, code_at(key_of("tess"), step_now())).status_code == 422
     assert send_code(client, enrolled[0], field="recovery_code").status_code == 303
+
+
+def test_wrong_codes_count_against_the_address_too(client, tess, enrolled, monkeypatch):
+    """The per-address count of failed log-ins (twenty in 15 minutes) takes wrong codes as well;
+    made small here so that the account's own limit (five) is not reached first."""
+    monkeypatch.setattr(src.routes.second_step, "IP_FAILURES_LIMIT", 2)
+    password_step(client)
+    wrong = "000000" if code_at(key_of("tess"), step_now()) != "000000" else "111111"
+    assert [send_code(client, wrong).status_code for _ in range(2)] == [422, 422]
+    paused = send_code(client, code_at(key_of("tess"), step_now()))
+    assert paused.status_code == 429 and int(paused.headers["retry-after"]) > 0
+    assert not is_logged_in(client)
+
+
+def test_a_new_phone_replaces_the_authenticator_after_its_first_code(client, tess, enrolled, mailbox):
+    """Lost phone: sign in with a recovery code, set up the new phone; the old key stops working."""
+    old_key = key_of("tess")
+    password_step(client)
+    assert send_code(client, enrolled[0], field="recovery_code").status_code == 303
+    page = client.get("/profile/two-step/new-authenticator")
+    assert page.status_code == 200 and heading(page) == "Set up a new authenticator"
+    new_key = "".join(html(page).css_first(".secret-key code").text().split())
+    assert new_key != old_key
+    assert (
+        "".join(
+            html(client.get("/profile/two-step/new-authenticator"))
+            .css_first(".secret-key code")
+            .text()
+            .split()
+        )
+        == new_key
+    )
+
+    path = "/profile/two-step/new-authenticator"
+    wrong = post_form(client, path, {"code": code_at(old_key, step_now())}, token_from=path)
+    assert wrong.status_code == 422 and "code" in errors_on(wrong)
+    done = post_form(client, path, {"code": code_at(new_key, step_now())})
+    assert done.status_code == 303
+    mailbox.wait_for(to="tess@example.com", subject="You have a new authenticator")
+
+    other = fresh_client(client.app)
+    password_step(other)
+    assert send_code(other, code_at(old_key, step_now() + 1)).status_code == 422
+    assert send_code(other, code_at(new_key, step_now() + 1)).status_code == 303

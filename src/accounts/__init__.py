@@ -92,16 +92,20 @@ from src.accounts.two_step import (
     Enrolment,
     check_code,
     code_now,
-    dismiss_two_step_hint,
     enrolment,
     has_two_step,
     must_enrol,
-    regenerate_recovery_codes,
-    reset_by_staff,
     second_step_due,
+    turn_on,
+)
+from src.accounts.two_step_settings import (
+    dismiss_two_step_hint,
+    regenerate_recovery_codes,
+    replace_authenticator,
+    replacement,
+    reset_by_staff,
     suggest_two_step,
     turn_off,
-    turn_on,
 )
 
 __all__ = [
@@ -185,6 +189,8 @@ __all__ = [
     "remove_address",
     "remove_contact",
     "remove_passkey",
+    "replace_authenticator",
+    "replacement",
     "request_password_reset",
     "resend_verification",
     "reset_by_staff",

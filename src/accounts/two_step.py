@@ -20,19 +20,18 @@ from src import clock
 from src.accounts.devices import Device
 from src.accounts.login import count_attempt, forgive_attempts, retry_after
 from src.accounts.notices import send_notice
-from src.accounts.passkeys import remove_all_passkeys
 from src.accounts.recovery import new_recovery_codes, normalise_recovery_code, redeem_recovery_code
 from src.audit import AuditAction, record
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.errors import Refused
-from src.tables.accounts import Account, Authenticator, RecoveryCode, Role
+from src.tables.accounts import Account, Authenticator, Role
 from src.tokens import TokenError, Tokens
 
 SEAL_PURPOSE = "authenticator-key"
 STEP_SECONDS = 30
 DIGITS = 6
 DRIFT_STEPS = 1  # codes of the step before and after are accepted, never a wider window
-_SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII digits only (\d takes any script's digits)
+SIX_DIGITS = re.compile(r"[0-9]{6}")  # ASCII digits only (\d takes any script's digits)
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 WRONG_CODE = "That code is not right. Check the time on your phone and enter the newest code"
@@ -66,7 +65,7 @@ def _totp(key: str) -> pyotp.TOTP:
     return pyotp.TOTP(key, digits=DIGITS, interval=STEP_SECONDS)
 
 
-def _matching_step(key: str, code: str) -> int | None:
+def matching_step(key: str, code: str) -> int | None:
     """The time step (now, or one either side) whose code `code` is, compared in constant time."""
     totp, now = _totp(key), _step_now()
     found = None
@@ -120,26 +119,35 @@ async def enrolment(tokens: Tokens, account: Account, issuer: str) -> Enrolment:
         await Authenticator.update({Authenticator.sealed_key: tokens.seal(SEAL_PURPOSE, key)}).where(
             (Authenticator.id == row.id) & Authenticator.confirmed_at.is_null()
         )
-    return Enrolment(key, _totp(key).provisioning_uri(name=account.username, issuer_name=issuer))
+    return Enrolment(key, new_address(key, account, issuer))
 
 
 def _key_of(tokens: Tokens, row: Authenticator) -> str | None:
     """The row's key, or None when no current SECRET_KEY opens it (one dropped too early)."""
+    return unsealed(tokens, row.sealed_key)
+
+
+def unsealed(tokens: Tokens, sealed: str) -> str | None:
     try:
-        return tokens.unseal(SEAL_PURPOSE, row.sealed_key)
+        return tokens.unseal(SEAL_PURPOSE, sealed)
     except TokenError:
         return None
 
 
-def _clean(code: str) -> str:
+def new_address(key: str, account: Account, issuer: str) -> str:
+    """The otpauth:// address an app reads from the QR code: the key, the issuer and the user name."""
+    return _totp(key).provisioning_uri(name=account.username, issuer_name=issuer)
+
+
+def clean_code(code: str) -> str:
     return _SEPARATORS.sub("", code)
 
 
 async def turn_on(tokens: Tokens, account: Account, code: str) -> list[str]:
     """Confirm the waiting key with a current code: two-step sign-in is on. Returns the ten recovery
     codes, to be shown once. Refused (field "code") for a wrong code or a locked account."""
-    code = _clean(code)
-    if not _SIX_DIGITS.fullmatch(code):
+    code = clean_code(code)
+    if not SIX_DIGITS.fullmatch(code):
         raise Refused(ENTER_CODE, "code")
     row = await Authenticator.objects().where(Authenticator.account == account.id).first()
     if row is None or row.confirmed_at is not None:
@@ -147,7 +155,7 @@ async def turn_on(tokens: Tokens, account: Account, code: str) -> list[str]:
     if not await count_attempt(account.id):
         raise Refused(LOCKED_CODE, "code")
     key = _key_of(tokens, row)
-    step = None if key is None else _matching_step(key, code)
+    step = None if key is None else matching_step(key, code)
     if step is None:
         raise Refused(WRONG_CODE, "code")
     now = clock.utcnow()
@@ -184,12 +192,12 @@ async def check_code(tokens: Tokens, account: Account, code: str, device: Device
 
     Counted first like a log-in (on the known device's count, else the account's), then checked;
     each code is accepted once, by compare-and-set."""
-    code = _clean(code)
+    code = clean_code(code)
     if not code:
         return CodeCheck(False, ENTER_CODE)
     if not await count_attempt(account.id, device):
         return CodeCheck(False, LOCKED_CODE, retry_after=await retry_after(account.id, device))
-    if _SIX_DIGITS.fullmatch(code):
+    if SIX_DIGITS.fullmatch(code):
         result = await _check_authenticator(tokens, account, code)
     else:
         recovery = normalise_recovery_code(code)
@@ -205,7 +213,7 @@ async def _check_authenticator(tokens: Tokens, account: Account, code: str) -> C
     if row is None or row.confirmed_at is None:
         return CodeCheck(False, WRONG_CODE)
     key = _key_of(tokens, row)
-    step = None if key is None else _matching_step(key, code)
+    step = None if key is None else matching_step(key, code)
     if step is None:
         return CodeCheck(False, WRONG_CODE)
     changes: dict[object, object] = {Authenticator.last_step: step}
@@ -220,88 +228,3 @@ async def _check_authenticator(tokens: Tokens, account: Account, code: str) -> C
         also=Authenticator.last_step.is_null() | (Authenticator.last_step < step),
     )
     return CodeCheck(True) if moved else CodeCheck(False, USED_CODE)
-
-
-async def regenerate_recovery_codes(account: Account) -> list[str]:
-    """A new set of ten: every code of the old set stops working. Emails a notice."""
-    if not has_two_step(account):
-        raise Refused("Turn two-step sign-in on first")
-    async with write_transaction():
-        codes = await new_recovery_codes(account.id)
-        await send_notice(
-            account,
-            "recovery_codes_regenerated",
-            {"first_name": account.first_name},
-            f"recovery-codes:{account.id}:{clock.utcnow().isoformat()}",
-        )
-        await record(AuditAction.regenerated_recovery_codes, account)
-    return codes
-
-
-async def _remove(account_id: int) -> None:
-    await RecoveryCode.delete().where(RecoveryCode.account == account_id)
-    await Authenticator.delete().where(Authenticator.account == account_id)
-
-
-async def turn_off(account: Account) -> None:
-    """The person turns two-step sign-in off (never staff, who must have it). Emails a notice."""
-    if account.role == Role.staff.value:
-        raise Refused("Staff accounts must keep two-step sign-in. You can set up a new authenticator instead")
-    async with write_transaction():
-        if not await compare_and_set(
-            Account,
-            account.id,
-            {Account.two_step_since: account.two_step_since},
-            {Account.two_step_since: None},
-        ):
-            raise Refused("Two-step sign-in is already off")
-        await _remove(account.id)
-        await send_notice(
-            account,
-            "two_step_off",
-            {"first_name": account.first_name},
-            f"two-step-off:{account.id}:{clock.utcnow().isoformat()}",
-        )
-        await record(AuditAction.turned_off_two_step, account)
-    account.two_step_since = None
-
-
-async def reset_by_staff(staff: Account, person: Account, reason: str) -> None:
-    """Staff reset another person's two-step sign-in (a lost phone, say): the authenticator and
-    recovery codes are removed, every session of the person ends, they are emailed, and the
-    reason is in the audit log. Never one's own: a stolen staff session must not free itself."""
-    if person.id == staff.id:
-        raise Refused("You cannot reset your own two-step sign-in. Ask another member of staff", "login")
-    if not has_two_step(person) and person.passkey_count == 0:
-        raise Refused(f"{person.username} does not have two-step sign-in on", "login")
-    async with write_transaction():
-        if not await compare_and_set(
-            Account,
-            person.id,
-            {Account.two_step_since: person.two_step_since, Account.session_epoch: person.session_epoch},
-            {Account.two_step_since: None, Account.session_epoch: person.session_epoch + 1},
-        ):
-            raise Refused(f"{person.username} changed their sign-in just now. Look again", "login")
-        await _remove(person.id)
-        await remove_all_passkeys(person.id)  # a lost phone takes its passkeys with it
-        await send_notice(
-            person,
-            "two_step_reset",
-            {"first_name": person.first_name, "staff_role": person.role == Role.staff.value},
-            f"two-step-reset:{person.id}:{person.session_epoch + 1}",
-        )
-        # Control characters (NUL included) never reach the database: PostgreSQL refuses them.
-        said = "".join(c if c.isprintable() else " " for c in reason)
-        await record(AuditAction.reset_two_step, staff, detail=f"{person.username} (#{person.id}): {said}")
-
-
-def suggest_two_step(account: Account) -> bool:
-    """Whether the dashboard suggests turning two-step sign-in on (once, until dismissed or done)."""
-    return (
-        account.role != Role.staff.value and not has_two_step(account) and not account.two_step_hint_dismissed
-    )
-
-
-async def dismiss_two_step_hint(account: Account) -> None:
-    await Account.update({Account.two_step_hint_dismissed: True}).where(Account.id == account.id)
-    account.two_step_hint_dismissed = True

@@ -73,6 +73,7 @@ async def enrol_page(
         at_login=True,
         passkey_values=passkey.get("passkey_values", {}),
         passkey_errors=passkey.get("passkey_errors", {}),
+        replacing=False,
     )
 
 

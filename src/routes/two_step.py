@@ -41,9 +41,18 @@ async def _two_step_page(
 
 
 async def _setup_page(
-    request: Request[Any, Any, Any], errors: dict[str, str] | None = None, status: int = 200
+    request: Request[Any, Any, Any],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    *,
+    replacing: bool = False,
 ) -> Template:
-    enrolment = await accounts.enrolment(tokens_of(request), request.user, settings_of(request).org_name)
+    """The QR code and key of a new authenticator (the first, or with `replacing`, a new phone's)."""
+    org = settings_of(request).org_name
+    if replacing:
+        enrolment = await accounts.replacement(tokens_of(request), request.user, org)
+    else:
+        enrolment = await accounts.enrolment(tokens_of(request), request.user, org)
     return render(
         request,
         "account/enrol.html",
@@ -51,10 +60,11 @@ async def _setup_page(
         status_code=status,
         qr_svg=qr.secret_svg(enrolment.address, "QR code to add this portal to your authenticator app"),
         grouped_key=enrolment.grouped_key,
-        action=url(request, "turn_on_two_step"),
+        action=url(request, "replace_authenticator" if replacing else "turn_on_two_step"),
         errors=errors or {},
         step_up=step_up(request),
         at_login=False,
+        replacing=replacing,
     )
 
 
@@ -91,6 +101,32 @@ class TwoStepController(Controller):
         poke_worker(request.app)
         flash(request, "Two-step sign-in is on. We have emailed you to say so.", category="success")
         return recovery_codes_page(request, codes, url(request, "two_step"))
+
+    @get("/new-authenticator", name="new_authenticator")
+    async def show_new_authenticator(
+        self, request: Request[Any, Any, Any]
+    ) -> Template | Redirect | ClientRedirect:
+        """Page: a new phone's QR code and key; the old authenticator works until the new one's code."""
+        if not accounts.has_two_step(request.user):
+            return redirect(request, url(request, "set_up_two_step"))
+        return await _setup_page(request, replacing=True)
+
+    @post("/new-authenticator", name="replace_authenticator")
+    async def replace(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """The new authenticator's first code (after a recent step): it replaces the old one, and a
+        notice is emailed. Refused: the page again with the reason beside its field."""
+        if not accounts.has_two_step(request.user):
+            return redirect(request, url(request, "set_up_two_step"))
+        form = await read_form(request)
+        try:
+            await accounts.check_step_up(request.session, request.user, form, tokens_of(request))
+            await accounts.replace_authenticator(tokens_of(request), request.user, form.get("code"))
+        except Refused as refusal:
+            status = accounts.step_up_status(refusal)
+            return await _setup_page(request, {refusal.field: refusal.message}, status, replacing=True)
+        poke_worker(request.app)
+        flash(request, "Your new authenticator is set up; the old one no longer works.", category="success")
+        return redirect(request, url(request, "two_step"))
 
     @post("/recovery-codes", name="regenerate_recovery_codes", opt={"reload": "two_step"})
     async def regenerate(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:

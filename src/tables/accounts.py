@@ -113,6 +113,8 @@ class Authenticator(Table):
     # so a code works once.
     last_step = BigInt(null=True, default=None)
     confirmed_at = Timestamptz(null=True, default=None)
+    # A new phone's key, sealed likewise, waiting for its first code to take the place of the key above.
+    pending_sealed_key = Varchar(length=255, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
