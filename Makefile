@@ -66,7 +66,7 @@ format: $(TEST_STAMP) ## ruff format and autofix, over the same folders `make li
 
 migration: $(TEST_STAMP) ## a new migration from the tables' changes: make migration NAME=add_something (review it, then commit)
 	@test -n "$(NAME)" || { echo "usage: make migration NAME=what_it_does" >&2; exit 2; }
-	PICCOLO_CONF=piccolo_conf $(BIN)/piccolo migrations new portal --auto --desc "$(NAME)"
+	PICCOLO_CONF=piccolo_conf $(BIN)/piccolo migrations new portal --auto --desc="$(NAME)"
 
 bench: $(TEST_STAMP) ## benchmarks: the 10,000-connection gate, `portal serve` under wrk, mail throughput (see bench/README)
 	@bash scripts/ensure-wrk.sh

@@ -80,7 +80,11 @@ async def create_staff(username: str, email: str, first: str, last: str) -> None
             verified=True,
         )
     )
-    print(f"Staff account {username} created.")
+    print(
+        f"Staff account {username} created. Staff cannot work without two-step sign-in: at the first "
+        "log-in, straight after the password, the portal asks them to set up an authenticator app "
+        "(and shows their recovery codes once); no staff page opens before that."
+    )
 
 
 def print_signing_key() -> None:

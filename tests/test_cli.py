@@ -96,6 +96,11 @@ def test_demo_log_ins_list_email_addresses(fresh):
     assert emails == db_emails
     saved = (Path(fresh["VAR_DIR"]) / "demo-logins.txt").read_text()
     assert printed_rows(saved) == rows
+    # The demo staff member's authenticator key, in groups of four, and the address its QR code holds.
+    key = re.search(r"Authenticator key of staff.*\n\s+((?:[A-Z2-7]{4} ?)+)\n\s+(otpauth://\S+)", saved)
+    assert key is not None, saved
+    assert f"secret={key.group(1).replace(' ', '')}" in key.group(2)
+    assert query(fresh, "SELECT two_step_since IS NOT NULL FROM account WHERE username = 'staff'") == [(1,)]
 
 
 def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh):
@@ -153,6 +158,7 @@ def test_create_staff_makes_a_verified_staff_account(fresh):
 
     assert result.returncode == 0, result.stderr
     assert "sam.staff" in result.stdout
+    assert "two-step sign-in" in result.stdout and "authenticator app" in result.stdout
     rows = query(
         env, "SELECT role, email, first_name, email_verified_at IS NOT NULL, password_hash FROM account"
     )

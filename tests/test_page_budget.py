@@ -9,9 +9,10 @@ import re
 import pytest
 
 from src.tables.accounts import Address, ContactDetail
-from tests.support.client import log_in, run
-from tests.support.factories import make_account
+from tests.support.client import fresh_client, log_in, post_form, run
+from tests.support.factories import STRONG_PASSWORD, make_account
 from tests.support.pages import html
+from tests.support.two_step import enrol
 
 BUDGET = 14 * 1024
 HTMX_SRC = re.compile(r"^/static/vendor/htmx-2\.0\.\d+\.min\.js(\?v=[0-9a-f]+)?$")
@@ -145,4 +146,19 @@ def test_a_learners_document_with_its_views_fits_the_budget(client, day):
         f"/activity?document={doc.id}",
         "/documents",
     ):
+        check_page(client, path)
+
+
+def test_two_step_pages_fit_the_budget(client):
+    tess = run(make_account(username="tess"))
+    run(enrol(tess))
+    post_form(client, "/login", {"login": "tess", "password": STRONG_PASSWORD})
+    for path in ("/login/second-step", "/login/second-step?recovery=true"):
+        check_page(client, path)
+    run(make_account("staff", "nina", two_step=False))
+    other = fresh_client(client.app)
+    post_form(other, "/login", {"login": "nina", "password": STRONG_PASSWORD})
+    check_page(other, "/login/second-step")  # enrolment, with its QR code
+    log_in(client, "tess")
+    for path in ("/profile/two-step", "/dashboard"):
         check_page(client, path)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 
+from src.accounts.passkeys import remove_all_passkeys
 from src.clock import utcnow
 from src.db import write_transaction
 from src.mail import enqueue
-from src.tables.accounts import Account, Address, ContactDetail
+from src.tables.accounts import Account, Address, Authenticator, ContactDetail, RecoveryCode
 
 
 async def delete_account(account: Account) -> None:
@@ -16,6 +17,9 @@ async def delete_account(account: Account) -> None:
     async with write_transaction():
         await ContactDetail.delete().where(ContactDetail.account == account.id)
         await Address.delete().where(Address.account == account.id)
+        await remove_all_passkeys(account.id)  # none may sign in to it again
+        await RecoveryCode.delete().where(RecoveryCode.account == account.id)
+        await Authenticator.delete().where(Authenticator.account == account.id)
         placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"
         await Account.update(
             {
@@ -30,6 +34,7 @@ async def delete_account(account: Account) -> None:
                 Account.company_name: "",
                 Account.job_title: "",
                 Account.date_of_birth: None,
+                Account.two_step_since: None,
                 Account.session_epoch: account.session_epoch + 1,
                 Account.deleted_at: utcnow(),
             }

@@ -96,6 +96,14 @@ def check_contact(form: Form) -> tuple[str, str, str] | None:
     return (kind, value, label) if form.ok else None
 
 
+def check_passkey_name(form: Form) -> str | None:
+    """The name a person gives a new passkey, so they can tell their passkeys apart later."""
+    name = form.required("name", "Enter a name for this passkey, like “Work laptop”", 60)
+    if "\x00" in name:
+        form.error("name", "Enter a name without control characters")
+    return name if form.ok else None
+
+
 def check_address(form: Form) -> dict[Any, Any] | None:
     """A postal address: the column values to save, or None."""
     values = {

@@ -1,5 +1,7 @@
 """Demo data for `make run`: one staff member, two learners, two third parties, with random
-passwords printed once and kept in var/demo-logins.txt (there are no default passwords)."""
+passwords printed once and kept in var/demo-logins.txt (there are no default passwords). The staff
+member has an authenticator (staff cannot work without two-step sign-in): its key is printed and
+kept beside the log-ins, to add to an app or to compute codes from."""
 
 from __future__ import annotations
 
@@ -92,6 +94,7 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
         logins.append((role.value, username, email, password))
         people[username] = account
     verify_lines: list[str] = []
+    key_lines = await _demo_authenticator(settings, people["staff"]) if "staff" in people else []
     if {"lena", "liam", "tara", "theo"} <= people.keys():
         await load_demo_connections(people, today_in(settings.tz))
         verify_lines = await _demo_verify_pages(settings, people["liam"])
@@ -107,6 +110,7 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
             f"  {role:<12} {username:<8} {email:<28} {password}" for role, username, email, password in logins
         )
         + "\n"
+        + "".join(f"{line}\n" for line in key_lines)
         + "".join(f"{line}\n" for line in verify_lines)
     )
     if logins:
@@ -115,6 +119,20 @@ async def load_demo(settings: Settings, only_if_empty: bool = False) -> list[tup
         logins_file.chmod(0o600)
     print(text, flush=True)
     return logins
+
+
+async def _demo_authenticator(settings: Settings, staff: Account) -> list[str]:
+    """Turn the staff member's two-step sign-in on, as a person with the app would; the lines that
+    say the key (and the address its QR code holds)."""
+    tokens = Tokens(settings.secret_keys)
+    enrolment = await accounts.enrolment(tokens, staff, settings.org_name)
+    await accounts.turn_on(tokens, staff, accounts.code_now(enrolment.key))
+    return [
+        f"Authenticator key of {staff.username} (two-step sign-in; type it into an authenticator app):",
+        f"  {enrolment.grouped_key}",
+        f"  {enrolment.address}",
+        "",
+    ]
 
 
 async def _demo_verify_pages(settings: Settings, liam: Account) -> list[str]:

@@ -16,19 +16,23 @@ from src.routes.extensions import ExtensionController
 from src.routes.home import HomeController
 from src.routes.jwks import JwksController
 from src.routes.mailbox import MailboxController
+from src.routes.passkey_sign_in import PasskeySignInController
+from src.routes.passkeys import PasskeyController
 from src.routes.password import PasswordController
 from src.routes.print_orders import PrintOrderController
 from src.routes.profile import ProfileController
 from src.routes.reloads import reload_handlers
 from src.routes.reports import ReportController
+from src.routes.second_step import SecondStepController
 from src.routes.session import SessionController
 from src.routes.shared_documents import SharedDocumentController
 from src.routes.sharing import SharingController
-from src.routes.staff import StaffController
+from src.routes.staff import StaffController, StaffTwoStepController
 from src.routes.staff_documents import StaffDocumentController
 from src.routes.staff_imports import StaffImportController
 from src.routes.staff_prints import StaffPrintController
 from src.routes.staff_reports import StaffReportController
+from src.routes.two_step import TwoStepController
 from src.routes.verify import VerifyController
 from src.routes.verify_api import VerifyApiController
 from src.routes.verify_choice import VerifyChoiceController
@@ -44,10 +48,15 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         HomeController,
         AccountController,
         SessionController,
+        SecondStepController,
         PasswordController,
         ProfileController,
+        PasskeyController,
+        PasskeySignInController,
+        TwoStepController,
         AddressController,
         StaffController,
+        StaffTwoStepController,
         StaffDocumentController,
         StaffImportController,
         SharingController,

@@ -14,7 +14,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from src import connections
+from src import accounts, connections
 from src.clock import today_in
 from src.documents import owned_by
 from src.errors import Conflict, Refused
@@ -46,6 +46,19 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def relying_party(request: Request[Any, Any, Any]) -> accounts.RelyingParty:
+    """Whom this site's passkeys are for: BASE_URL's host and origin, never the request's."""
+    settings = settings_of(request)
+    return accounts.relying_party(settings.base_url, settings.org_name)
+
+
+def passkey_options(options: str) -> Response[str]:
+    """WebAuthn options for a page's script: JSON, never cached (the challenge is single-use)."""
+    return Response(
+        content=options, status_code=200, media_type="application/json", headers={"Cache-Control": "no-store"}
+    )
+
+
 def safe_next(value: str | None, default: str = "/dashboard") -> str:
     """Only local paths: '/x' yes; '//evil', '/\\evil', 'https://evil' no."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or "\\" in value:
@@ -53,6 +66,24 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     if any(ord(c) < 32 for c in value):
         return default
     return value
+
+
+class StepUp(str):
+    """What a step-up prompt asks for, compared as the string it is ("code" or "password"), and
+    whether the account may answer it with one of its passkeys instead (`passkey`)."""
+
+    passkey: bool = False
+
+
+def step_up(request: Request[Any, Any, Any], *, asks_password: bool = False) -> StepUp | None:
+    """What the step-up prompt of a form that needs a recent second step asks for now (the
+    `step_up` of partials/account/_step_up.html): None, "code" or "password"."""
+    needed = accounts.step_up_needed(request.session, request.user, asks_password=asks_password)
+    if needed is None:
+        return None
+    prompt = StepUp(needed)
+    prompt.passkey = request.user.passkey_count > 0
+    return prompt
 
 
 def today(request: Request[Any, Any, Any]) -> date:

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.response import Redirect, Template
 
-from src import connections, documents
+from src import accounts, connections, documents
 from src.guards import requires_login
 from src.htmx import render
 from src.routes.common import today, url
@@ -47,6 +47,7 @@ class HomeController(Controller):
             expiring_days=STAFF_EXPIRING_DAYS
             if account.role == Role.staff.value
             else connections.EXPIRING_DAYS,
+            suggest_two_step=accounts.suggest_two_step(account),
         )
 
     @get(

@@ -4,10 +4,11 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from src.tables.accounts import Account, Address, ContactDetail
+from src.tables.accounts import Account, Address, Authenticator, ContactDetail, RecoveryCode
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document, ImportBatch, VerifyTally
 from src.tables.outbox import OutboxEmail
+from src.tables.passkeys import Passkey
 from src.tables.printing import PrintOrder
 from src.tables.reports import Report
 
@@ -18,6 +19,8 @@ APP_CONFIG = AppConfig(
         Account,
         ContactDetail,
         Address,
+        Authenticator,
+        RecoveryCode,
         OutboxEmail,
         ImportBatch,
         Document,
@@ -28,6 +31,7 @@ APP_CONFIG = AppConfig(
         Report,
         PrintOrder,
         VerifyTally,
+        Passkey,
     ],
     migration_dependencies=[],
     commands=[],

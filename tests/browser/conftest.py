@@ -124,7 +124,8 @@ def server() -> Iterator[Server]:
     """`portal migrate` then `portal serve` on a free port."""
     var_dir = Path(tempfile.mkdtemp(prefix="portal-browser-"))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    # "localhost", not 127.0.0.1: WebAuthn refuses an IP address as the relying-party id (passkeys).
+    url = f"http://localhost:{port}"
     env = _server_env(var_dir, url)
     portal = _portal_command()
     migrated = subprocess.run(

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import SeedAccount
+from tests.browser.two_step import pass_second_step
 
 PASSWORD = "orchard-lantern-quiet-river"
 TARGET = 44
@@ -78,6 +79,7 @@ def log_in(page: Page, person: SeedAccount) -> None:
     page.get_by_label("User name or email address").fill(person.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    pass_second_step(page, person.username)  # staff: two-step sign-in (set up at the first log-in)
     page.wait_for_url("**/dashboard")
 
 
@@ -110,6 +112,8 @@ def test_main_pages_fit_a_phone_and_their_controls_are_big_enough(phone, people)
         f"/connections/{connection}/cancel",
         "/connections/expiring-soon",
         "/profile",
+        "/profile/two-step",
+        "/profile/two-step/setup",
     ):
         check(third_party, path, problems)
 
