@@ -299,6 +299,10 @@ REALISTIC = {
     "views": 3,
     "first": "30 November 2026",
     "last": "6 December 2026",
+    # two-step sign-in and passkeys
+    "name": "Work laptop",
+    "left": 2,
+    "few": True,
     # print orders
     "order_id": 7,
     "certificate_number": "QA-2026-000123",
