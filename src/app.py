@@ -71,7 +71,8 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened_pool = await db.open_pool(settings.db_pool_min, settings.db_pool_max, db_timeouts(settings))
-        await anyio.to_thread.run_sync(warm_static)  # static files compressed once, before any request
+        # Static files compressed once per release, kept under var/ for every later start.
+        await anyio.to_thread.run_sync(warm_static, settings.var_dir / "compressed-static")
         worker = jobs = None
         if settings.run_mail_worker:
             worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)
