@@ -65,6 +65,10 @@ class Settings:
     # LinkedIn's numeric id of the awarding body's company page: "Add to LinkedIn" links name it, so
     # the entry shows the organisation's logo and reads as official. Empty: the name (ORG_NAME) only.
     linkedin_organization_id: str = ""
+    # On SIGTERM: how long requests in flight (and the mail being sent) may take to finish.
+    shutdown_grace_seconds: float = 20.0
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks; "*" any).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def development(self) -> bool:
@@ -260,4 +264,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", "30", int),
         session_absolute_hours=_number(env, "SESSION_ABSOLUTE_HOURS", "12", int),
         linkedin_organization_id=linkedin_id,
+        shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", "20", float),
+        forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip() or Settings.forwarded_allow_ips,
     )
