@@ -36,6 +36,7 @@ from bench.env import (
     ROOT,
     ROUNDS,
     SEARCH_SURNAME,
+    SECOND_STEP,
     SIZES,
     SMALL,
     WARMUP,
@@ -96,7 +97,9 @@ def main() -> int:
         print("\n".join(lines))
         failures += missed
         if not os.environ.get("BENCH_SKIP_SERVER"):
-            lines, missed = server_table(DB_URL, REDIS_URL, third_parties[SMALL]["username"], PASSWORD)
+            lines, missed = server_table(
+                DB_URL, REDIS_URL, third_parties[SMALL]["username"], PASSWORD, f"bench_{SECOND_STEP}"
+            )
             print("\n".join(lines))
             failures += missed
         if not os.environ.get("BENCH_SKIP_MAIL"):

@@ -32,6 +32,7 @@ BASE_URL = "http://testserver.local"
 PASSWORD = "bench-lantern-meadow-piano-" + secrets.token_hex(4)
 
 SMALL, LARGE = "small", "large"
+SECOND_STEP = "second_step"
 SIZES = {SMALL: 10, LARGE: 10_000}
 N_LEARNERS = 2_000
 BATCH = 250

@@ -19,6 +19,7 @@ from bench.env import (
     N_LEARNERS,
     PASSWORD,
     SEARCH_SURNAME,
+    SECOND_STEP,
     SIZES,
     SMALL,
 )
@@ -83,7 +84,9 @@ async def seed(today: date) -> dict[str, Any]:
                     last_name="Employer",
                     company_name=f"{name.capitalize()} Recruiting Ltd",
                 )
-                for name in (SMALL, LARGE)
+                # SECOND_STEP: an account with no connections that turns two-step sign-in on
+                # during the server run, for the second-step page (bench/server.py).
+                for name in (SMALL, LARGE, SECOND_STEP)
             ]
         )
         await insert_all(
