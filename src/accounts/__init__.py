@@ -1,6 +1,6 @@
 """Accounts: registration, learners made by staff (one or a CSV import's thousands, one way),
 log-in and lock-out (with known devices), credentials (set a password, reset and activation
-links), profile (details, email change, contacts, addresses) and deletion. Other code uses only the names below; the modules
+links), profile (details, email change, a second email address, contacts, addresses) and deletion. Other code uses only the names below; the modules
 inside are private."""
 
 from src.accounts.addresses import (
@@ -30,9 +30,11 @@ from src.accounts.forms import (
     check_new_password,
     check_password_change,
     check_registration,
+    check_second_email,
 )
 from src.accounts.learners import NewLearner, create_learner, create_learners, newest_learners
 from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
+from src.accounts.notices import notice_addresses
 from src.accounts.profile import (
     LOCKED,
     confirm_email_change,
@@ -52,6 +54,12 @@ from src.accounts.registration import (
     username_taken,
     verify_email,
 )
+from src.accounts.second_email import (
+    add_second_email,
+    confirm_second_email,
+    make_second_email_main,
+    remove_second_email,
+)
 
 __all__ = [
     "DEVICE_COOKIE",
@@ -69,6 +77,7 @@ __all__ = [
     "account_for_link",
     "account_with_email",
     "add_contact",
+    "add_second_email",
     "address_of",
     "address_values",
     "addresses_of",
@@ -84,7 +93,9 @@ __all__ = [
     "check_new_password",
     "check_password_change",
     "check_registration",
+    "check_second_email",
     "confirm_email_change",
+    "confirm_second_email",
     "contacts_of",
     "create_account",
     "create_learner",
@@ -95,11 +106,14 @@ __all__ = [
     "email_taken",
     "find_by_login",
     "known_device",
+    "make_second_email_main",
     "newest_learners",
+    "notice_addresses",
     "pending_change_for_stop_link",
     "register",
     "remove_address",
     "remove_contact",
+    "remove_second_email",
     "request_password_reset",
     "resend_verification",
     "save_address",

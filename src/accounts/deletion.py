@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from src.accounts.claims import release
+from src.accounts.notices import notice_addresses
 from src.clock import utcnow
 from src.db import write_transaction
 from src.mail import enqueue
@@ -16,12 +18,16 @@ async def delete_account(account: Account) -> None:
     async with write_transaction():
         await ContactDetail.delete().where(ContactDetail.account == account.id)
         await Address.delete().where(Address.account == account.id)
+        await release(account.id)  # both addresses are free for anyone again
         placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"
         await Account.update(
             {
                 Account.username: placeholder,
                 Account.username_key: placeholder,
                 Account.email: f"{placeholder}@deleted.invalid",
+                Account.second_email: None,
+                Account.pending_second_email: None,
+                Account.pending_email: None,
                 Account.password_hash: None,
                 Account.first_name: "Deleted",
                 Account.middle_name: "",
@@ -34,9 +40,10 @@ async def delete_account(account: Account) -> None:
                 Account.deleted_at: utcnow(),
             }
         ).where(Account.id == account.id)
-        await enqueue(
-            account.email,
-            "account_deleted",
-            {"first_name": account.first_name},
-            f"account-deleted:{account.id}",
-        )
+        for address in notice_addresses(account):
+            await enqueue(
+                address,
+                "account_deleted",
+                {"first_name": account.first_name},
+                f"account-deleted:{account.id}:{address}",
+            )

@@ -4,8 +4,12 @@ confirms it: a stolen session alone cannot move the account to another inbox."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from src.accounts.claims import move_claim
 from src.accounts.forms import USERNAME_TAKEN, check_details
 from src.accounts.login import LOCKED, check_current_password
+from src.accounts.notices import notice_addresses
 from src.accounts.registration import OnVerified, email_taken
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
@@ -33,6 +37,9 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
         return None
     email = form.get("email").lower()
     pending = email if email and email != account.email else None
+    if pending and pending == account.second_email:
+        form.error("email", "This is already your second email address: make it your main one below")
+        return None
     if pending:
         # Checked last, and only when all else is right, so a typo elsewhere costs no attempt.
         if not form.get("current_password"):
@@ -71,17 +78,18 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
         {"first_name": first_name, "token": confirm, "hours": hours},
         f"email-change:{key}",
     )
-    await enqueue(
-        account.email,
-        "email_change_requested",
-        {
-            "first_name": first_name,
-            "new_email": new_email,
-            "token": stop,
-            "hours": hours,
-        },
-        f"email-change-notice:{key}",
-    )
+    for address in notice_addresses(account):
+        await enqueue(
+            address,
+            "email_change_requested",
+            {
+                "first_name": first_name,
+                "new_email": new_email,
+                "token": stop,
+                "hours": hours,
+            },
+            f"email-change-notice:{key}:{address}",
+        )
 
 
 async def pending_change_for_stop_link(tokens: Tokens, token: str) -> Account:
@@ -112,6 +120,16 @@ async def stop_email_change(tokens: Tokens, token: str) -> None:
 async def confirm_email_change(tokens: Tokens, token: str, *, on_verified: OnVerified) -> Account:
     """The new address confirms the change: it becomes the account's, verified, then `on_verified`."""
     data = tokens.load("change-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
+    try:
+        return await _confirm_email_change(data, on_verified)
+    except Exception as exc:
+        # Another account took the address after the check (its EmailAddress row, or the column).
+        if unique_violation(exc) != "email":
+            raise
+        raise TokenError("invalid") from exc
+
+
+async def _confirm_email_change(data: dict[str, Any], on_verified: OnVerified) -> Account:
     async with write_transaction():
         account = await Account.by_id(data.get("a"))
         if account is None:
@@ -120,15 +138,18 @@ async def confirm_email_change(tokens: Tokens, token: str, *, on_verified: OnVer
             raise TokenError("used")  # confirmed already, or stopped from the old address
         if await email_taken(data["e"]):
             raise TokenError("invalid")
+        await move_claim(account.id, data["old"], data["e"])
         await Account.update(
             {Account.email: data["e"], Account.email_verified_at: utcnow(), Account.pending_email: None}
         ).where(Account.id == account.id)
         account.email = data["e"]
         await on_verified(account)
-        await enqueue(
-            data["old"],  # the notice goes to the address that was just replaced
-            "email_changed",
-            {"first_name": account.first_name, "new_email": data["e"]},
-            f"email-changed:{account.id}:{data['e']}",
-        )
+        # The notice goes to the address that was just replaced, and to the second one.
+        for address in [data["old"], *notice_addresses(account)[1:]]:
+            await enqueue(
+                address,
+                "email_changed",
+                {"first_name": account.first_name, "new_email": data["e"]},
+                f"email-changed:{account.id}:{data['e']}:{address}",
+            )
     return account

@@ -19,6 +19,7 @@ from src.routes.print_orders import PrintOrderController
 from src.routes.profile import ProfileController
 from src.routes.reloads import reload_handlers
 from src.routes.reports import ReportController
+from src.routes.second_email import SecondEmailController
 from src.routes.session import SessionController
 from src.routes.shared_documents import SharedDocumentController
 from src.routes.sharing import SharingController
@@ -42,6 +43,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         SessionController,
         PasswordController,
         ProfileController,
+        SecondEmailController,
         AddressController,
         StaffController,
         StaffDocumentController,

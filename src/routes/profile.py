@@ -23,7 +23,8 @@ from src.tokens import TokenError
 LOCKED = accounts.LOCKED
 
 
-async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
+async def manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
+    """The whole profile page (its sections' forms empty unless `overrides` say otherwise)."""
     account = request.user
     context: dict[str, Any] = {
         "account": account,
@@ -34,6 +35,8 @@ async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **ove
         "contact_errors": {},
         "addresses": await accounts.addresses_of(account),
         "saved": None,
+        "second_values": {},
+        "second_errors": {},
     }
     context.update(overrides)
     return Template(
@@ -51,7 +54,7 @@ class ProfileController(Controller):
     @get("/", name="profile")
     async def show_profile(self, request: Request[Any, Any, Any]) -> Template:
         """Page: every part of the profile, each section a partial that htmx updates alone."""
-        return await _manage_page(request)
+        return await manage_page(request)
 
     @post("/details", name="update_details", opt={"reload": "profile"})
     async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
@@ -69,7 +72,7 @@ class ProfileController(Controller):
                     errors=form.errors,
                     saved=None,
                 )
-            return await _manage_page(request, 422, values=form.kept(), errors=form.errors)
+            return await manage_page(request, 422, values=form.kept(), errors=form.errors)
         poke_worker(request.app)
         message = "Your details have been saved."
         if pending:
@@ -125,7 +128,7 @@ class ProfileController(Controller):
                 contact_errors=form.errors,
             )
         if not form.ok:
-            return await _manage_page(request, 422, contact_values=form.kept(), contact_errors=form.errors)
+            return await manage_page(request, 422, contact_values=form.kept(), contact_errors=form.errors)
         flash(request, "Contact detail added.", category="success")
         return Redirect(path=url(request, "profile") + "#contacts", status_code=303)
 

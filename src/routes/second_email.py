@@ -1,0 +1,93 @@
+"""A second email address on the profile: add it (a link to confirm it), confirm it from that link,
+make it the main address, remove it. Each answers htmx with the profile's second-address section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar_htmx import ClientRedirect
+
+from src import accounts, connections
+from src.forms import read_form
+from src.guards import requires_login
+from src.htmx import redirect, render, wants_fragment
+from src.mail import poke_worker
+from src.routes.account import email_budget
+from src.routes.common import tokens_of, url
+from src.routes.profile import manage_page
+from src.tokens import TokenError
+
+SECTION = "partials/profile/_second_email.html"
+
+
+def _section(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
+    values = {"account": request.user, "second_values": {}, "second_errors": {}, "second_saved": None}
+    return render(request, "profile/index.html", SECTION, status_code=status, **{**values, **context})
+
+
+async def _answer(request: Request[Any, Any, Any], message: str) -> Template | Redirect:
+    """After a change: htmx gets the section saying what happened; a plain form, a flash and the profile."""
+    poke_worker(request.app)
+    if wants_fragment(request):
+        return _section(request, second_saved=message)
+    flash(request, message, category="success")
+    return Redirect(path=url(request, "profile") + "#second-email", status_code=303)
+
+
+class SecondEmailController(Controller):
+    path = "/profile/second-email"
+    guards = [requires_login]
+
+    @post("/", name="add_second_email", opt={"reload": "profile"})
+    async def add_second_email(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
+        """Ask for a second address (needs the current password): a link goes to it. Errors: 422, kept."""
+        form = await read_form(request)
+        email = await accounts.check_second_email(form, request.user)
+        if email is None:
+            status = 429 if form.errors.get("password_for_second") == accounts.LOCKED else 422
+            if wants_fragment(request):
+                return _section(request, status, second_values=form.kept(), second_errors=form.errors)
+            return await manage_page(request, status, second_values=form.kept(), second_errors=form.errors)
+        await accounts.add_second_email(tokens_of(request), request.user, email, email_budget(request))
+        return await _answer(
+            request, f"We have sent a link to {email}: it becomes your second address when you open it."
+        )
+
+    @get("/confirm/{token:str}", name="confirm_second_email")
+    async def confirm_second_email(
+        self, request: Request[Any, Any, Any], token: FromPath[str]
+    ) -> Template | Redirect:
+        """The link sent to the new address: makes it the account's second address."""
+        try:
+            await accounts.confirm_second_email(
+                tokens_of(request), token, on_verified=connections.attach_pending
+            )
+        except TokenError as exc:
+            return render(
+                request, "account/link_problem.html", status_code=400, reason=exc.reason, purpose="second"
+            )
+        poke_worker(request.app)
+        flash(request, "Your second email address is confirmed.", category="success")
+        return Redirect(path=url(request, "profile") + "#second-email", status_code=303)
+
+    @post("/main", name="make_second_email_main", opt={"reload": "profile"})
+    async def make_main(self, request: Request[Any, Any, Any]) -> Redirect | ClientRedirect:
+        """Swap the two addresses, then the whole profile again (its details show the main address)."""
+        account = request.user
+        if await accounts.make_second_email_main(account):
+            poke_worker(request.app)
+            flash(request, f"{account.email} is now your main email address.", category="success")
+        else:
+            flash(request, "Nothing changed: you have no second email address.", category="info")
+        return redirect(request, url(request, "profile") + "#second-email")
+
+    @post("/remove", name="remove_second_email", opt={"reload": "profile"})
+    async def remove(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        """Remove the second address (or the one waiting for its link). htmx: the section."""
+        if not await accounts.remove_second_email(request.user):
+            return await _answer(request, "You have no second email address.")
+        return await _answer(request, "Your second email address is removed.")
