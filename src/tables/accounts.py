@@ -110,6 +110,9 @@ class EmailAddress(Table):
     id: Serial  # added by Piccolo; declared for type checkers
     email = Varchar(length=254, unique=True)
     account = ForeignKey(references=Account, index=True)
+    # Since when the account holds it: a download of the person's data lists the emails sent to the
+    # address from then on, never those sent to someone who held it before.
+    claimed_at = Timestamptz(default=TimestamptzNow())
 
 
 class ContactKind(str, Enum):

@@ -3,7 +3,9 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
 from piccolo.columns.column_types import ForeignKey
 from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
@@ -21,7 +23,7 @@ class Account(Table, tablename="account", schema=None):
     )
 
 
-ID = "2026-12-07T09:04:19:510254"
+ID = "2026-12-07T09:10:33:142855"
 VERSION = "1.38.0"
 DESCRIPTION = "Account.second_email, pending_second_email; EmailAddress"
 
@@ -76,6 +78,27 @@ async def forwards():
             "primary_key": False,
             "unique": False,
             "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EmailAddress",
+        tablename="email_address",
+        column_name="claimed_at",
+        db_column_name="claimed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
