@@ -37,6 +37,8 @@ class AuditAction(StrEnum):
     revoked_document = "revoked_document"
     superseded_document = "superseded_document"
     printed_duplicate = "printed_duplicate"
+    # On no connection or document: the person downloaded a copy of their data (counted: 3 a day).
+    downloaded_data = "downloaded_data"
 
 
 async def record(

@@ -10,6 +10,7 @@ from src.routes.account import AccountController
 from src.routes.addresses import AddressController
 from src.routes.api_problems import EXCEPTION_HANDLERS, schema_router
 from src.routes.connections import ConnectionController
+from src.routes.data_download import DataDownloadController
 from src.routes.documents import DocumentController
 from src.routes.extensions import ExtensionController
 from src.routes.home import HomeController
@@ -44,6 +45,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         PasswordController,
         ProfileController,
         SecondEmailController,
+        DataDownloadController,
         AddressController,
         StaffController,
         StaffDocumentController,
