@@ -11,13 +11,19 @@ from typing import Any
 
 import pytest
 
-from src import accounts
+from src import accounts, connections
 from src.db import unique_violation
 from src.tables.accounts import Account, EmailAddress, Role
+from src.tables.connections import Connection
+from src.tables.documents import Document
 from src.tables.outbox import OutboxEmail
 from src.tokens import TokenError
 from tests.support.client import log_in, post_form, run
+from tests.support.clocks import today
+from tests.support.document_staff_fixtures import row as import_row
+from tests.support.document_staff_fixtures import staff_client
 from tests.support.factories import OTHER_PASSWORD, STRONG_PASSWORD, make_account, with_fast_password
+from tests.support.imports import confirm, csv_bytes, outcomes, upload
 from tests.support.pages import errors_on, html, is_logged_in, notices
 from tests.support.smtp import assert_no_more_mail, link_in, text_of
 from tests.test_connections_concurrency import fire_together
@@ -369,3 +375,37 @@ def test_two_browsers_confirming_one_address_at_once(client, other_client, mailb
     )
     assert sorted(r.status_code for r in answers) == [303, 400]
     assert len(holders("shared@example.com")) == 1
+
+
+# --- a second address finds its account wherever an address is typed -------------------------------
+
+
+def test_a_csv_import_to_a_second_address_issues_to_its_account(client, other_client, mailbox):
+    lena = with_second(other_client, mailbox, "lena", "lena.home@example.com")
+    staff_client(client)
+    checked = upload(client, csv_bytes([import_row(learner_email="lena.home@example.com")]))
+    assert [outcome for _, outcome in outcomes(checked)] == ["New"]
+    assert confirm(client, checked).status_code == 303
+    [document] = run(Document.objects().run())
+    assert document.owner == lena.id
+    assert run(Account.count().where(Account.role == "learner").run()) == 1  # no second account made
+
+
+def test_a_request_waiting_for_the_address_becomes_the_learners_when_she_adds_it(client, mailbox):
+    tess = person("tess", role="third_party", company_name="Acme Care")
+    waiting = run(connections.add_connection(tess, "lena.home@example.com", "Please connect.", today()))
+    assert waiting.learner is None
+    lena = with_second(client, mailbox, "lena", "lena.home@example.com")
+    assert run(Connection.select(Connection.learner).where(Connection.id == waiting.id).first().run()) == {
+        "learner": lena.id
+    }
+
+
+def test_htmx_refusal_answers_422_with_the_section_alone(client):
+    person("lena")
+    log_in(client, "lena")
+    response = add(client, "lena@example.com", htmx=True)
+    assert response.status_code == 422
+    page = html(response)
+    assert page.css_first("main") is None  # the fragment, not the page
+    assert page.css_first("section#second-email #second_email-error") is not None

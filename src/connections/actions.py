@@ -319,18 +319,20 @@ async def change_documents(learner: Account, connection: Connection, document_id
 
 
 async def attach_pending(account: Account) -> None:
-    """When someone verifies an address, connections waiting for that address become theirs.
+    """When someone verifies an address (main or second), connections waiting for either of the
+    account's addresses become theirs.
 
     A learner is then told of each request that waits for them (the third party asked before the
     address had a verified account, so no email went out); the invitation already told a third party."""
+    addresses = [address for address in (account.email, account.second_email) if address]
     if account.role == Role.learner.value:
         waiting = await Connection.objects().where(
             Connection.learner.is_null()
-            & (Connection.learner_email == account.email)
+            & Connection.learner_email.is_in(addresses)
             & (Connection.state == WAITING_LEARNER)
         )
         await Connection.update({Connection.learner: account.id}).where(
-            Connection.learner.is_null() & (Connection.learner_email == account.email)
+            Connection.learner.is_null() & Connection.learner_email.is_in(addresses)
         )
         for connection in waiting:
             third_party = await live_account(connection.third_party)
@@ -346,5 +348,5 @@ async def attach_pending(account: Account) -> None:
                 )
     elif account.role == Role.third_party.value:
         await Connection.update({Connection.third_party: account.id}).where(
-            Connection.third_party.is_null() & (Connection.third_party_email == account.email)
+            Connection.third_party.is_null() & Connection.third_party_email.is_in(addresses)
         )
