@@ -409,3 +409,15 @@ def test_htmx_refusal_answers_422_with_the_section_alone(client):
     page = html(response)
     assert page.css_first("main") is None  # the fragment, not the page
     assert page.css_first("section#second-email #second_email-error") is not None
+
+
+def test_cancelling_an_address_that_waits_kills_its_link(client, mailbox):
+    person("lena")
+    log_in(client, "lena")
+    link = added(client, mailbox, "lena.home@example.com")
+    cancelled = post_form(client, "/profile/second-email/remove", {}, token_from="/profile")
+    assert cancelled.status_code == 303
+    assert "The address is no longer waiting: its link no longer works." in notices(client.get("/profile"))
+    assert row("lena")["pending_second_email"] is None
+    assert client.get(link, follow_redirects=False).status_code == 400
+    assert row("lena")["second_email"] is None

@@ -33,7 +33,7 @@ async def add_second_email(tokens: Tokens, account: Account, email: str, may_ema
                 await enqueue(
                     email, "address_in_use", {"first_name": holder.first_name}, f"address-in-use:{key}"
                 )
-        else:
+        elif await may_email(email):  # the hourly budget per recipient: no mail bomb through this form
             token = tokens.sign("second-email", {"a": account.id, "e": email})
             await enqueue(
                 email,
@@ -122,16 +122,17 @@ async def make_second_email_main(account: Account) -> bool:
     return True
 
 
-async def remove_second_email(account: Account) -> bool:
-    """The second address is no longer the account's (a pending one is dropped too). False: there
-    was none, or it changed meanwhile. Both addresses are told."""
+async def remove_second_email(account: Account) -> str | None:
+    """ "removed": the second address is no longer the account's (both addresses are told);
+    "cancelled": the one waiting for its link is dropped (the link dies); None: there was neither,
+    or it changed meanwhile."""
     second = account.second_email
     if second is None:
         if account.pending_second_email is None:
-            return False
+            return None
         await Account.update({Account.pending_second_email: None}).where(Account.id == account.id)
         account.pending_second_email = None
-        return True
+        return "cancelled"
     told = notice_addresses(account)
     async with write_transaction():
         removed = await compare_and_set(
@@ -141,7 +142,7 @@ async def remove_second_email(account: Account) -> bool:
             {Account.second_email: None, Account.pending_second_email: None},
         )
         if not removed:
-            return False
+            return None
         await release(account.id, second)
         account.second_email = account.pending_second_email = None
         for address in told:
@@ -151,4 +152,4 @@ async def remove_second_email(account: Account) -> bool:
                 {"first_name": account.first_name, "second_email": second},
                 f"second-email-removed:{account.id}:{second}:{minute_key()}:{address}",
             )
-    return True
+    return "removed"

@@ -88,6 +88,9 @@ class SecondEmailController(Controller):
     @post("/remove", name="remove_second_email", opt={"reload": "profile"})
     async def remove(self, request: Request[Any, Any, Any]) -> Template | Redirect:
         """Remove the second address (or the one waiting for its link). htmx: the section."""
-        if not await accounts.remove_second_email(request.user):
-            return await _answer(request, "You have no second email address.")
-        return await _answer(request, "Your second email address is removed.")
+        done = await accounts.remove_second_email(request.user)
+        if done == "removed":
+            return await _answer(request, "Your second email address is removed.")
+        if done == "cancelled":
+            return await _answer(request, "The address is no longer waiting: its link no longer works.")
+        return await _answer(request, "You have no second email address.")
