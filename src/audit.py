@@ -37,6 +37,13 @@ class AuditAction(StrEnum):
     revoked_document = "revoked_document"
     superseded_document = "superseded_document"
     printed_duplicate = "printed_duplicate"
+    # On an account's two-step sign-in (the actor is the person; for a reset, the member of staff,
+    # with the person and the reason in the detail).
+    turned_on_two_step = "turned_on_two_step"
+    turned_off_two_step = "turned_off_two_step"
+    regenerated_recovery_codes = "regenerated_recovery_codes"
+    used_recovery_code = "used_recovery_code"
+    reset_two_step = "reset_two_step"
     # On no connection or document: the person downloaded a copy of their data (counted: 3 a day).
     downloaded_data = "downloaded_data"
 

@@ -1,4 +1,9 @@
-"""Who is logged in: the session holds an account id, an epoch and two timestamps.
+"""Who is logged in: the session holds an account id, an epoch and three timestamps (issued, seen,
+and `stepped_up_at`, the last time the person proved who they are: a log-in or a step-up).
+
+Between a right password and the second step, the session holds no account id at all, only
+`second_step_for` (the account), its epoch and when the password was right: nothing that needs a
+log-in works, and after SECOND_STEP_SECONDS the state lapses (`pending_second_step`).
 
 The middleware loads the account for every request that carries a session and ends the session
 when it is idle too long, too old, or its epoch no longer matches the account's (a password change
@@ -24,6 +29,9 @@ if TYPE_CHECKING:
     from src.settings import Settings
 
 SEEN_REFRESH_SECONDS = 60
+SECOND_STEP_SECONDS = 5 * 60  # from a right password to the second step
+STEPPED_UP_AT = "stepped_up_at"  # session key: when the person last proved who they are
+_SECOND_STEP_KEYS = ("second_step_for", "second_step_epoch", "second_step_since", "second_step_next")
 
 
 # Every request with a session reads its account: one statement, written once (src/db/reads.py).
@@ -85,7 +93,8 @@ class AccountMiddleware(ASGIMiddleware):
 
 
 def start_session(request: Request[Any, Any, Any], account: Account) -> None:
-    """Log the account in: a fresh session id, and the epoch that a password change will bump."""
+    """Log the account in: a fresh session id, and the epoch that a password change will bump. The
+    log-in itself counts as a fresh step (`stepped_up_at`) for actions that ask for a recent one."""
     flashes = request.session.get("_messages", [])
     request.clear_session()
     now = clock.seconds()
@@ -95,10 +104,55 @@ def start_session(request: Request[Any, Any, Any], account: Account) -> None:
             "epoch": account.session_epoch,
             "issued": now,
             "seen": now,
+            STEPPED_UP_AT: now,
             "_messages": flashes,
         }
     )
     rotate_session(request)
+
+
+def start_second_step(request: Request[Any, Any, Any], account: Account, next_path: str = "") -> None:
+    """The password was right and a second step is due (or, for staff without one, enrolment): the
+    session names the account but logs nobody in; `next_path` is where the log-in was going."""
+    flashes = request.session.get("_messages", [])
+    request.clear_session()
+    request.set_session(
+        {
+            "second_step_for": account.id,
+            "second_step_epoch": account.session_epoch,
+            "second_step_since": clock.seconds(),
+            "second_step_next": next_path,
+            "_messages": flashes,
+        }
+    )
+    rotate_session(request)
+
+
+def pending_second_step(request: Request[Any, Any, Any]) -> int | None:
+    """The account whose second step is due in this session, while it has not lapsed (5 minutes)."""
+    session = request.session
+    account_id = session.get("second_step_for") if session else None
+    if not isinstance(account_id, int):
+        return None
+    if clock.seconds() - session.get("second_step_since", 0) > SECOND_STEP_SECONDS:
+        end_second_step(request)
+        return None
+    return account_id
+
+
+def second_step_epoch(request: Request[Any, Any, Any]) -> int | None:
+    """The session epoch the account had when its password was right (a change since ends the step)."""
+    epoch = request.session.get("second_step_epoch") if request.session else None
+    return epoch if isinstance(epoch, int) else None
+
+
+def second_step_next(request: Request[Any, Any, Any]) -> str:
+    return str(request.session.get("second_step_next") or "") if request.session else ""
+
+
+def end_second_step(request: Request[Any, Any, Any]) -> None:
+    for key in _SECOND_STEP_KEYS:
+        request.session.pop(key, None)
 
 
 def end_session(request: Request[Any, Any, Any]) -> None:

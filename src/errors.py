@@ -43,6 +43,10 @@ class Refused(Exception):
         self.field = field
 
 
+class TwoStepRequired(NotAuthorizedException):
+    """A staff page asked for by a staff account without two-step sign-in: it sets that up first."""
+
+
 TITLES = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
     403: (
@@ -103,7 +107,16 @@ def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
     return Redirect(path=location, status_code=303)  # type: ignore[return-value]
 
 
+def setup_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
+    location = request.app.route_reverse("set_up_two_step")
+    if wants_fragment(request):
+        return Response(content="", status_code=204, headers={"HX-Redirect": location})
+    return Redirect(path=location, status_code=303)  # type: ignore[return-value]
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, TwoStepRequired):
+        return setup_redirect(request)
     if isinstance(exc, NotAuthorizedException):
         return login_redirect(request)
     detail = (

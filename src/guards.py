@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
+from src.errors import TwoStepRequired
 from src.tables.accounts import Role
 
 
@@ -34,7 +35,17 @@ def _requires_role(role: Role) -> Any:
     return guard
 
 
-requires_staff = _requires_role(Role.staff)
+_requires_staff_role = _requires_role(Role.staff)
+
+
+async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Staff pages, for staff with two-step sign-in only: a password alone never reaches them (a
+    staff account without it is sent to set it up, src.errors.TwoStepRequired)."""
+    await _requires_staff_role(connection, handler)
+    if connection.user.two_step_since is None:
+        raise TwoStepRequired("Set up two-step sign-in to continue.")
+
+
 requires_learner = _requires_role(Role.learner)
 requires_third_party = _requires_role(Role.third_party)
 

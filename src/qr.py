@@ -41,6 +41,12 @@ def svg(text: str, *, scale: int = 4, error: str = "q") -> str:
     )
 
 
+def secret_svg(text: str, title: str, *, scale: int = 4) -> str:
+    """A QR code holding a secret (an authenticator's key): titled with `title`, not with the text,
+    and never kept in the cache that `svg` keeps. Level M: it is read from a screen, never from paper."""
+    return _symbol(text, "m").svg_inline(scale=scale, title=title, svgclass="qr", lineclass=None)
+
+
 def png(text: str, *, scale: int = 8, error: str = "q") -> bytes:
     """The QR code as a PNG (black on white, the standard 4-module quiet zone), for printing."""
     out = io.BytesIO()

@@ -38,6 +38,7 @@ from tests.support.factories import (
 )
 from tests.support.pages import errors_on, html
 from tests.support.smtp import text_of
+from tests.support.two_step import code_at, enrol, key_of, step_now
 from tests.test_connections_concurrency import fire_together
 
 PAGE = "/profile/data"
@@ -125,8 +126,14 @@ def worlds(app: Any, client: Any) -> tuple[World, World]:
     return run(build_world(tokens, tz, "Quokka", staff)), run(build_world(tokens, tz, "Wombat", staff))
 
 
-def download(client: Any, password: str | None = STRONG_PASSWORD) -> Any:
-    data = {} if password is None else {"password": password}
+STALE = 16  # minutes since the log-in: beyond the 15 a step-up counts for
+
+
+def download(client: Any, password: str | None = None, code: str | None = None) -> Any:
+    """Press the button (with the step-up prompt's password or code, when given)."""
+    data = {"step_up_password": password} if password is not None else {}
+    if code is not None:
+        data["step_up_code"] = code
     return post_form(client, PAGE, data, token_from=PAGE)
 
 
@@ -267,34 +274,51 @@ def test_a_formula_typed_by_someone_else_reaches_the_csv_as_text(client, worlds)
     assert cells[0]["message"] == '\'=HYPERLINK("http://evil")'
 
 
-def test_the_page_asks_for_the_password_and_says_what_the_copy_is(client):
+def test_the_page_says_what_the_copy_is_and_asks_for_nothing_just_after_log_in(client):
     run(make_account("learner", "lena"))
     log_in(client, "lena")
     page = html(client.get(PAGE))
     assert page.css_first("main h1").text() == "Download your data"
     form = page.css_first("form#data-form")
     assert form.attributes["action"] == PAGE and "hx-post" not in form.attributes
-    assert form.css_first('input[name="password"]').attributes["autocomplete"] == "current-password"
+    assert form.css_first("#step-up") is None  # the log-in is the recent step
     assert "not an official document" in page.css_first("main").text()
     profile = html(client.get("/profile"))
     assert profile.css_first(f'a[href="{PAGE}"]') is not None
 
 
-def test_without_the_password_nothing_is_downloaded_or_counted(client, mailbox):
+def test_a_stale_session_must_give_the_password_again(client, clock, mailbox):
     lena = run(make_account("learner", "lena"))
     log_in(client, "lena")
-    missing = download(client, None)
+    clock.minutes = STALE
+    prompt = html(client.get(PAGE)).css_first("form#data-form input#step_up_password")
+    assert prompt is not None and prompt.attributes["autocomplete"] == "current-password"
+    missing = download(client)
     assert missing.status_code == 422
-    assert errors_on(missing) == {"password": "Enter your password to download your data"}
+    assert errors_on(missing) == {
+        "step_up_password": "To do this, first confirm it is you: enter your password"
+    }
     wrong = download(client, OTHER_PASSWORD)
     assert wrong.status_code == 422
-    assert errors_on(wrong) == {"password": "Your password is not right"}
+    assert errors_on(wrong) == {"step_up_password": "Your password is not right"}
     assert (
         run(Account.select(Account.failed_logins).where(Account.id == lena.id).first().run())["failed_logins"]
         == 1
     )
     assert run(AccessEvent.count().where(AccessEvent.action == AuditAction.downloaded_data.value).run()) == 0
     assert run(OutboxEmail.count().run()) == 0
+    unzip(download(client, STRONG_PASSWORD))
+    unzip(download(client))  # the step just given covers the next 15 minutes
+
+
+def test_with_two_step_on_a_stale_session_needs_a_code(client, clock):
+    lena = run(make_account("learner", "lena"))
+    run(enrol(lena))
+    log_in(client, "lena")
+    clock.minutes = STALE
+    refused = download(client, STRONG_PASSWORD)
+    assert refused.status_code == 422 and "step_up_code" in errors_on(refused)
+    unzip(download(client, code=code_at(key_of("lena"), step_now() + 1)))
 
 
 def test_staff_have_no_download(client):
@@ -360,10 +384,10 @@ def test_three_of_many_parallel_downloads_are_counted(client):
     assert run(OutboxEmail.count().run()) == exports.MAX_DOWNLOADS
 
 
-def test_three_of_four_browsers_downloading_at_once_get_the_file(client, other_client, app):
+def test_three_of_six_browsers_downloading_at_once_get_the_file(client, other_client, app):
     lena = run(make_account("learner", "lena", password=None))
     run(with_fast_password(lena))
-    browsers = [client, other_client, fresh_client(app), fresh_client(app)]
+    browsers = [client, other_client, *(fresh_client(app) for _ in range(4))]
     tokens = []
     for browser in browsers:
         log_in(browser, "lena")
@@ -371,11 +395,11 @@ def test_three_of_four_browsers_downloading_at_once_get_the_file(client, other_c
         tokens.append(page.css_first('input[name="_csrf_token"]').attributes["value"])
     answers = fire_together(
         *(
-            (lambda b=browser, t=token: b.post(PAGE, data={"_csrf_token": t, "password": STRONG_PASSWORD}))
+            (lambda b=browser, t=token: b.post(PAGE, data={"_csrf_token": t}))
             for browser, token in zip(browsers, tokens, strict=True)
         )
     )
-    assert sorted(a.status_code for a in answers) == [200, 200, 200, 429]
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 429, 429, 429]
     for answer in answers:
         if answer.status_code == 200:
             assert "README.txt" in zipfile.ZipFile(io.BytesIO(answer.content)).namelist()

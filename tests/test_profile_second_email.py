@@ -26,6 +26,7 @@ from tests.support.factories import OTHER_PASSWORD, STRONG_PASSWORD, make_accoun
 from tests.support.imports import confirm, csv_bytes, outcomes, upload
 from tests.support.pages import errors_on, html, is_logged_in, notices
 from tests.support.smtp import assert_no_more_mail, link_in, text_of
+from tests.support.two_step import code_at, enrol, key_of, step_now
 from tests.test_connections_concurrency import fire_together
 
 ADD = "/profile/second-email"
@@ -421,3 +422,54 @@ def test_cancelling_an_address_that_waits_kills_its_link(client, mailbox):
     assert row("lena")["pending_second_email"] is None
     assert client.get(link, follow_redirects=False).status_code == 400
     assert row("lena")["second_email"] is None
+
+
+# --- step-up: a change of a sign-in address needs a recent step -------------------------------------
+
+STALE = 16  # minutes since the log-in: beyond the 15 a step-up counts for
+
+
+def test_making_it_main_or_removing_it_with_a_stale_session_asks_for_the_password(client, mailbox, clock):
+    with_second(client, mailbox, "lena", "lena.home@example.com")
+    clock.minutes = STALE
+    section = html(client.get("/profile")).css_first("section#second-email")
+    assert section.css_first("input#step_up_password-second") is not None
+    for path in ("/profile/second-email/main", "/profile/second-email/remove"):
+        refused = post_form(client, path, {}, token_from="/profile")
+        assert refused.status_code == 422
+        assert errors_on(refused) == {
+            "step_up_password-second": "To do this, first confirm it is you: enter your password"
+        }
+    assert (row("lena")["email"], row("lena")["second_email"]) == (
+        "lena@example.com",
+        "lena.home@example.com",
+    )
+    refused = post_form(
+        client, "/profile/second-email/remove", {"step_up_password": OTHER_PASSWORD}, htmx=True
+    )
+    assert refused.status_code == 422
+    assert html(refused).css_first("section#second-email #step_up_password-second-error") is not None
+    done = post_form(client, "/profile/second-email/main", {"step_up_password": STRONG_PASSWORD})
+    assert done.status_code == 303
+    assert row("lena")["email"] == "lena.home@example.com"
+
+
+def test_adding_with_two_step_on_and_a_stale_session_needs_a_code_too(client, mailbox, clock):
+    lena = person("lena")
+    run(enrol(lena))
+    log_in(client, "lena")
+    clock.minutes = STALE
+    refused = add(client, "lena.home@example.com")
+    assert refused.status_code == 422 and "step_up_code-second" in errors_on(refused)
+    assert row("lena")["pending_second_email"] is None
+    done = post_form(
+        client,
+        ADD,
+        {
+            "second_email": "lena.home@example.com",
+            "password_for_second": STRONG_PASSWORD,
+            "step_up_code": code_at(key_of("lena"), step_now() + 1),
+        },
+    )
+    assert done.status_code == 303
+    mailbox.wait_for(to="lena.home@example.com", subject="Confirm your second email address")

@@ -1,7 +1,8 @@
 """Accounts: registration, learners made by staff (one or a CSV import's thousands, one way),
-log-in and lock-out (with known devices), credentials (set a password, reset and activation
-links), profile (details, email change, a second email address, contacts, addresses) and deletion. Other code uses only the names below; the modules
-inside are private."""
+log-in and lock-out (with known devices), two-step sign-in (authenticator codes, recovery codes,
+step-up before actions that matter), credentials (set a password, reset and activation links),
+profile (details, email change, a second email address, contacts, addresses), security notices and deletion. Other code uses
+only the names below; the modules inside are private."""
 
 from src.accounts.addresses import (
     MAX_ADDRESSES,
@@ -34,7 +35,7 @@ from src.accounts.forms import (
 )
 from src.accounts.learners import NewLearner, create_learner, create_learners, newest_learners
 from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
-from src.accounts.notices import notice_addresses
+from src.accounts.notices import notice_addresses, send_notice
 from src.accounts.profile import (
     LOCKED,
     confirm_email_change,
@@ -42,6 +43,12 @@ from src.accounts.profile import (
     pending_change_for_stop_link,
     stop_email_change,
     update_details,
+)
+from src.accounts.recovery import (
+    FEW_LEFT,
+    normalise_recovery_code,
+    recovery_codes_left,
+    recovery_left_message,
 )
 from src.accounts.registration import (
     NewAccount,
@@ -60,16 +67,45 @@ from src.accounts.second_email import (
     make_second_email_main,
     remove_second_email,
 )
+from src.accounts.step_up import (
+    STEP_UP_FIELDS,
+    STEP_UP_MINUTES,
+    check_step_up,
+    step_up_needed,
+    step_up_status,
+)
+from src.accounts.two_step import (
+    LOCKED_CODE,
+    CodeCheck,
+    Enrolment,
+    check_code,
+    dismiss_two_step_hint,
+    enrolment,
+    has_two_step,
+    must_enrol,
+    regenerate_recovery_codes,
+    reset_by_staff,
+    second_step_due,
+    suggest_two_step,
+    turn_off,
+    turn_on,
+)
 
 __all__ = [
     "DEVICE_COOKIE",
     "DEVICE_MAX_AGE",
+    "FEW_LEFT",
     "LOCKED",
+    "LOCKED_CODE",
     "LOCK_AFTER",
     "MAX_ADDRESSES",
     "MAX_CONTACTS",
+    "STEP_UP_FIELDS",
+    "STEP_UP_MINUTES",
     "USERNAME_TAKEN",
+    "CodeCheck",
     "Device",
+    "Enrolment",
     "LoginResult",
     "NewAccount",
     "NewLearner",
@@ -82,6 +118,7 @@ __all__ = [
     "address_values",
     "addresses_of",
     "check_address",
+    "check_code",
     "check_contact",
     "check_current_password",
     "check_deletion",
@@ -94,6 +131,7 @@ __all__ = [
     "check_password_change",
     "check_registration",
     "check_second_email",
+    "check_step_up",
     "confirm_email_change",
     "confirm_second_email",
     "contacts_of",
@@ -103,22 +141,38 @@ __all__ = [
     "delete_account",
     "details_values",
     "device_cookie",
+    "dismiss_two_step_hint",
     "email_taken",
+    "enrolment",
     "find_by_login",
+    "has_two_step",
     "known_device",
     "make_second_email_main",
+    "must_enrol",
     "newest_learners",
+    "normalise_recovery_code",
     "notice_addresses",
     "pending_change_for_stop_link",
+    "recovery_codes_left",
+    "recovery_left_message",
+    "regenerate_recovery_codes",
     "register",
     "remove_address",
     "remove_contact",
     "remove_second_email",
     "request_password_reset",
     "resend_verification",
+    "reset_by_staff",
     "save_address",
+    "second_step_due",
+    "send_notice",
     "set_password",
+    "step_up_needed",
+    "step_up_status",
     "stop_email_change",
+    "suggest_two_step",
+    "turn_off",
+    "turn_on",
     "update_details",
     "username_taken",
     "verify_email",

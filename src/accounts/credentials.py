@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.accounts.login import find_by_login
-from src.accounts.notices import notice_addresses
+from src.accounts.notices import notice_addresses, send_notice
 from src.accounts.registration import MayEmail, OnVerified
 from src.clock import utcnow
 from src.db import write_transaction
@@ -75,11 +75,10 @@ async def set_password(account: Account, password: str, *, on_verified: OnVerifi
         await Account.update(values).where(Account.id == account.id)
         if on_verified is not None:
             await on_verified(fresh)
-        for address in notice_addresses(fresh):
-            await enqueue(
-                address,
-                "password_changed",
-                {"first_name": fresh.first_name},
-                f"password-changed:{account.id}:{epoch}:{address}",
-            )
+        await send_notice(
+            fresh,
+            "password_changed",
+            {"first_name": fresh.first_name},
+            f"password-changed:{account.id}:{epoch}",
+        )
     return epoch

@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 
 from src.accounts.claims import release
-from src.accounts.notices import notice_addresses
+from src.accounts.notices import send_notice
 from src.clock import utcnow
 from src.db import write_transaction
-from src.mail import enqueue
-from src.tables.accounts import Account, Address, ContactDetail
+from src.tables.accounts import Account, Address, Authenticator, ContactDetail, RecoveryCode
 
 
 async def delete_account(account: Account) -> None:
@@ -19,6 +18,8 @@ async def delete_account(account: Account) -> None:
         await ContactDetail.delete().where(ContactDetail.account == account.id)
         await Address.delete().where(Address.account == account.id)
         await release(account.id)  # both addresses are free for anyone again
+        await RecoveryCode.delete().where(RecoveryCode.account == account.id)
+        await Authenticator.delete().where(Authenticator.account == account.id)
         placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"
         await Account.update(
             {
@@ -36,14 +37,11 @@ async def delete_account(account: Account) -> None:
                 Account.company_name: "",
                 Account.job_title: "",
                 Account.date_of_birth: None,
+                Account.two_step_since: None,
                 Account.session_epoch: account.session_epoch + 1,
                 Account.deleted_at: utcnow(),
             }
         ).where(Account.id == account.id)
-        for address in notice_addresses(account):
-            await enqueue(
-                address,
-                "account_deleted",
-                {"first_name": account.first_name},
-                f"account-deleted:{account.id}:{address}",
-            )
+        await send_notice(
+            account, "account_deleted", {"first_name": account.first_name}, f"account-deleted:{account.id}"
+        )

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from src.accounts.devices import Device
+from src.accounts.devices import LOCK_SECONDS, Device
 from src.clock import utcnow
 from src.db import compare_and_set
 from src.passwords import hashing_turn, verify_password
@@ -122,3 +122,32 @@ async def check_current_password(account: Account, password: str) -> LoginResult
         Account.id == account.id
     )
     return LoginResult(account=account)
+
+
+async def count_attempt(account_id: int, device: Device | None = None) -> bool:
+    """Count one attempt at a second step (a code) like a log-in, first, then say whether it may be
+    checked: on the known device's own count, else on the account's (the same lock-out as passwords)."""
+    if device is not None and device.account_id == account_id:
+        return await device.may_try(LOCK_AFTER)
+    return await _may_try(account_id)
+
+
+async def forgive_attempts(account_id: int, device: Device | None = None) -> None:
+    """A right code: the count it was judged by starts again."""
+    if device is not None and device.account_id == account_id:
+        await device.settle()
+        return
+    await Account.update({Account.failed_logins: 0, Account.locked_until: None}).where(
+        Account.id == account_id
+    )
+
+
+async def retry_after(account_id: int, device: Device | None = None) -> int:
+    """Seconds until a refused attempt may be tried again (for the 429's Retry-After)."""
+    if device is not None and device.account_id == account_id:
+        return LOCK_SECONDS
+    rows = await Account.select(Account.locked_until).where(Account.id == account_id)
+    until: datetime | None = rows[0]["locked_until"] if rows else None
+    if until is None:
+        return 60
+    return max(1, int((until - utcnow()).total_seconds()) + 1)

@@ -4,15 +4,18 @@ confirms it: a stolen session alone cannot move the account to another inbox."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from src.accounts.claims import move_claim
 from src.accounts.forms import USERNAME_TAKEN, check_details
 from src.accounts.login import LOCKED, check_current_password
-from src.accounts.notices import notice_addresses
+from src.accounts.notices import send_notice
 from src.accounts.registration import OnVerified, email_taken
+from src.accounts.step_up import check_step_up
 from src.clock import utcnow
 from src.db import compare_and_set, unique_violation, write_transaction
+from src.errors import Refused
 from src.forms import Form
 from src.mail import enqueue, minute_key
 from src.tables.accounts import Account
@@ -30,8 +33,12 @@ def details_values(account: Account) -> dict[str, str]:
     return values
 
 
-async def update_details(tokens: Tokens, account: Account, form: Form) -> str | None:
-    """Save personal details. Returns the new email address if one now waits for verification."""
+async def update_details(
+    tokens: Tokens, account: Account, form: Form, session: MutableMapping[str, Any] | None = None
+) -> str | None:
+    """Save personal details. Returns the new email address if one now waits for verification.
+    A new address needs the current password and, with two-step sign-in on, a recent second step
+    (step-up, recorded in `session`)."""
     changes = await check_details(form, account)
     if changes is None:
         return None
@@ -50,6 +57,11 @@ async def update_details(tokens: Tokens, account: Account, form: Form) -> str | 
                 form.error(
                     "current_password", LOCKED if check.locked else "Your current password is not right"
                 )
+        if form.ok and session is not None:
+            try:
+                await check_step_up(session, account, form, tokens, asks_password=True)
+            except Refused as refusal:
+                form.error(refusal.field, refusal.message)
         if not form.ok:
             return None
     try:
@@ -78,18 +90,12 @@ async def _start_email_change(tokens: Tokens, account: Account, new_email: str, 
         {"first_name": first_name, "token": confirm, "hours": hours},
         f"email-change:{key}",
     )
-    for address in notice_addresses(account):
-        await enqueue(
-            address,
-            "email_change_requested",
-            {
-                "first_name": first_name,
-                "new_email": new_email,
-                "token": stop,
-                "hours": hours,
-            },
-            f"email-change-notice:{key}:{address}",
-        )
+    await send_notice(
+        account,
+        "email_change_requested",
+        {"first_name": first_name, "new_email": new_email, "token": stop, "hours": hours},
+        f"email-change-notice:{key}",
+    )
 
 
 async def pending_change_for_stop_link(tokens: Tokens, token: str) -> Account:
@@ -144,12 +150,12 @@ async def _confirm_email_change(data: dict[str, Any], on_verified: OnVerified) -
         ).where(Account.id == account.id)
         account.email = data["e"]
         await on_verified(account)
-        # The notice goes to the address that was just replaced, and to the second one.
-        for address in [data["old"], *notice_addresses(account)[1:]]:
-            await enqueue(
-                address,
-                "email_changed",
-                {"first_name": account.first_name, "new_email": data["e"]},
-                f"email-changed:{account.id}:{data['e']}:{address}",
-            )
+        await send_notice(
+            account,
+            "email_changed",
+            {"first_name": account.first_name, "new_email": data["e"]},
+            f"email-changed:{account.id}:{data['e']}",
+            also=(data["old"],),  # the address that was just replaced hears first
+            but=(data["e"],),  # the new address confirmed it: no notice of its own doing
+        )
     return account

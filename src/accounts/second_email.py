@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.accounts.claims import claim, release
-from src.accounts.notices import notice_addresses
+from src.accounts.notices import send_notice
 from src.accounts.registration import MayEmail, OnVerified
 from src.db import compare_and_set, unique_violation, write_transaction
 from src.mail import enqueue, minute_key
@@ -41,13 +41,12 @@ async def add_second_email(tokens: Tokens, account: Account, email: str, may_ema
                 {"first_name": account.first_name, "token": token, "hours": VERIFY_EMAIL_MAX_AGE // 3600},
                 f"second-email:{key}",
             )
-        for address in notice_addresses(account):
-            await enqueue(
-                address,
-                "second_email_requested",
-                {"first_name": account.first_name, "new_email": email},
-                f"second-email-notice:{key}:{address}",
-            )
+        await send_notice(
+            account,
+            "second_email_requested",
+            {"first_name": account.first_name, "new_email": email},
+            f"second-email-notice:{key}",
+        )
     account.pending_second_email = email
 
 
@@ -87,13 +86,12 @@ async def _confirm(data: dict[str, Any], on_verified: OnVerified | None) -> Acco
         account.second_email, account.pending_second_email = email, None
         if on_verified is not None:
             await on_verified(account)
-        for address in notice_addresses(account):
-            await enqueue(
-                address,
-                "second_email_added",
-                {"first_name": account.first_name, "second_email": email},
-                f"second-email-added:{account.id}:{email}:{address}",
-            )
+        await send_notice(
+            account,
+            "second_email_added",
+            {"first_name": account.first_name, "second_email": email},
+            f"second-email-added:{account.id}:{email}",
+        )
     return account
 
 
@@ -112,13 +110,12 @@ async def make_second_email_main(account: Account) -> bool:
         if not swapped:
             return False
         account.email, account.second_email = second, main
-        for address in notice_addresses(account):
-            await enqueue(
-                address,
-                "email_changed",
-                {"first_name": account.first_name, "new_email": second},
-                f"main-email-swapped:{account.id}:{second}:{minute_key()}:{address}",
-            )
+        await send_notice(
+            account,
+            "email_changed",
+            {"first_name": account.first_name, "new_email": second},
+            f"main-email-swapped:{account.id}:{second}:{minute_key()}",
+        )
     return True
 
 
@@ -133,7 +130,6 @@ async def remove_second_email(account: Account) -> str | None:
         await Account.update({Account.pending_second_email: None}).where(Account.id == account.id)
         account.pending_second_email = None
         return "cancelled"
-    told = notice_addresses(account)
     async with write_transaction():
         removed = await compare_and_set(
             Account,
@@ -145,11 +141,11 @@ async def remove_second_email(account: Account) -> str | None:
             return None
         await release(account.id, second)
         account.second_email = account.pending_second_email = None
-        for address in told:
-            await enqueue(
-                address,
-                "second_email_removed",
-                {"first_name": account.first_name, "second_email": second},
-                f"second-email-removed:{account.id}:{second}:{minute_key()}:{address}",
-            )
+        await send_notice(
+            account,
+            "second_email_removed",
+            {"first_name": account.first_name, "second_email": second},
+            f"second-email-removed:{account.id}:{second}:{minute_key()}",
+            also=(second,),  # the address just removed hears of it too
+        )
     return "removed"

@@ -3,7 +3,7 @@ ZIP made while it is downloaded, and the rules for downloading it. It reads ever
 person, so it sits above them all. Other code uses only the names below."""
 
 from src.exports.archive import data_archive, readme
-from src.exports.downloads import MAX_DOWNLOADS, check_download, record_download
+from src.exports.downloads import MAX_DOWNLOADS, record_download
 from src.exports.sections import SECTIONS, Reader, Section
 
 __all__ = [
@@ -11,7 +11,6 @@ __all__ = [
     "SECTIONS",
     "Reader",
     "Section",
-    "check_download",
     "data_archive",
     "readme",
     "record_download",

@@ -1,6 +1,7 @@
-"""Downloading a copy of one's data: behind the current password (counted like a log-in, as for
-every sensitive change), at most MAX_DOWNLOADS in any 24 hours, each one recorded and told to every
-address of the account (a stolen session that takes a copy cannot hide it)."""
+"""Downloading a copy of one's data: behind a recent step-up (the route asks accounts.check_step_up:
+the password, or a code with two-step sign-in on, unless the last step is under 15 minutes old), at
+most MAX_DOWNLOADS in any 24 hours, each one recorded and told to every address of the account (a
+stolen session that takes a copy cannot hide it)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,11 @@ from src.audit import AuditAction
 from src.clock import long_date, utcnow
 from src.db import lock_row, write_transaction
 from src.errors import Refused
-from src.forms import Form
-from src.mail import enqueue
 from src.tables.accounts import Account
 from src.tables.connections import AccessEvent
 
 MAX_DOWNLOADS = 3
 WINDOW = timedelta(hours=24)
-
-
-async def check_download(form: Form, account: Account) -> bool:
-    """The current password, asked again however recently the person logged in."""
-    password = form.get("password")
-    if not password:
-        form.error("password", "Enter your password to download your data")
-    else:
-        check = await accounts.check_current_password(account, password)
-        if check.problem:
-            form.error("password", accounts.LOCKED if check.locked else "Your password is not right")
-    return form.ok
 
 
 async def record_download(account: Account) -> None:
@@ -54,11 +41,10 @@ async def record_download(account: Account) -> None:
                 f"You have downloaded your data {MAX_DOWNLOADS} times in 24 hours. "
                 f"You can download it again after {again:%H:%M} UTC on {long_date(again.date())}."
             )
-        for address in accounts.notice_addresses(account):
-            await enqueue(
-                address,
-                "data_downloaded",
-                {"first_name": account.first_name, "when": f"{now:%H:%M} UTC on {long_date(now.date())}"},
-                f"data-downloaded:{account.id}:{now.isoformat()}:{address}",
-            )
+        await accounts.send_notice(
+            account,
+            "data_downloaded",
+            {"first_name": account.first_name, "when": f"{now:%H:%M} UTC on {long_date(now.date())}"},
+            f"data-downloaded:{account.id}:{now.isoformat()}",
+        )
         await audit.record(AuditAction.downloaded_data, account)

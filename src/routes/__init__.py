@@ -21,14 +21,16 @@ from src.routes.profile import ProfileController
 from src.routes.reloads import reload_handlers
 from src.routes.reports import ReportController
 from src.routes.second_email import SecondEmailController
+from src.routes.second_step import SecondStepController
 from src.routes.session import SessionController
 from src.routes.shared_documents import SharedDocumentController
 from src.routes.sharing import SharingController
-from src.routes.staff import StaffController
+from src.routes.staff import StaffController, StaffTwoStepController
 from src.routes.staff_documents import StaffDocumentController
 from src.routes.staff_imports import StaffImportController
 from src.routes.staff_prints import StaffPrintController
 from src.routes.staff_reports import StaffReportController
+from src.routes.two_step import TwoStepController
 from src.routes.verify import VerifyController
 from src.routes.verify_api import VerifyApiController
 from src.routes.verify_choice import VerifyChoiceController
@@ -42,12 +44,15 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         HomeController,
         AccountController,
         SessionController,
+        SecondStepController,
         PasswordController,
         ProfileController,
         SecondEmailController,
         DataDownloadController,
+        TwoStepController,
         AddressController,
         StaffController,
+        StaffTwoStepController,
         StaffDocumentController,
         StaffImportController,
         SharingController,

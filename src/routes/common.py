@@ -14,7 +14,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from src import connections
+from src import accounts, connections
 from src.clock import today_in
 from src.documents import owned_by
 from src.errors import Conflict, Refused
@@ -53,6 +53,12 @@ def safe_next(value: str | None, default: str = "/dashboard") -> str:
     if any(ord(c) < 32 for c in value):
         return default
     return value
+
+
+def step_up(request: Request[Any, Any, Any], *, asks_password: bool = False) -> str | None:
+    """What the step-up prompt of a form that needs a recent second step asks for now (the
+    `step_up` of partials/account/_step_up.html): None, "code" or "password"."""
+    return accounts.step_up_needed(request.session, request.user, asks_password=asks_password)
 
 
 def today(request: Request[Any, Any, Any]) -> date:

@@ -1,5 +1,5 @@
-"""Download my data: a page that says what the copy holds and asks for the password, and the
-download itself (a ZIP made while it is sent). Learners and third parties only."""
+"""Download my data: a page that says what the copy holds, and the download itself (a ZIP made while
+it is sent) behind a recent step-up. Learners and third parties only."""
 
 from __future__ import annotations
 
@@ -14,10 +14,20 @@ from src.forms import read_form
 from src.guards import requires_learner_or_third_party
 from src.htmx import render
 from src.mail import poke_worker
-from src.routes.common import settings_of, today
+from src.routes.common import settings_of, step_up, today, tokens_of
 
 PAGE = "profile/data.html"
 FORM = "partials/profile/_data_form.html"
+
+
+def _page(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
+    values: dict[str, Any] = {
+        "errors": {},
+        "refusal": None,
+        "limit": exports.MAX_DOWNLOADS,
+        "step_up": step_up(request),
+    }
+    return render(request, PAGE, FORM, status_code=status, **{**values, **context})
 
 
 class DataDownloadController(Controller):
@@ -26,38 +36,26 @@ class DataDownloadController(Controller):
 
     @get("/", name="download_data")
     async def show_download(self, request: Request[Any, Any, Any]) -> Template:
-        """Page: what the copy holds, and the password to download it. htmx: the form alone."""
-        return render(request, PAGE, FORM, errors={}, refusal=None, limit=exports.MAX_DOWNLOADS)
+        """Page: what the copy holds, and the button (with the step-up prompt when the last step is
+        not recent). htmx: the form alone."""
+        return _page(request)
 
     @post("/", name="send_data", status_code=200)
     async def download(self, request: Request[Any, Any, Any]) -> Template | Stream:
-        """The ZIP, once the password is right and today's limit allows; an email tells every address
-        of the account. Otherwise the page again: 422 (password), 429 (paused, or the limit)."""
+        """The ZIP, once a recent step covers it and the day's limit allows; an email tells every
+        address of the account. Otherwise the page again: 422 (the step is due), 429 (paused, or
+        the limit reached)."""
         person = request.user
         form = await read_form(request)
-        if not await exports.check_download(form, person):
-            status = 429 if form.errors.get("password") == accounts.LOCKED else 422
-            return render(
-                request,
-                PAGE,
-                FORM,
-                status_code=status,
-                errors=form.errors,
-                refusal=None,
-                limit=exports.MAX_DOWNLOADS,
-            )
+        try:
+            await accounts.check_step_up(request.session, person, form, tokens_of(request))
+        except Refused as refusal:
+            form.error(refusal.field, refusal.message)
+            return _page(request, accounts.step_up_status(refusal), errors=form.errors)
         try:
             await exports.record_download(person)
         except Refused as refusal:
-            return render(
-                request,
-                PAGE,
-                FORM,
-                status_code=429,
-                errors={},
-                refusal=refusal.message,
-                limit=exports.MAX_DOWNLOADS,
-            )
+            return _page(request, 429, refusal=refusal.message)
         poke_worker(request.app)
         reader = exports.Reader(settings=settings_of(request), templates=request.app.template_engine)
         name = f"{person.username}-data-{today(request).isoformat()}.zip"

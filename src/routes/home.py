@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.response import Redirect, Template
 
-from src import connections
+from src import accounts, connections
 from src.guards import requires_login
 from src.htmx import render
 from src.routes.common import today, url
@@ -36,6 +36,7 @@ class HomeController(Controller):
             counts=counts,
             role=account.role,
             today=today(request),
+            suggest_two_step=accounts.suggest_two_step(account),
         )
 
     @get(

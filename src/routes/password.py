@@ -12,12 +12,13 @@ from litestar_htmx import ClientRedirect
 
 from src import accounts
 from src.auth import end_session, start_session
+from src.errors import Refused
 from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render
 from src.mail import poke_worker
 from src.routes.account import email_budget, limit_email_forms, link_problem, set_password_page
-from src.routes.common import settings_of, tokens_of, url
+from src.routes.common import settings_of, step_up, tokens_of, url
 from src.tokens import TokenError
 
 
@@ -86,22 +87,42 @@ class PasswordController(Controller):
 
     @get("/profile/password", name="change_password", guards=[requires_login])
     async def show_change_password(self, request: Request[Any, Any, Any]) -> Template:
-        """Page: change password (needs the current one). htmx: the form alone."""
-        return render(request, "profile/password.html", "partials/profile/_password_form.html", errors={})
+        """Page: change password (needs the current one, and a code when two-step sign-in is on and the
+        last step is not recent). htmx: the form alone."""
+        return render(
+            request,
+            "profile/password.html",
+            "partials/profile/_password_form.html",
+            errors={},
+            step_up=step_up(request, asks_password=True),
+        )
 
     @post("/profile/password", name="save_password", guards=[requires_login])
     async def change_password(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Change the password; every other session of the account ends; a notice is emailed."""
         account = request.user
         form = await read_form(request)
-        password = await accounts.check_password_change(form, account, settings_of(request).org_name)
+        status = 422
+        try:
+            await accounts.check_step_up(
+                request.session, account, form, tokens_of(request), asks_password=True
+            )
+        except Refused as refusal:
+            form.error(refusal.field, refusal.message)
+            status = accounts.step_up_status(refusal)
+        password = None
+        if form.ok:
+            password = await accounts.check_password_change(form, account, settings_of(request).org_name)
+            if form.errors.get("current_password") == accounts.LOCKED:
+                status = 429
         if password is None:
             return render(
                 request,
                 "profile/password.html",
                 "partials/profile/_password_form.html",
-                status_code=429 if form.errors.get("current_password") == accounts.LOCKED else 422,
+                status_code=status,
                 errors=form.errors,
+                step_up=step_up(request, asks_password=True),
             )
         account.session_epoch = await accounts.set_password(account, password)
         poke_worker(request.app)

@@ -13,14 +13,22 @@ from litestar_htmx import ClientRedirect
 
 from src import accounts, connections
 from src.auth import end_session
+from src.errors import Refused
 from src.forms import read_form
 from src.guards import requires_login
 from src.htmx import redirect, render, wants_fragment
 from src.mail import poke_worker
-from src.routes.common import tokens_of, url
+from src.routes.common import step_up, tokens_of, url
 from src.tokens import TokenError
 
 LOCKED = accounts.LOCKED
+
+
+def second_step_up(request: Request[Any, Any, Any]) -> str | None:
+    """The second-address section's step-up prompt: adding one asks for the password anyway (a code
+    too, with two-step sign-in on, when the last step is not recent); making it the main address or
+    removing it asks for a recent step."""
+    return step_up(request, asks_password=request.user.second_email is None)
 
 
 async def manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
@@ -37,6 +45,8 @@ async def manage_page(request: Request[Any, Any, Any], status: int = 200, **over
         "saved": None,
         "second_values": {},
         "second_errors": {},
+        "second_step_up": second_step_up(request),
+        "step_up": None,
     }
     context.update(overrides)
     return Template(
@@ -60,19 +70,24 @@ class ProfileController(Controller):
     async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Save personal details. htmx: the details form again with 'saved'. Errors: 422, values kept."""
         form = await read_form(request)
-        pending = await accounts.update_details(tokens_of(request), request.user, form)
+        pending = await accounts.update_details(tokens_of(request), request.user, form, request.session)
         if not form.ok:
+            # A new email address needs a recent step: the prompt shows once it was asked for.
+            asked = any(name in form.errors for name in accounts.STEP_UP_FIELDS)
+            prompt = step_up(request, asks_password=True) if asked else None
+            kept = form.kept(*accounts.STEP_UP_FIELDS)
             if wants_fragment(request):
                 return render(
                     request,
                     "profile/index.html",
                     "partials/profile/_details_form.html",
                     status_code=422,
-                    values=form.kept(),
+                    values=kept,
                     errors=form.errors,
                     saved=None,
+                    step_up=prompt,
                 )
-            return await manage_page(request, 422, values=form.kept(), errors=form.errors)
+            return await manage_page(request, 422, values=kept, errors=form.errors, step_up=prompt)
         poke_worker(request.app)
         message = "Your details have been saved."
         if pending:
@@ -153,20 +168,36 @@ class ProfileController(Controller):
 
     @get("/delete", name="delete_account")
     async def show_delete(self, request: Request[Any, Any, Any]) -> Template:
-        """Page: what deleting removes and what is kept, and a password to confirm."""
-        return render(request, "profile/delete.html", "partials/profile/_delete_form.html", errors={})
+        """Page: what deleting removes and what is kept, and a password to confirm (and a code when
+        two-step sign-in is on and the last step is not recent)."""
+        return render(
+            request,
+            "profile/delete.html",
+            "partials/profile/_delete_form.html",
+            errors={},
+            step_up=step_up(request, asks_password=True),
+        )
 
     @post("/delete", name="erase_account")
     async def delete_account(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
         """Delete the account after the password is confirmed; logs out everywhere."""
         form = await read_form(request)
-        if not await accounts.check_deletion(form, request.user):
+        status = 422
+        try:
+            await accounts.check_step_up(
+                request.session, request.user, form, tokens_of(request), asks_password=True
+            )
+        except Refused as refusal:
+            form.error(refusal.field, refusal.message)
+            status = accounts.step_up_status(refusal)
+        if not form.ok or not await accounts.check_deletion(form, request.user):
             return render(
                 request,
                 "profile/delete.html",
                 "partials/profile/_delete_form.html",
-                status_code=429 if form.errors.get("password") == LOCKED else 422,
+                status_code=429 if form.errors.get("password") == LOCKED else status,
                 errors=form.errors,
+                step_up=step_up(request, asks_password=True),
             )
         await accounts.delete_account(request.user)
         poke_worker(request.app)

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, throttle
-from src.auth import end_session, start_session
+from src.auth import end_session, start_second_step, start_session
 from src.forms import read_form
 from src.htmx import redirect, render
 from src.passwords import HashingBusy
@@ -93,8 +93,13 @@ class SessionController(Controller):
             form.error("login", WRONG)
             return self._form(request, form, next_path, 422, maybe_locked=True)
         await throttle.forgive(store, ip_key)
-        start_session(request, result.account)
-        response = redirect(request, next_path or url(request, "dashboard"))
+        if accounts.second_step_due(result.account):
+            # Not logged in yet: the code (or, for staff without two-step sign-in, enrolment) first.
+            start_second_step(request, result.account, next_path)
+            response = redirect(request, url(request, "second_step"))
+        else:
+            start_session(request, result.account)
+            response = redirect(request, next_path or url(request, "dashboard"))
         # This browser is now a known device of the account: judged by its own failures from now on.
         response.set_cookie(
             device_name,

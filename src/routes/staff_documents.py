@@ -11,13 +11,13 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import documents
-from src.errors import Conflict
+from src import accounts, documents
+from src.errors import Conflict, Refused
 from src.forms import Form, read_form
 from src.guards import requires_staff
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import answer_refusal, today, tokens_of, url
+from src.routes.common import answer_refusal, step_up, today, tokens_of, url
 
 CONFLICT_TEXT = "This document has changed since you loaded the page (it was revoked or superseded). Here is how it stands now."
 FORM_FIELDS = (*documents.COLUMNS, "units")
@@ -169,6 +169,7 @@ class StaffDocumentController(Controller):
             errors=errors,
             reasons=documents.REASONS,
             confirm=confirm,
+            step_up=step_up(request),
         )
 
     @post("/{document_id:int}/revoke", name="staff_revoke")
@@ -197,12 +198,28 @@ class StaffDocumentController(Controller):
         if form.get("confirmed") != "yes":
             return self._revoke_page(request, document, owner, form.kept(), {}, confirm=True)
         try:
+            await accounts.check_step_up(request.session, request.user, form, tokens_of(request))
+        except Refused as refusal:
+            kept = form.kept(*accounts.STEP_UP_FIELDS)
+            status = accounts.step_up_status(refusal)
+            errors = {refusal.field: refusal.message}
+            return self._revoke_page(request, document, owner, kept, errors, confirm=True, status_code=status)
+        try:
             await documents.revoke(request.user, document_id, int(version), category, wording, note)
         except Conflict:
             return await self._conflict(request, document_id)
         poke_worker(request.app)
         flash(request, "The document has been revoked and the learner emailed.", category="success")
         return redirect(request, url(request, "staff_document", document_id=document_id))
+
+    @staticmethod
+    async def _step_up_refusal(request: Request[Any, Any, Any], form: Any) -> Refused | None:
+        """Superseding needs a recent second step: the refusal to show beside the form, if one is due."""
+        try:
+            await accounts.check_step_up(request.session, request.user, form, tokens_of(request))
+        except Refused as refusal:
+            return refusal
+        return None
 
     async def _conflict(self, request: Request[Any, Any, Any], document_id: int) -> Response[Any]:
         back = url(request, "staff_document", document_id=document_id)
@@ -218,6 +235,7 @@ class StaffDocumentController(Controller):
             "partials/staff/_document_form.html",
             document=document,
             version=document.version,
+            step_up=step_up(request),
             **self._form_context(
                 _values_of(document, owner), {}, url(request, "staff_supersede", document_id=document_id)
             ),
@@ -235,8 +253,11 @@ class StaffDocumentController(Controller):
             raise NotFoundException()
         raw, units, problem = _read_document_form(form)
         new = None
+        step_up_refusal = await self._step_up_refusal(request, form) if not problem else None
         if problem:
             errors = {**documents.check_row(raw, today=today(request)).errors, "units": problem}
+        elif step_up_refusal is not None:
+            errors = {step_up_refusal.field: step_up_refusal.message}
         else:
             try:
                 row, new = await documents.supersede(
@@ -256,9 +277,10 @@ class StaffDocumentController(Controller):
                 request,
                 "staff/supersede.html",
                 "partials/staff/_document_form.html",
-                status_code=422,
+                status_code=accounts.step_up_status(step_up_refusal) if step_up_refusal else 422,
                 document=document,
                 version=version,
+                step_up=step_up(request),
                 **self._form_context(
                     {n: form.get(n) for n in FORM_FIELDS},
                     errors,

@@ -12,12 +12,13 @@ from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
-from src import documents
+from src import accounts, documents
 from src.errors import Refused
+from src.forms import read_form
 from src.guards import requires_staff
 from src.htmx import redirect, render
 from src.mail import poke_worker
-from src.routes.common import today, tokens_of, url
+from src.routes.common import step_up, today, tokens_of, url
 
 # Two files of at most MAX_FILE_BYTES each, plus the multipart envelope. Only this route takes
 # more than the app-wide limit for forms.
@@ -87,6 +88,7 @@ class StaffImportController(Controller):
         result: documents.CheckResult,
         status_code: int = 200,
         page: int = 1,
+        errors: dict[str, str] | None = None,
     ) -> Template:
         return render(
             request,
@@ -99,6 +101,8 @@ class StaffImportController(Controller):
             result=result,
             counts=result.counts,
             rows=documents.rows_page(result, page),
+            step_up=step_up(request),
+            errors=errors or {},
         )
 
     @get("/{batch_id:int}", name="staff_import")
@@ -132,7 +136,26 @@ class StaffImportController(Controller):
     async def confirm_import(
         self, request: Request[Any, Any, Any], batch_id: FromPath[int]
     ) -> Template | Redirect | ClientRedirect:
-        """Write every new row or none; then back to the batch's page with what happened."""
+        """Write every new row or none, after a recent second step (step-up: else the page again, 422,
+        with the prompt beside the button); then back to the batch's page with what happened."""
+        try:
+            await accounts.check_step_up(
+                request.session, request.user, await read_form(request), tokens_of(request)
+            )
+        except Refused as refusal:
+            found = await documents.recheck(batch_id, today=today(request))
+            if found is None:
+                raise NotFoundException() from None
+            batch, result = found
+            return self._result_page(
+                request,
+                batch_id,
+                batch["filename"],
+                batch["state"],
+                result,
+                accounts.step_up_status(refusal),
+                errors={refusal.field: refusal.message},
+            )
         try:
             done = await documents.confirm(tokens_of(request), request.user, batch_id, today=today(request))
         except Refused as exc:

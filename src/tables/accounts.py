@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 
 from piccolo.columns import (
+    BigInt,
     Boolean,
     Date,
     ForeignKey,
@@ -57,6 +58,11 @@ class Account(Table):
     # Bumped when every session of the account must end (password change, reset, deletion).
     session_epoch = Integer(default=0)
     password_changed_at = Timestamptz(null=True, default=None)
+    # Two-step sign-in is on since then (None: off). Read with the account on every request, so the
+    # staff pages can refuse an account without it at no extra query.
+    two_step_since = Timestamptz(null=True, default=None)
+    # The dashboard's one suggestion to turn two-step sign-in on was dismissed.
+    two_step_hint_dismissed = Boolean(default=False)
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
@@ -113,6 +119,30 @@ class EmailAddress(Table):
     # Since when the account holds it: a download of the person's data lists the emails sent to the
     # address from then on, never those sent to someone who held it before.
     claimed_at = Timestamptz(default=TimestamptzNow())
+
+
+class Authenticator(Table):
+    """An authenticator app's key (TOTP, RFC 6238): one per account, in use once `confirmed_at` is set."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    account = ForeignKey(references=Account, unique=True)
+    # The base32 key sealed with a key derived from SECRET_KEYS (src.tokens.Tokens.seal): never in clear.
+    sealed_key = Varchar(length=255)
+    # The time step (Unix time // 30) of the last code accepted: moved forward by compare-and-set only,
+    # so a code works once.
+    last_step = BigInt(null=True, default=None)
+    confirmed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RecoveryCode(Table):
+    """One of an account's ten one-use recovery codes, stored as a SHA-256 of the code (80 random bits)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    account = ForeignKey(references=Account, index=True)
+    code_hash = Varchar(length=64, unique=True)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class ContactKind(str, Enum):

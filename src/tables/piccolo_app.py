@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from src.tables.accounts import Account, Address, ContactDetail, EmailAddress
+from src.tables.accounts import Account, Address, Authenticator, ContactDetail, EmailAddress, RecoveryCode
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document, ImportBatch, VerifyTally
 from src.tables.outbox import OutboxEmail
@@ -19,6 +19,8 @@ APP_CONFIG = AppConfig(
         EmailAddress,
         ContactDetail,
         Address,
+        Authenticator,
+        RecoveryCode,
         OutboxEmail,
         ImportBatch,
         Document,

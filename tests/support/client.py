@@ -18,6 +18,7 @@ from src.settings import Settings, load_settings
 from tests.support.environment import BASE_URL, DATABASE_URL, VAR_DIR
 from tests.support.factories import STRONG_PASSWORD
 from tests.support.pages import csrf_token
+from tests.support.two_step import fresh_code
 
 
 def make_settings(smtp_port: int, **overrides: Any) -> Settings:
@@ -154,6 +155,12 @@ def post_form(
 
 
 def log_in(client: TestClient[Any], login: str, password: str = STRONG_PASSWORD) -> Any:
+    """Log in as a person would, with the second step too when the account has an authenticator
+    (tests.support.two_step): the last answer, a 303 to where the log-in goes."""
     response = post_form(client, "/login", {"login": login, "password": password})
     assert response.status_code == 303, response.text
+    code = run(fresh_code(login)) if response.headers["location"].startswith("/login/second-step") else None
+    if code is not None:
+        response = post_form(client, "/login/second-step", {"code": code})
+        assert response.status_code == 303, response.text
     return response

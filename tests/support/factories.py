@@ -21,6 +21,7 @@ from src.tables.accounts import Account, Role
 from src.tables.connections import Connection, ExtensionRequest
 from src.tables.documents import Document
 from tests.support.clocks import today
+from tests.support.two_step import enrol
 
 STRONG_PASSWORD = "correct-lantern-meadow-piano"
 OTHER_PASSWORD = "violet-harbour-stone-kettle"
@@ -37,9 +38,12 @@ async def make_account(
     email_address: str | None = None,
     password: str | None = STRONG_PASSWORD,
     verified: bool = True,
+    two_step: bool | None = None,
     **extra: Any,
 ) -> Any:
-    return await accounts.create_account(
+    """An account; with `two_step` (by default for staff only, who cannot work without it) its
+    authenticator on, its key known to tests.support.two_step for the log-in helpers."""
+    account = await accounts.create_account(
         accounts.NewAccount(
             role=Role(role),
             username=username,
@@ -51,6 +55,9 @@ async def make_account(
             **extra,
         )
     )
+    if two_step or (two_step is None and role == "staff"):
+        await enrol(account)
+    return account
 
 
 async def with_fast_password(*people: Account) -> None:
@@ -73,7 +80,8 @@ class People:
 
 
 async def prepare_people() -> People:
-    """Two learners, two third parties and a member of staff, all verified, password STRONG_PASSWORD."""
+    """Two learners, two third parties and a member of staff, all verified, password STRONG_PASSWORD;
+    the member of staff with an authenticator, as `make_account` gives every member of staff."""
     people = [
         await make_account("learner", "lena", password=None, first_name="Lena", last_name="Learner"),
         await make_account(
