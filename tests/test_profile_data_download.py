@@ -21,6 +21,7 @@ from src.audit import AuditAction
 from src.clock import utcnow
 from src.documents import issue, printed, record_checks
 from src.errors import Refused
+from src.exports import archive
 from src.tables.accounts import Account, Address, ContactDetail, EmailAddress
 from src.tables.connections import AccessEvent, Connection
 from src.tables.documents import Document
@@ -162,7 +163,11 @@ def column(rows: list[dict[str, Any]], key: str = "id") -> set[int]:
     return {int(row[key]) for row in run(rows)}
 
 
-def test_each_export_holds_every_row_of_its_person_and_nothing_of_the_other(client, worlds):
+@pytest.mark.parametrize("page_size", [500, 2], ids=["one-page", "pages-of-two"])
+def test_each_export_holds_every_row_of_its_person_and_nothing_of_the_other(
+    client, worlds, monkeypatch, page_size
+):
+    monkeypatch.setattr(archive, "PAGE_SIZE", page_size)  # read a page at a time, however small
     mine, theirs = worlds
     for person in (mine.learner, mine.third_party):
         log_in(client, person.username)

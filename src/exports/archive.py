@@ -9,16 +9,16 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from src.clock import long_date, utcnow
-from src.exports.sections import SECTIONS, Reader, Section
+from src.exports.sections import SECTIONS, Reader, Section, Window
 from src.tables.accounts import Account
 
-ROWS_PER_CHUNK = 200  # rows written between two handovers of the buffer to the response
+PAGE_SIZE = 500  # rows read from the database at a time, and written before the buffer is handed over
 
 
 class _Chunks(io.RawIOBase):
@@ -87,20 +87,23 @@ For anything else, or a question about this copy, write to {support_email}.
 """
 
 
-def _json_lines(rows: list[dict[str, Any]]) -> Iterable[str]:
-    yield "["
-    for n, row in enumerate(rows):
-        yield (
-            ("," if n else "")
-            + "\n  "
-            + json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False)
-        )
-    yield "\n]\n" if rows else "]\n"
+async def _pages(
+    section: Section, person: Account, reader: Reader, until: int | None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The section's rows a page at a time, in id order, up to `until` (None: no bound)."""
+    after = 0
+    while True:
+        rows = await section.read(person, reader, Window(after, until, PAGE_SIZE))
+        if rows:
+            yield rows
+        if len(rows) < PAGE_SIZE:
+            return
+        after = rows[-1]["id"]
 
 
 async def data_archive(person: Account, reader: Reader) -> AsyncIterator[bytes]:
-    """The ZIP of the person's data, in pieces as it is made. Each section is read just before it is
-    written, so at most one section's rows are in memory at a time."""
+    """The ZIP of the person's data, in pieces as it is made: each section read a page at a time just
+    before it is written, so at most one page of rows is in memory at a time."""
     made_at = utcnow()
     stamp = made_at.timetuple()[:6]
     out = _Chunks()
@@ -115,27 +118,33 @@ async def data_archive(person: Account, reader: Reader) -> AsyncIterator[bytes]:
         archive.writestr(entry("README.txt"), text.replace("\n", "\r\n"))
         yield out.take()
         for section in SECTIONS:
-            rows = await section.read(person, reader)
-            async for piece in _section(archive, entry, section, rows, out):
+            async for piece in _section(archive, entry, section, person, reader, out):
                 yield piece
     yield out.take()  # the central directory
 
 
 async def _section(
-    archive: zipfile.ZipFile, entry: Any, section: Section, rows: list[dict[str, Any]], out: _Chunks
+    archive: zipfile.ZipFile, entry: Any, section: Section, person: Account, reader: Reader, out: _Chunks
 ) -> AsyncIterator[bytes]:
+    """The section as JSON, then as CSV: a second reading (a ZIP takes one file at a time), of the
+    same rows: up to the last id the JSON file holds."""
+    last = 0
     with archive.open(entry(f"{section.name}.json"), "w") as file:
-        for n, line in enumerate(_json_lines(rows)):
-            file.write(line.encode())
-            if n % ROWS_PER_CHUNK == 0:
-                yield out.take()
+        file.write(b"[")
+        async for rows in _pages(section, person, reader, None):
+            for row in rows:
+                plain = {key: _plain(value) for key, value in row.items()}
+                file.write((("," if last else "") + "\n  " + json.dumps(plain, ensure_ascii=False)).encode())
+                last = row["id"]
+            yield out.take()
+        file.write(b"\n]\n" if last else b"]\n")
     with archive.open(entry(f"{section.name}.csv"), "w") as file:
         text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(section.columns)
-        for n, row in enumerate(rows, 1):
-            writer.writerow([_cell(row.get(column)) for column in section.columns])
-            if n % ROWS_PER_CHUNK == 0:
+        if last:
+            async for rows in _pages(section, person, reader, last):
+                writer.writerows([_cell(row.get(column)) for column in section.columns] for row in rows)
                 text.flush()
                 yield out.take()
         text.flush()

@@ -5,7 +5,10 @@ the frozen content as issued, which a spreadsheet row cannot hold).
 
 Everything is read by the person's account id (or, for emails, by the addresses the account holds
 and since when it holds them), so no row of anyone else's can be in it: a row about someone else
-appears only where it is also the person's (the other side of their own connection)."""
+appears only where it is also the person's (the other side of their own connection).
+
+A section is read a page at a time, in id order (a `Window`: after one id, up to another), so a
+third party with ten thousand connections and their events is never held in memory whole."""
 
 from __future__ import annotations
 
@@ -40,11 +43,27 @@ class Reader:
 
 
 @dataclass(frozen=True)
+class Window:
+    """One page of a section: rows with an id above `after` and at most `until` (None: no bound),
+    at most `size` of them, in id order."""
+
+    after: int
+    until: int | None
+    size: int
+
+    def of(self, query: Any, id_column: Any) -> Any:
+        query = query.where(id_column > self.after)
+        if self.until is not None:
+            query = query.where(id_column <= self.until)
+        return query.order_by(id_column).limit(self.size)
+
+
+@dataclass(frozen=True)
 class Section:
     name: str
     title: str  # what the README says the file holds
     columns: tuple[str, ...]
-    read: Callable[[Account, Reader], Awaitable[Rows]]
+    read: Callable[[Account, Reader, Window], Awaitable[Rows]]  # rows with an "id", in id order
 
 
 PROFILE_COLUMNS = (
@@ -65,16 +84,20 @@ PROFILE_COLUMNS = (
     "email_verified_at",
     "password_changed_at",
     "last_login_at",
+    "two_step_since",
     "created_at",
 )
 
 
-async def _profile(person: Account, reader: Reader) -> Rows:
-    return [{column: getattr(person, column) for column in PROFILE_COLUMNS}]
+async def _profile(person: Account, reader: Reader, window: Window) -> Rows:
+    if window.after >= person.id:
+        return []
+    return [{column: getattr(person, column, None) for column in PROFILE_COLUMNS}]
 
 
-async def _addresses(person: Account, reader: Reader) -> Rows:
-    return await Address.select(*ADDRESS_COLUMNS).where(Address.account == person.id).order_by(Address.id)  # type: ignore[no-any-return]
+async def _addresses(person: Account, reader: Reader, window: Window) -> Rows:
+    query = Address.select(*ADDRESS_COLUMNS).where(Address.account == person.id)
+    return await window.of(query, Address.id)  # type: ignore[no-any-return]
 
 
 ADDRESS_COLUMNS = (
@@ -90,29 +113,24 @@ ADDRESS_COLUMNS = (
 )
 
 
-async def _contacts(person: Account, reader: Reader) -> Rows:
-    return (
-        await ContactDetail.select(  # type: ignore[no-any-return]
-            ContactDetail.id,
-            ContactDetail.kind,
-            ContactDetail.value,
-            ContactDetail.label,
-            ContactDetail.created_at,
-        )
-        .where(ContactDetail.account == person.id)
-        .order_by(ContactDetail.id)
-    )
+async def _contacts(person: Account, reader: Reader, window: Window) -> Rows:
+    query = ContactDetail.select(
+        ContactDetail.id,
+        ContactDetail.kind,
+        ContactDetail.value,
+        ContactDetail.label,
+        ContactDetail.created_at,
+    ).where(ContactDetail.account == person.id)
+    return await window.of(query, ContactDetail.id)  # type: ignore[no-any-return]
 
 
-async def _documents(person: Account, reader: Reader) -> Rows:
+async def _documents(person: Account, reader: Reader, window: Window) -> Rows:
     if person.role != Role.learner.value:
         return []
-    documents = (
-        await Document.select()
-        .where(Document.owner == person.id)
-        .order_by(Document.id)
-        .output(load_json=True)
+    query = Document.select(*Document.all_columns(exclude=[Document.revoked_note])).where(
+        Document.owner == person.id
     )
+    documents = await window.of(query, Document.id).output(load_json=True)
     today = _today(reader)
     return [
         {
@@ -147,11 +165,9 @@ def _today(reader: Reader) -> Any:
     return utcnow().astimezone(reader.settings.tz).date()
 
 
-async def _connection_ids(person: Account) -> list[int]:
-    rows = await Connection.select(Connection.id).where(
-        (Connection.learner == person.id) | (Connection.third_party == person.id)
-    )
-    return [row["id"] for row in rows]
+def _on_their_connection(connection: Any, person: Account) -> Any:
+    """Rows whose connection (a foreign key, joined) is one of the person's, on either side."""
+    return (connection.learner == person.id) | (connection.third_party == person.id)
 
 
 def _name(first: str | None, last: str | None, company: str | None = None) -> str:
@@ -159,19 +175,16 @@ def _name(first: str | None, last: str | None, company: str | None = None) -> st
     return f"{name} ({company})" if name and company else name
 
 
-async def _connections(person: Account, reader: Reader) -> Rows:
-    rows = await (
-        Connection.select(
-            *Connection.all_columns(exclude=[Connection.open_pair, Connection.version]),
-            Connection.learner.first_name.as_alias("learner_first"),
-            Connection.learner.last_name.as_alias("learner_last"),
-            Connection.third_party.first_name.as_alias("tp_first"),
-            Connection.third_party.last_name.as_alias("tp_last"),
-            Connection.third_party.company_name.as_alias("tp_company"),
-        )
-        .where((Connection.learner == person.id) | (Connection.third_party == person.id))
-        .order_by(Connection.id)
-    )
+async def _connections(person: Account, reader: Reader, window: Window) -> Rows:
+    query = Connection.select(
+        *Connection.all_columns(exclude=[Connection.open_pair, Connection.version]),
+        Connection.learner.first_name.as_alias("learner_first"),
+        Connection.learner.last_name.as_alias("learner_last"),
+        Connection.third_party.first_name.as_alias("tp_first"),
+        Connection.third_party.last_name.as_alias("tp_last"),
+        Connection.third_party.company_name.as_alias("tp_company"),
+    ).where((Connection.learner == person.id) | (Connection.third_party == person.id))
+    rows = await window.of(query, Connection.id)
     shared: dict[int, list[str]] = {}
     if rows:
         for item in await SharedDocument.select(
@@ -229,16 +242,13 @@ EVENT_FIELDS = (
 )
 
 
-async def _events(person: Account, reader: Reader) -> Rows:
+async def _events(person: Account, reader: Reader, window: Window) -> Rows:
     """Every event the person did, every event on their connections, and every event on their
     documents (their issue, a change of status, a printed duplicate, a view)."""
-    mine: Any = AccessEvent.account == person.id
-    connections = await _connection_ids(person)
-    if connections:
-        mine = mine | AccessEvent.connection.is_in(connections)
+    mine: Any = (AccessEvent.account == person.id) | _on_their_connection(AccessEvent.connection, person)
     if person.role == Role.learner.value:
         mine = mine | (AccessEvent.document.owner == person.id)
-    rows = await AccessEvent.select(*EVENT_FIELDS).where(mine).order_by(AccessEvent.id)
+    rows = await window.of(AccessEvent.select(*EVENT_FIELDS).where(mine), AccessEvent.id)
     return [
         {
             "id": row["id"],
@@ -257,21 +267,20 @@ async def _events(person: Account, reader: Reader) -> Rows:
 OWNER: Any = AccessEvent.document.owner  # the learner whose document was viewed
 
 
-async def _views(person: Account, reader: Reader) -> Rows:
+async def _views(person: Account, reader: Reader, window: Window) -> Rows:
     """A learner: each view of their documents, by whom. A third party: each view they made."""
     viewed = AccessEvent.action == AuditAction.viewed_document.value
     if person.role == Role.learner.value:
-        rows = await AccessEvent.select(*EVENT_FIELDS).where(
-            viewed & (AccessEvent.document.owner == person.id)
-        )
+        query = AccessEvent.select(*EVENT_FIELDS).where(viewed & (AccessEvent.document.owner == person.id))
     else:
-        rows = await AccessEvent.select(
+        query = AccessEvent.select(
             *EVENT_FIELDS,
             OWNER.first_name.as_alias("owner_first"),
             OWNER.last_name.as_alias("owner_last"),
         ).where(viewed & (AccessEvent.account == person.id))
     return [
         {
+            "id": row["id"],
             "at": row["at"],
             "document": row["document"],
             "document_title": row["document_title"],
@@ -279,39 +288,29 @@ async def _views(person: Account, reader: Reader) -> Rows:
             "learner": _name(row.get("owner_first"), row.get("owner_last")) or "you",
             "connection": row["connection"],
         }
-        for row in sorted(rows, key=lambda r: r["id"])
+        for row in await window.of(query, AccessEvent.id)
     ]
 
 
-async def _verify_checks(person: Account, reader: Reader) -> Rows:
+async def _verify_checks(person: Account, reader: Reader, window: Window) -> Rows:
     if person.role != Role.learner.value:
         return []
-    return await (  # type: ignore[no-any-return]
-        VerifyTally.select(
-            VerifyTally.document,
-            VerifyTally.document.title.as_alias("document_title"),
-            VerifyTally.day,
-            VerifyTally.checks,
-            VerifyTally.last_at,
-        )
-        .where(VerifyTally.document.owner == person.id)
-        .order_by(VerifyTally.day)
-        .order_by(VerifyTally.document)
-    )
+    query = VerifyTally.select(
+        VerifyTally.id,
+        VerifyTally.document,
+        VerifyTally.document.title.as_alias("document_title"),
+        VerifyTally.day,
+        VerifyTally.checks,
+        VerifyTally.last_at,
+    ).where(VerifyTally.document.owner == person.id)
+    return await window.of(query, VerifyTally.id)  # type: ignore[no-any-return]
 
 
-async def _extension_requests(person: Account, reader: Reader) -> Rows:
-    connections = await _connection_ids(person)
-    if not connections:
-        return []
-    rows = await (
-        ExtensionRequest.select(
-            *ExtensionRequest.all_columns(),
-            ExtensionRequest.requested_by.role.as_alias("role"),
-        )
-        .where(ExtensionRequest.connection.is_in(connections))
-        .order_by(ExtensionRequest.id)
+async def _extension_requests(person: Account, reader: Reader, window: Window) -> Rows:
+    query = ExtensionRequest.select(*ExtensionRequest.all_columns()).where(
+        _on_their_connection(ExtensionRequest.connection, person)
     )
+    rows = await window.of(query, ExtensionRequest.id)
     return [
         {
             "id": row["id"],
@@ -328,72 +327,63 @@ async def _extension_requests(person: Account, reader: Reader) -> Rows:
     ]
 
 
-async def _reports(person: Account, reader: Reader) -> Rows:
-    return await (  # type: ignore[no-any-return]
-        Report.select(
-            Report.id,
-            Report.document,
-            Report.document.title.as_alias("document_title"),
-            Report.category,
-            Report.message,
-            Report.state,
-            Report.answer,
-            Report.answered_at,
-            Report.closed_at,
-            Report.created_at,
-        )
-        .where(Report.reporter == person.id)
-        .order_by(Report.id)
-    )
+async def _reports(person: Account, reader: Reader, window: Window) -> Rows:
+    query = Report.select(
+        Report.id,
+        Report.document,
+        Report.document.title.as_alias("document_title"),
+        Report.category,
+        Report.message,
+        Report.state,
+        Report.answer,
+        Report.answered_at,
+        Report.closed_at,
+        Report.created_at,
+    ).where(Report.reporter == person.id)
+    return await window.of(query, Report.id)  # type: ignore[no-any-return]
 
 
-async def _print_orders(person: Account, reader: Reader) -> Rows:
-    return await (  # type: ignore[no-any-return]
-        PrintOrder.select(
-            PrintOrder.id,
-            PrintOrder.document,
-            PrintOrder.document.title.as_alias("document_title"),
-            PrintOrder.state,
-            PrintOrder.delivery_address,
-            PrintOrder.billing_address,
-            PrintOrder.created_at,
-            PrintOrder.printed_at,
-            PrintOrder.dispatched_at,
-            PrintOrder.cancelled_at,
-        )
-        .where(PrintOrder.learner == person.id)
-        .order_by(PrintOrder.id)
-        .output(load_json=True)
-    )
+async def _print_orders(person: Account, reader: Reader, window: Window) -> Rows:
+    query = PrintOrder.select(
+        PrintOrder.id,
+        PrintOrder.document,
+        PrintOrder.document.title.as_alias("document_title"),
+        PrintOrder.state,
+        PrintOrder.delivery_address,
+        PrintOrder.billing_address,
+        PrintOrder.created_at,
+        PrintOrder.printed_at,
+        PrintOrder.dispatched_at,
+        PrintOrder.cancelled_at,
+    ).where(PrintOrder.learner == person.id)
+    return await window.of(query, PrintOrder.id).output(load_json=True)  # type: ignore[no-any-return]
 
 
-async def _emails(person: Account, reader: Reader) -> Rows:
+async def _emails(person: Account, reader: Reader, window: Window) -> Rows:
     """The emails queued for the addresses the account holds, since it has held each."""
     held = await EmailAddress.select(EmailAddress.email, EmailAddress.claimed_at).where(
         EmailAddress.account == person.id
     )
-    out = []
+    if not held:
+        return []
+    theirs: Any = None
     for address in held:
-        rows = await (
-            OutboxEmail.objects()
-            .where(
-                (OutboxEmail.recipient == address["email"])
-                & (OutboxEmail.created_at >= address["claimed_at"])
-            )
-            .order_by(OutboxEmail.id)
+        since = (OutboxEmail.recipient == address["email"]) & (
+            OutboxEmail.created_at >= address["claimed_at"]
         )
-        for row in rows:
-            out.append(
-                {
-                    "id": row.id,
-                    "queued_at": row.created_at,
-                    "sent_at": row.sent_at,
-                    "to": row.recipient,
-                    "subject": render_subject(reader.templates, row, reader.settings),
-                    "state": row.state,
-                }
-            )
-    return sorted(out, key=lambda email: email["id"])
+        theirs = since if theirs is None else theirs | since
+    rows = await window.of(OutboxEmail.objects().where(theirs), OutboxEmail.id)
+    return [
+        {
+            "id": row.id,
+            "queued_at": row.created_at,
+            "sent_at": row.sent_at,
+            "to": row.recipient,
+            "subject": render_subject(reader.templates, row, reader.settings),
+            "state": row.state,
+        }
+        for row in rows
+    ]
 
 
 def _columns(*names: Any) -> tuple[str, ...]:
@@ -481,13 +471,13 @@ SECTIONS = (
     Section(
         "views",
         "views of your documents by the people you shared them with (for a third party: the views you made)",
-        ("at", "document", "document_title", "seen_by", "learner", "connection"),
+        ("id", "at", "document", "document_title", "seen_by", "learner", "connection"),
         _views,
     ),
     Section(
         "verify_checks",
         "how many times a day each of your documents was checked on the verify page (nothing about who checked)",
-        ("document", "document_title", "day", "checks", "last_at"),
+        ("id", "document", "document_title", "day", "checks", "last_at"),
         _verify_checks,
     ),
     Section(
