@@ -473,3 +473,10 @@ def test_adding_with_two_step_on_and_a_stale_session_needs_a_code_too(client, ma
     )
     assert done.status_code == 303
     mailbox.wait_for(to="lena.home@example.com", subject="Confirm your second email address")
+
+
+def test_staff_have_no_second_address(client):
+    person("sam", role="staff")
+    log_in(client, "sam")
+    assert html(client.get("/profile")).css_first("#second-email") is None
+    assert add(client, "sam.home@example.com").status_code == 404

@@ -16,7 +16,7 @@ from litestar_htmx import ClientRedirect
 from src import accounts, connections
 from src.errors import Refused
 from src.forms import Form, read_form
-from src.guards import requires_login
+from src.guards import requires_learner_or_third_party
 from src.htmx import redirect, render, wants_fragment
 from src.mail import poke_worker
 from src.routes.account import email_budget
@@ -69,7 +69,7 @@ async def _answer(request: Request[Any, Any, Any], message: str) -> Template | R
 
 class SecondEmailController(Controller):
     path = "/profile/second-email"
-    guards = [requires_login]
+    guards = [requires_learner_or_third_party]  # staff accounts keep one address, made by the CLI
 
     @post("/", name="add_second_email", opt={"reload": "profile"})
     async def add_second_email(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
