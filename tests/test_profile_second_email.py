@@ -480,3 +480,12 @@ def test_staff_have_no_second_address(client):
     log_in(client, "sam")
     assert html(client.get("/profile")).css_first("#second-email") is None
     assert add(client, "sam.home@example.com").status_code == 404
+
+
+@pytest.mark.parametrize("typed", ["lena\x00@example.com", "é" * 5000 + "@example.com", "@", "a@b@c.d"])
+def test_strange_input_is_refused_beside_the_field_never_a_500(client, typed):
+    person("lena")
+    log_in(client, "lena")
+    response = add(client, typed)
+    assert response.status_code in (400, 422), response.status_code
+    assert row("lena")["pending_second_email"] is None
