@@ -489,3 +489,11 @@ def test_strange_input_is_refused_beside_the_field_never_a_500(client, typed):
     response = add(client, typed)
     assert response.status_code in (400, 422), response.status_code
     assert row("lena")["pending_second_email"] is None
+
+
+def test_after_an_htmx_change_the_message_takes_focus(client, mailbox):
+    person("lena")
+    log_in(client, "lena")
+    response = add(client, "lena.home@example.com", htmx=True)
+    notice = html(response).css_first("section#second-email .notice")
+    assert notice is not None and "autofocus" in notice.attributes and notice.attributes["tabindex"] == "-1"
