@@ -143,6 +143,7 @@ def unzip(response: Any) -> dict[str, str]:
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith('attachment; filename="')
     assert response.headers["cache-control"] == "no-store"
+    assert "content-length" not in response.headers  # streamed as it is made, its size unknown before
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert archive.testzip() is None
         return {name: archive.read(name).decode("utf-8-sig") for name in archive.namelist()}
@@ -434,3 +435,18 @@ def test_emails_sent_to_an_address_before_it_was_yours_are_left_out(client):
         "Your password has been changed",
     ]
     assert "before" not in {row["id"] for row in rows}
+
+
+async def _pieces(person: Account, reader: exports.Reader) -> list[bytes]:
+    return [piece async for piece in exports.data_archive(person, reader)]
+
+
+def test_the_zip_is_handed_over_in_pieces_as_it_is_made(app, worlds):
+    mine, _ = worlds
+    reader = exports.Reader(settings=app.state.settings, templates=app.template_engine)
+    pieces = run(_pieces(mine.learner, reader))
+    # At least the README, then each section's JSON and CSV files, each handed over once written.
+    assert len([piece for piece in pieces if piece]) > 2 * len(exports.SECTIONS)
+    with zipfile.ZipFile(io.BytesIO(b"".join(pieces))) as archive_file:
+        assert archive_file.testzip() is None
+        assert archive_file.namelist()[0] == "README.txt"
