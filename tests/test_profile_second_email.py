@@ -7,12 +7,14 @@ one while that person is emailed instead."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from src import accounts, connections
 from src.db import unique_violation
+from src.errors import Refused
 from src.tables.accounts import Account, EmailAddress, Role
 from src.tables.connections import Connection
 from src.tables.documents import Document
@@ -22,7 +24,13 @@ from tests.support.client import log_in, post_form, run
 from tests.support.clocks import today
 from tests.support.document_staff_fixtures import row as import_row
 from tests.support.document_staff_fixtures import staff_client
-from tests.support.factories import OTHER_PASSWORD, STRONG_PASSWORD, make_account, with_fast_password
+from tests.support.factories import (
+    OTHER_PASSWORD,
+    STRONG_PASSWORD,
+    make_account,
+    make_document,
+    with_fast_password,
+)
 from tests.support.imports import confirm, csv_bytes, outcomes, upload
 from tests.support.pages import errors_on, html, is_logged_in, notices
 from tests.support.smtp import assert_no_more_mail, link_in, text_of
@@ -497,3 +505,23 @@ def test_after_an_htmx_change_the_message_takes_focus(client, mailbox):
     response = add(client, "lena.home@example.com", htmx=True)
     notice = html(response).css_first("section#second-email .notice")
     assert notice is not None and "autofocus" in notice.attributes and notice.attributes["tabindex"] == "-1"
+
+
+def test_sharing_with_a_second_address_reaches_its_account_once(client, other_client, mailbox):
+    lena = with_second(client, mailbox, "lena", "lena.home@example.com")
+    tess = with_second(
+        other_client, mailbox, "tess", "tess.home@example.com", role="third_party", company_name="Acme Care"
+    )
+    lena, tess = run(Account.by_id(lena.id)), run(Account.by_id(tess.id))  # as a request loads them
+    document = run(make_document(lena, 1))
+    day = today()
+    with pytest.raises(Refused, match="not your own"):
+        run(connections.share(lena, "lena.home@example.com", [document.id], day + timedelta(days=30), day))
+    shared = run(
+        connections.share(lena, "TESS.HOME@example.com", [document.id], day + timedelta(days=30), day)
+    )
+    assert shared.third_party == tess.id
+    with pytest.raises(Refused, match="already share"):
+        run(connections.share(lena, "tess@example.com", [document.id], day + timedelta(days=30), day))
+    with pytest.raises(Refused, match="not your own"):
+        run(connections.add_connection(tess, "tess.home@example.com", "Hello", day))

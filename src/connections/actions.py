@@ -88,7 +88,7 @@ async def share(
 ) -> Connection:
     """A learner shares documents with a third party by email, until a date; the third party accepts."""
     email = email.lower()
-    if email == learner.email:
+    if email in (learner.email, learner.second_email):
         raise Refused("Enter the email address of the person you want to share with, not your own", "email")
     problem = check_end_date(expires_on, today)
     if problem:
@@ -116,7 +116,8 @@ async def _share(
             learner.id, learner.email, third_party.id if third_party else None, email, today
         ):
             raise Refused(ALREADY_SHARING, "email")
-        key = pair_key(learner.email, email)
+        # By the account's main address when the typed one is its second: one key per pair of people.
+        key = pair_key(learner.email, third_party.email if third_party else email)
         await _claim_pair(key, today)
         connection = Connection(
             learner=learner.id,
@@ -153,7 +154,7 @@ async def _share(
 
 async def add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
     """A third party asks a learner to connect. The answer never says whether the learner exists."""
-    if learner_email.lower() == third_party.email.lower():
+    if learner_email.lower() in (third_party.email, third_party.second_email):
         raise Refused("Enter the learner's email address, not your own", "email")
     try:
         return await _add_connection(third_party, learner_email.lower(), message, today)
@@ -170,7 +171,7 @@ async def _add_connection(third_party: Account, learner_email: str, message: str
             learner.id if learner else None, learner_email, third_party.id, third_party.email, today
         ):
             raise Refused(ALREADY_ASKED, "email")
-        key = pair_key(learner_email, third_party.email)
+        key = pair_key(learner.email if learner else learner_email, third_party.email)
         await _claim_pair(key, today)
         connection = Connection(
             learner=learner.id if learner else None,
