@@ -1,6 +1,7 @@
 """`python -m bench` (or `make bench`). First the connections page for a third party with 10,000 connections
 against one with 10, measured interleaved in one run; then the server, the mail worker, the documents
-viewer (200 documents against 2) and the 5,000-row CSV import. Exits 1 when a target is missed.
+viewer (200 documents against 2), a document's page with 1,000 views against none, and the
+5,000-row CSV import. Exits 1 when a target is missed.
 
 Steps: a throw-away database (SQLite, or PostgreSQL when BENCH_DATABASE_URL is set), the migrations,
 bulk-inserted data, the query plans of the list and count queries, then the real app under Litestar's
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bench.csv_import import csv_gate
+from bench.document_views import document_views_ratio, seed_document_views, statement_plans
 from bench.env import (
     _TMP,
     DB_URL,
@@ -49,13 +51,16 @@ from src.clock import today_in
 from src.settings import load_settings
 
 
-async def setup() -> tuple[dict[str, Any], dict[str, Any], date, dict[str, Any]]:
+async def setup() -> tuple[dict[str, Any], dict[str, Any], date, dict[str, Any], dict[str, Any]]:
     await prepare_database()
     today = today_in(load_settings().tz)
     third_parties = await seed(today)
     plans = await query_plans(third_parties, today)
     viewers = {} if os.environ.get("BENCH_SKIP_VIEWER") else await seed_viewers(today)
-    return third_parties, plans, today, viewers
+    views = {} if os.environ.get("BENCH_SKIP_VIEWS") else await seed_document_views(today)
+    if views:
+        views["plans"] = await statement_plans(views)
+    return third_parties, plans, today, viewers, views
 
 
 def verify_page_section() -> list[str]:
@@ -74,7 +79,7 @@ def main() -> int:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: one per SMTP command
     print(f"database: {'PostgreSQL ' + DB_URL.rpartition('/')[2] if IS_POSTGRES else DB_URL}")
     try:
-        third_parties, plans, today, viewers = asyncio.run(setup())
+        third_parties, plans, today, viewers, views = asyncio.run(setup())
         results = measure(third_parties)
         failures = report(results)
         queries = queries_per_page(third_parties)
@@ -107,6 +112,13 @@ def main() -> int:
                     failures.append(f"mail: {rate:.0f} mails/s with two workers (target 200)")
         if viewers:
             lines, missed = viewer_ratio(viewers)
+            print("\n".join(lines))
+            failures += missed
+        if views:
+            lines, missed = views.pop("plans")
+            print("\n".join(lines))
+            failures += missed
+            lines, missed = document_views_ratio(views)
             print("\n".join(lines))
             failures += missed
         if not os.environ.get("BENCH_SKIP_CSV"):

@@ -27,7 +27,8 @@ from src.assets import STATIC
 from src.auth import AccountMiddleware
 from src.clock import today_in
 from src.compression import COMPRESSION, PostSafeCompressionMiddleware, warm_static
-from src.connections import send_reminders
+from src.connections import send_reminders, send_weekly_views
+from src.documents import send_validity_reminders
 from src.jobs import PeriodicJob
 from src.mail import MailWorker
 from src.routes import EXCEPTION_HANDLERS, all_route_handlers, schema_router
@@ -57,10 +58,16 @@ def db_timeouts(settings: Settings) -> db.Timeouts:
 
 
 def reminder_job(settings: Settings) -> PeriodicJob:
-    """The job that emails "access ends in 7 days" and "access has ended"."""
-    return PeriodicJob(
-        "reminders", settings.reminder_interval_seconds, lambda: send_reminders(today_in(settings.tz))
-    )
+    """The job that emails "access ends in 7 days" and "access has ended" (connections), a document's
+    "valid until" day coming and passed (documents), and the weekly count of views some learners ask for."""
+
+    async def remind() -> None:
+        day = today_in(settings.tz)
+        await send_reminders(day)
+        await send_validity_reminders(day)
+        await send_weekly_views(day, settings.tz)
+
+    return PeriodicJob("reminders", settings.reminder_interval_seconds, remind)
 
 
 def create_app(settings: Settings) -> Litestar:

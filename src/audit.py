@@ -28,7 +28,9 @@ class AuditAction(StrEnum):
     approved_extension = "approved_extension"
     declined_extension = "declined_extension"
     viewed_documents = "viewed_documents"  # a third party opened the connection's list of documents
-    viewed_document = "viewed_document"  # ... and one shared document (its id is the watermark's number)
+    # ... and one shared document (its id is the watermark's number); also staff opening a document's
+    # page (no connection): the learner's "Seen by" lists both, staff as "Staff of <ORG_NAME>".
+    viewed_document = "viewed_document"
     # On a document.
     # Written until verify checks were counted per day (VerifyTally); older rows still show.
     checked_on_the_verify_page = "checked_on_the_verify_page"  # the time only: nobody, no IP

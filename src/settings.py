@@ -55,6 +55,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # LinkedIn's numeric id of the awarding body's company page: "Add to LinkedIn" links name it, so
+    # the entry shows the organisation's logo and reads as official. Empty: the name (ORG_NAME) only.
+    linkedin_organization_id: str = ""
 
     @property
     def development(self) -> bool:
@@ -172,6 +175,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     smtp_tls = env.get("SMTP_TLS", "none").lower()
     if smtp_tls not in {"none", "starttls", "tls"}:
         raise SettingsError("SMTP_TLS must be none, starttls or tls.")
+    linkedin_id = env.get("LINKEDIN_ORGANIZATION_ID", "").strip()
+    if linkedin_id and not (linkedin_id.isascii() and linkedin_id.isdigit()):
+        raise SettingsError(
+            f"LINKEDIN_ORGANIZATION_ID must be LinkedIn's numeric company id, not {linkedin_id!r}."
+        )
     delivery = env.get("MAIL_DELIVERY", "mailbox" if mode == "development" else "smtp").lower()
     if delivery not in {"smtp", "mailbox"} or (delivery == "mailbox" and mode == "production"):
         raise SettingsError("MAIL_DELIVERY must be smtp (or mailbox in development mode).")
@@ -204,4 +212,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
         session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", "30", int),
         session_absolute_hours=_number(env, "SESSION_ABSOLUTE_HOURS", "12", int),
+        linkedin_organization_id=linkedin_id,
     )

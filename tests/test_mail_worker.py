@@ -292,6 +292,17 @@ REALISTIC = {
     "reporter": "Tara Patel",
     "category": "Wrong name",
     "answer": "Thank you: we have corrected the name and issued a new document.",
+    # a document's validity, and the weekly count of views
+    "document_id": 17,
+    "valid_until": "30 November 2027",
+    "days_left": 30,
+    "views": 3,
+    "first": "30 November 2026",
+    "last": "6 December 2026",
+    # a second email address, a download of one's data, recovery codes
+    "second_email": "tess.home@example.com",
+    "when": "14:05 UTC on 7 December 2026",
+    "left": 3,
     # print orders
     "order_id": 7,
     "certificate_number": "QA-2026-000123",

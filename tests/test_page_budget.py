@@ -17,7 +17,14 @@ BUDGET = 14 * 1024
 HTMX_SRC = re.compile(r"^/static/vendor/htmx-2\.0\.\d+\.min\.js(\?v=[0-9a-f]+)?$")
 
 PUBLIC_PAGES = ["/", "/login", "/register", "/forgot-password", "/verify-email/resend"]
-PRIVATE_PAGES = ["/profile", "/profile/password", "/profile/delete", "/profile/addresses/new", "/dashboard"]
+PRIVATE_PAGES = [
+    "/profile",
+    "/profile/password",
+    "/profile/delete",
+    "/profile/addresses/new",
+    "/dashboard",
+    "/connections/expiring-soon",
+]
 
 
 def gzipped_size(body: bytes) -> int:
@@ -104,4 +111,38 @@ def test_print_order_pages_fit_the_budget(client):
     check_page(client, f"/documents/{world.document.id}/print")  # the form itself
     log_in(client, "sam")
     for path in ("/staff/prints", "/staff/prints?state=all"):
+        check_page(client, path)
+
+
+def test_a_learners_document_with_its_views_fits_the_budget(client, day):
+    """The document page with a full page of views, the verify count and "Add to LinkedIn"; its views
+    page; its Activity."""
+    from datetime import timedelta
+
+    from src import connections
+    from src.documents import issue
+    from tests.support.factories import build_connection, with_fast_password
+
+    lena = run(make_account("learner", "lena", password=None))
+    tess = run(make_account("third_party", "tess", password=None, company_name="Acme Recruitment Limited"))
+    run(with_fast_password(lena, tess))
+    doc = run(
+        issue(
+            lena,
+            "Level 3 Diploma in Adult Care",
+            "APC-1",
+            day - timedelta(days=60),
+            valid_until=day + timedelta(days=60),
+        )
+    )
+    connection = run(build_connection("active", lena, tess, [doc]))
+    for _ in range(12):
+        run(connections.record_document_viewed(tess, connection.id, doc.id))
+    log_in(client, "lena")
+    for path in (
+        f"/documents/{doc.id}",
+        f"/documents/{doc.id}/views",
+        f"/activity?document={doc.id}",
+        "/documents",
+    ):
         check_page(client, path)

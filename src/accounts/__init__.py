@@ -41,6 +41,7 @@ from src.accounts.profile import (
     confirm_email_change,
     details_values,
     pending_change_for_stop_link,
+    set_weekly_views_email,
     stop_email_change,
     update_details,
 )
@@ -167,6 +168,7 @@ __all__ = [
     "second_step_due",
     "send_notice",
     "set_password",
+    "set_weekly_views_email",
     "step_up_needed",
     "step_up_status",
     "stop_email_change",

@@ -33,6 +33,12 @@ def details_values(account: Account) -> dict[str, str]:
     return values
 
 
+async def set_weekly_views_email(account: Account, wanted: bool) -> None:
+    """A learner's choice of the weekly email that counts the views of their documents."""
+    await Account.update({Account.weekly_views_email: wanted}).where(Account.id == account.id)
+    account.weekly_views_email = wanted
+
+
 async def update_details(
     tokens: Tokens, account: Account, form: Form, session: MutableMapping[str, Any] | None = None
 ) -> str | None:

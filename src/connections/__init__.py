@@ -20,6 +20,7 @@ from src.connections.activity import (
     record_documents_listed,
 )
 from src.connections.counts import Counts, counts_for
+from src.connections.expiring import EXPIRING_DAYS, ExpiringPage, expiring_count, expiring_page
 from src.connections.extensions import approve as approve_extension
 from src.connections.extensions import decline as decline_extension
 from src.connections.extensions import pending_for as pending_extension
@@ -51,11 +52,21 @@ from src.connections.rules import (
     is_usable,
     usable_where,
 )
+from src.connections.views import (
+    VerifyChecks,
+    ViewsPage,
+    send_weekly_views,
+    verify_checks,
+    views_by,
+    views_page,
+    week_before,
+)
 from src.connections.words import access_words, other_name, row_words, state_words
 
 __all__ = [
     "ACTIVE",
     "DEFAULT_DAYS",
+    "EXPIRING_DAYS",
     "FILTERS",
     "MAX_DAYS",
     "OPEN_STATES",
@@ -67,8 +78,11 @@ __all__ = [
     "AddForm",
     "ConnectionPage",
     "Counts",
+    "ExpiringPage",
     "ExtensionForm",
     "ShareForm",
+    "VerifyChecks",
+    "ViewsPage",
     "accept_as_learner",
     "accept_as_third_party",
     "access_words",
@@ -89,6 +103,8 @@ __all__ = [
     "decline",
     "decline_extension",
     "display_name",
+    "expiring_count",
+    "expiring_page",
     "extend",
     "is_usable",
     "list_page",
@@ -101,9 +117,14 @@ __all__ = [
     "request_extension",
     "row_words",
     "send_reminders",
+    "send_weekly_views",
     "share",
     "shared_document",
     "shared_documents",
     "state_words",
     "usable_where",
+    "verify_checks",
+    "views_by",
+    "views_page",
+    "week_before",
 ]

@@ -26,40 +26,59 @@ class ActivityPage:
 
 # The page's order: the learner's events and their documents' daily verify counts, interleaved
 # newest first (a count sorts by its latest check). Only kinds, ids and times: the rows are then
-# read by id with Piccolo, each with its own types on either engine.
-ORDER = """
+# read by id with Piccolo, each with its own types on either engine. Events on no connection that
+# are about the learner's documents: staff views, and single verify checks from before the tally.
+_EVENTS = """
 SELECT 'event' AS kind, e."id" AS id, e."at" AS sort_at FROM "access_event" e
 LEFT JOIN "connection" c ON c."id" = e."connection"
 LEFT JOIN "document" d ON d."id" = e."document"
-WHERE c."learner" = {} OR (e."action" = {} AND d."owner" = {})
+WHERE (c."learner" = {} OR (e."connection" IS NULL AND e."action" IN ({}, {}) AND d."owner" = {}))"""
+_TALLIES = """
 UNION ALL
 SELECT 'tally', t."id", t."last_at" FROM "verify_tally" t
 JOIN "document" d ON d."id" = t."document"
-WHERE d."owner" = {}
+WHERE d."owner" = {}"""
+_EVENTS_OF_ONE = ' AND e."document" = {}'
+_TALLIES_OF_ONE = ' AND t."document" = {}'
+_LIMIT = """
 ORDER BY sort_at DESC, id DESC LIMIT {} OFFSET {}
 """
+ORDER = _EVENTS + _TALLIES + _LIMIT
+ORDER_FOR_DOCUMENT = _EVENTS + _EVENTS_OF_ONE + _TALLIES + _TALLIES_OF_ONE + _LIMIT
 
 
-async def activity_page(learner: Account, page: int = 1) -> ActivityPage:
-    """Who did what and when on the learner's connections, and how often each of their documents was
-    checked on the verify page each day, newest first."""
+async def activity_page(learner: Account, page: int = 1, document_id: int | None = None) -> ActivityPage:
+    """Who did what and when on the learner's connections and documents, and how often each of their
+    documents was checked on the verify page each day, newest first; with `document_id` (one of the
+    learner's: the caller checks), only what is about that document."""
     paging = Paging.of(page, ACTIVITY_PAGE)
-    order = await AccessEvent.raw(
-        ORDER,
-        learner.id,
-        # Single checks as they were written before the daily counts: still shown where they fall.
-        AuditAction.checked_on_the_verify_page.value,
-        learner.id,
-        learner.id,
-        paging.size + 1,
-        (paging.page - 1) * paging.size,
-    )
+    # Single checks as they were written before the daily counts: still shown where they fall.
+    on_documents = (AuditAction.checked_on_the_verify_page.value, AuditAction.viewed_document.value)
+    if document_id is None:
+        order = await AccessEvent.raw(
+            ORDER, learner.id, *on_documents, learner.id, learner.id, *_window(paging)
+        )
+    else:
+        order = await AccessEvent.raw(
+            ORDER_FOR_DOCUMENT,
+            learner.id,
+            *on_documents,
+            learner.id,
+            document_id,
+            learner.id,
+            document_id,
+            *_window(paging),
+        )
     order, has_next = paging.cut(order)
     found = await _events([o["id"] for o in order if o["kind"] == "event"])
     found.update(await _tallies([o["id"] for o in order if o["kind"] == "tally"]))
     # A row gone between the two reads (its document deleted) is left out, not an error.
     events = [found[key] for key in ((o["kind"], o["id"]) for o in order) if key in found]
     return ActivityPage(events=events, page=paging.page, has_next=has_next)
+
+
+def _window(paging: Paging) -> tuple[int, int]:
+    return paging.size + 1, (paging.page - 1) * paging.size
 
 
 async def _events(ids: list[int]) -> dict[tuple[str, int], dict[str, Any]]:

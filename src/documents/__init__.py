@@ -15,7 +15,8 @@ from src.documents.csv_import import (
 from src.documents.import_confirm import Confirmed, confirm
 from src.documents.import_view import RowsPage, rows_page
 from src.documents.issuing import TEMPLATE_VERSION, issue, snapshot
-from src.documents.queries import DOCUMENTS_PAGE, content_of, owned_by, page_owned_by
+from src.documents.linkedin import linkedin_url
+from src.documents.queries import DOCUMENTS_PAGE, content_of, owned_by, page_owned_by, titles_owned_by
 from src.documents.rows import (
     COLUMNS,
     KINDS,
@@ -28,8 +29,9 @@ from src.documents.rows import (
     units_from_text,
 )
 from src.documents.staff_actions import REASONS, issue_one, revoke, supersede
-from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, search
+from src.documents.staff_queries import STATUSES, DocumentPage, for_staff, history, record_staff_view, search
 from src.documents.status import Standing, standing, verify_headline
+from src.documents.validity import due_reminder, expiring_within, send_validity_reminders
 from src.documents.verify import (
     FAILED_LOOKUP_LIMIT,
     FAILED_LOOKUP_REFILL_SECONDS,
@@ -69,12 +71,15 @@ __all__ = [
     "confirm",
     "content_of",
     "dry_run",
+    "due_reminder",
     "errors_csv",
+    "expiring_within",
     "for_staff",
     "history",
     "is_well_formed",
     "issue",
     "issue_one",
+    "linkedin_url",
     "new_verify_code",
     "normalise",
     "owned_by",
@@ -83,14 +88,17 @@ __all__ = [
     "printed",
     "recheck",
     "record_checks",
+    "record_staff_view",
     "revoke",
     "rows_page",
     "search",
+    "send_validity_reminders",
     "set_shown_on_verify",
     "snapshot",
     "standing",
     "supersede",
     "template_csv",
+    "titles_owned_by",
     "uln_is_valid",
     "units_as_text",
     "units_from_text",

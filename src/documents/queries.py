@@ -18,6 +18,15 @@ async def owned_by(learner: Account, ids: list[int] | None = None) -> list[Docum
     return await query.order_by(Document.awarded_on, ascending=False)
 
 
+async def titles_owned_by(learner: Account) -> list[dict[str, Any]]:
+    """The learner's documents' ids and titles, newest award first (to choose one from a list)."""
+    return await (
+        Document.select(Document.id, Document.title)
+        .where(Document.owner == learner.id)
+        .order_by(Document.awarded_on, Document.id, ascending=False)
+    )
+
+
 DOCUMENTS_PAGE = 20
 
 

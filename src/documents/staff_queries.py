@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from src import audit
 from src.audit import AuditAction
 from src.documents.rows import clean
 from src.tables.accounts import Account
@@ -59,6 +60,11 @@ async def search(text: str = "", status: str = "", page: int = 1) -> DocumentPag
         await query.order_by(Document.id, ascending=False).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
     )
     return DocumentPage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
+
+
+async def record_staff_view(staff: Account, document_id: int) -> None:
+    """Staff opened a document's page: a view its learner sees ("Staff of <ORG_NAME>")."""
+    await audit.record(AuditAction.viewed_document, staff, document=document_id)
 
 
 async def for_staff(document_id: int) -> tuple[Document, Account] | None:

@@ -85,6 +85,7 @@ PROFILE_COLUMNS = (
     "password_changed_at",
     "last_login_at",
     "two_step_since",
+    "weekly_views_email",
     "created_at",
 )
 
@@ -92,7 +93,7 @@ PROFILE_COLUMNS = (
 async def _profile(person: Account, reader: Reader, window: Window) -> Rows:
     if window.after >= person.id:
         return []
-    return [{column: getattr(person, column, None) for column in PROFILE_COLUMNS}]
+    return [{column: getattr(person, column) for column in PROFILE_COLUMNS}]
 
 
 async def _addresses(person: Account, reader: Reader, window: Window) -> Rows:

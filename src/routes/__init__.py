@@ -12,6 +12,7 @@ from src.routes.api_problems import EXCEPTION_HANDLERS, schema_router
 from src.routes.connections import ConnectionController
 from src.routes.data_download import DataDownloadController
 from src.routes.documents import DocumentController
+from src.routes.expiring import ExpiringController
 from src.routes.extensions import ExtensionController
 from src.routes.home import HomeController
 from src.routes.mailbox import MailboxController
@@ -56,6 +57,7 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         StaffDocumentController,
         StaffImportController,
         SharingController,
+        ExpiringController,
         ConnectionController,
         ExtensionController,
         DocumentController,

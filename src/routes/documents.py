@@ -7,13 +7,17 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from litestar_htmx import ClientRedirect
 
+from src import accounts, connections
 from src.connections import activity_page
-from src.documents import owned_by, page_owned_by
+from src.documents import linkedin_url, owned_by, page_owned_by, standing, titles_owned_by
+from src.forms import read_form
 from src.guards import requires_learner
-from src.htmx import render
-from src.routes.common import today
+from src.htmx import redirect, render, wants_fragment
+from src.routes.common import settings_of, today, url
 from src.routes.viewer_common import Viewing, report_form, send_report, show_page
 
 
@@ -25,8 +29,34 @@ class DocumentController(Controller):
         """Page: the learner's documents, newest award first, a page at a time, each with its status in words."""
         rows, page, has_next = await page_owned_by(request.user, page)
         return render(
-            request, "documents/list.html", documents=rows, page=page, has_next=has_next, today=today(request)
+            request,
+            "documents/list.html",
+            documents=rows,
+            page=page,
+            has_next=has_next,
+            today=today(request),
+            weekly=request.user.weekly_views_email,
+            changed=False,
         )
+
+    @post("/documents/weekly-email", name="weekly_views_email", status_code=200, opt={"reload": "documents"})
+    async def choose_weekly_email(
+        self, request: Request[Any, Any, Any]
+    ) -> Template | Redirect | ClientRedirect:
+        """Switch the weekly email about views on or off, then the documents page (htmx: the switch alone)."""
+        form = await read_form(request)
+        wanted = form.get("weekly") == "yes"
+        await accounts.set_weekly_views_email(request.user, wanted)
+        if wants_fragment(request):
+            return render(request, "partials/documents/_weekly_email.html", weekly=wanted, changed=True)
+        flash(
+            request,
+            "You will get a weekly email when your documents were viewed."
+            if wanted
+            else "You will no longer get the weekly email about views.",
+            category="success",
+        )
+        return redirect(request, url(request, "documents") + "#weekly-email")
 
     async def _own(self, request: Request[Any, Any, Any], document_id: int) -> Viewing:
         """The learner's own document, or 404 (another person's document does not exist for them)."""
@@ -48,8 +78,41 @@ class DocumentController(Controller):
 
     @get("/documents/{document_id:int}", name="document")
     async def show_document(self, request: Request[Any, Any, Any], document_id: FromPath[int]) -> Template:
-        """Page: one of the learner's documents, view-only, with its status in words and the report button."""
-        return await show_page(request, await self._own(request, document_id))
+        """Page: one of the learner's documents, view-only, with its status in words, who has seen it and
+        how often it was checked on its verify page, "Add to LinkedIn" while it is current, and the
+        report button."""
+        viewing = await self._own(request, document_id)
+        document, settings = viewing.document, settings_of(request)
+        linkedin = None
+        if standing(document, today(request)).is_current:
+            linkedin = linkedin_url(
+                document,
+                verify_base=settings.verify_base,
+                org_name=settings.org_name,
+                organization_id=settings.linkedin_organization_id,
+            )
+        return await show_page(
+            request,
+            viewing,
+            views=await connections.views_page(request.user, document.id),
+            checks=await connections.verify_checks(document.id, settings.tz),
+            linkedin=linkedin,
+        )
+
+    @get("/documents/{document_id:int}/views", name="document_views")
+    async def list_views(
+        self, request: Request[Any, Any, Any], document_id: FromPath[int], page: FromQuery[int] = 1
+    ) -> Template:
+        """Page: everyone who has seen one of the learner's documents, newest first, a page at a time.
+        htmx: the list alone."""
+        document = (await self._own(request, document_id)).document
+        return render(
+            request,
+            "documents/views.html",
+            "partials/documents/_seen_by.html",
+            document=document,
+            views=await connections.views_page(request.user, document.id, page),
+        )
 
     @get("/documents/{document_id:int}/report", name="document_report")
     async def report_form(self, request: Request[Any, Any, Any], document_id: FromPath[int]) -> Template:
@@ -62,10 +125,22 @@ class DocumentController(Controller):
         return await send_report(request, await self._own(request, document_id))
 
     @get("/activity", name="activity")
-    async def list_activity(self, request: Request[Any, Any, Any], page: FromQuery[int] = 1) -> Template:
-        """Page: who did what and when on the learner's connections and verify pages, newest first.
+    async def list_activity(
+        self,
+        request: Request[Any, Any, Any],
+        page: FromQuery[int] = 1,
+        document: FromQuery[int | None] = None,
+    ) -> Template:
+        """Page: who did what and when on the learner's connections and verify pages, newest first;
+        `?document=` keeps what is about one of their documents (another person's: 404).
         htmx: the list alone."""
-        activity = await activity_page(request.user, page)
+        chosen = None
+        if document is not None:
+            found = await owned_by(request.user, [document])
+            if not found:
+                raise NotFoundException()
+            chosen = found[0]
+        activity = await activity_page(request.user, page, chosen.id if chosen else None)
         return render(
             request,
             "documents/activity.html",
@@ -74,4 +149,6 @@ class DocumentController(Controller):
             page=activity.page,
             has_next=activity.has_next,
             me=request.user.id,
+            chosen=chosen,
+            titles=await titles_owned_by(request.user),
         )

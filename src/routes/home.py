@@ -7,11 +7,13 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.response import Redirect, Template
 
-from src import accounts, connections
+from src import accounts, connections, documents
 from src.guards import requires_login
 from src.htmx import render
 from src.routes.common import today, url
 from src.tables.accounts import Role
+
+STAFF_EXPIRING_DAYS = 30
 
 
 class HomeController(Controller):
@@ -26,17 +28,26 @@ class HomeController(Controller):
     async def show_dashboard(self, request: Request[Any, Any, Any]) -> Template:
         """Page: the landing page after log-in, by role."""
         account = request.user
-        counts = None
+        day = today(request)
+        counts = expiring = None
         if account.role in (Role.learner.value, Role.third_party.value):
-            counts = await connections.counts_for(account, today(request))
+            counts = await connections.counts_for(account, day)
+        if account.role == Role.third_party.value:
+            expiring = await connections.expiring_count(account, day)
+        elif account.role == Role.staff.value:
+            expiring = await documents.expiring_within(day, STAFF_EXPIRING_DAYS)
         return render(
             request,
             "home/dashboard.html",
             account=account,
             counts=counts,
             role=account.role,
-            today=today(request),
+            today=day,
             suggest_two_step=accounts.suggest_two_step(account),
+            expiring=expiring,
+            expiring_days=STAFF_EXPIRING_DAYS
+            if account.role == Role.staff.value
+            else connections.EXPIRING_DAYS,
         )
 
     @get(

@@ -38,10 +38,13 @@ class SharedDocumentController(Controller):
         self, request: Request[Any, Any, Any], connection_id: FromPath[int], document_id: FromPath[int]
     ) -> Template:
         """Page: the shared document, view-only, watermarked for this viewer; the view is logged for the
-        learner's Activity, and the log entry's number is the watermark's reference."""
+        learner (their Activity and the document's "Seen by"), and the log entry's number is the
+        watermark's reference."""
         viewing = await self._shared(request, connection_id, document_id)
         event = await connections.record_document_viewed(request.user, connection_id, document_id)
-        return await show_page(request, viewing, event_ref=event)
+        # Said plainly on the page: the learner sees each of these views, with name and organisation.
+        seen = await connections.views_by(request.user, document_id)
+        return await show_page(request, viewing, event_ref=event, my_views=seen)
 
     @get("/report", name="shared_document_report")
     async def report_form(

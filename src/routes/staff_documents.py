@@ -127,8 +127,10 @@ class StaffDocumentController(Controller):
 
     @get("/{document_id:int}", name="staff_document")
     async def show_document(self, request: Request[Any, Any, Any], document_id: FromPath[int]) -> Template:
-        """Page: the document as issued, its standing, verify code, the learner's choices and its history."""
+        """Page: the document as issued, its standing, verify code, the learner's choices and its history.
+        The learner sees the visit as a view by "Staff of <ORG_NAME>"."""
         document, owner = await _load(document_id)
+        await documents.record_staff_view(request.user, document.id)
         return render(
             request,
             "staff/document.html",

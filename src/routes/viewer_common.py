@@ -76,9 +76,11 @@ async def _context(request: Request[Any, Any, Any], viewing: Viewing) -> dict[st
 
 
 async def show_page(
-    request: Request[Any, Any, Any], viewing: Viewing, event_ref: int | None = None
+    request: Request[Any, Any, Any], viewing: Viewing, event_ref: int | None = None, **extra: Any
 ) -> Template:
-    context = await _context(request, viewing)
+    """The document's page; `extra` is what only one of the two viewers shows (the learner's: who has
+    seen it; the third party's: how many of their views the learner sees)."""
+    context = {**await _context(request, viewing), **extra}
     if event_ref is not None:
         account = request.user
         context["watermark"] = {

@@ -43,6 +43,8 @@ class Account(Table):
     # The awarding body's learner reference and the Unique Learner Number: set by staff or a CSV import.
     enrolment_number = Varchar(length=40, default="")
     uln = Varchar(length=10, default="")
+    # A learner's choice: a weekly email counting the views of their documents (off until asked for).
+    weekly_views_email = Boolean(default=False)
     # An email change waiting for the new address to confirm it. The links to confirm it (sent to
     # the new address) and to stop it (sent to the old one) are valid only while this holds their
     # address, so each works once and stopping kills the other.

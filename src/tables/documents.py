@@ -53,7 +53,8 @@ class Document(Table):
     name_as_printed = Varchar(length=200, default="")  # the learner's name as the document shows it
     grade = Varchar(length=60, default="")
     awarded_on = Date()
-    valid_until = Date(null=True, default=None)
+    # Indexed: the validity reminders and the "expiring soon" counts read a window of these days.
+    valid_until = Date(null=True, default=None, index=True)
     certificate_number = Varchar(length=40, unique=True)
     # 80 random bits + a check character (src/documents/verify_codes.py), never derived from ids:
     # it is the whole key to the public verify page.

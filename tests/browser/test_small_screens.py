@@ -108,13 +108,25 @@ def test_main_pages_fit_a_phone_and_their_controls_are_big_enough(phone, people)
         "/connections/new",
         f"/connections/{connection}",
         f"/connections/{connection}/cancel",
+        "/connections/expiring-soon",
         "/profile",
     ):
         check(third_party, path, problems)
 
     learner = phone()
     log_in(learner, people["learner"])
-    for path in ("/dashboard", "/documents", "/connections", "/share", f"/connections/{connection}"):
+    for path in (
+        "/dashboard",
+        "/documents",
+        "/connections",
+        "/share",
+        f"/connections/{connection}",
+        "/activity",
+    ):
+        check(learner, path, problems)
+    learner.goto("/documents")
+    document = learner.locator("li[id^=document-] a").first.get_attribute("href")
+    for path in (document, f"{document}/views", f"/activity?document={document.rsplit('/', 1)[1]}"):
         check(learner, path, problems)
 
     staff = phone()
