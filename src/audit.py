@@ -50,6 +50,8 @@ class AuditAction(StrEnum):
     regenerated_recovery_codes = "regenerated_recovery_codes"
     used_recovery_code = "used_recovery_code"
     reset_two_step = "reset_two_step"
+    # On no connection or document: the person downloaded a copy of their data (counted: 3 a day).
+    downloaded_data = "downloaded_data"
 
 
 async def record(

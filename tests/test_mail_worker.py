@@ -299,10 +299,12 @@ REALISTIC = {
     "views": 3,
     "first": "30 November 2026",
     "last": "6 December 2026",
-    # two-step sign-in and passkeys
+    # two-step sign-in, passkeys, a second email address, a download of one's data
     "name": "Work laptop",
     "left": 2,
     "few": True,
+    "second_email": "tess.home@example.com",
+    "when": "14:05 UTC on 7 December 2026",
     # print orders
     "order_id": 7,
     "certificate_number": "QA-2026-000123",

@@ -1,7 +1,8 @@
 """Accounts: registration, learners made by staff (one or a CSV import's thousands, one way),
 log-in and lock-out (with known devices), two-step sign-in (authenticator codes, passkeys, recovery
 codes, step-up before actions that matter), credentials (set a password, reset and activation links),
-profile (details, email change, contacts, addresses), security notices and deletion. Other code uses
+profile (details, email change, a second email address, contacts, addresses), security notices and
+deletion. Other code uses
 only the names below; the modules inside are private."""
 
 from src.accounts.addresses import (
@@ -32,10 +33,11 @@ from src.accounts.forms import (
     check_passkey_name,
     check_password_change,
     check_registration,
+    check_second_email,
 )
 from src.accounts.learners import NewLearner, create_learner, create_learners, newest_learners
 from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
-from src.accounts.notices import notice_addresses
+from src.accounts.notices import notice_addresses, send_notice
 from src.accounts.passkeys import (
     MAX_PASSKEYS,
     PASSKEY_ADD,
@@ -79,6 +81,12 @@ from src.accounts.registration import (
     resend_verification,
     username_taken,
     verify_email,
+)
+from src.accounts.second_email import (
+    add_second_email,
+    confirm_second_email,
+    make_second_email_main,
+    remove_second_email,
 )
 from src.accounts.step_up import (
     STEP_UP_FIELDS,
@@ -140,6 +148,7 @@ __all__ = [
     "account_with_email",
     "add_contact",
     "add_passkey",
+    "add_second_email",
     "address_of",
     "address_values",
     "addresses_of",
@@ -160,9 +169,11 @@ __all__ = [
     "check_passkey_name",
     "check_password_change",
     "check_registration",
+    "check_second_email",
     "check_step_up",
     "code_now",
     "confirm_email_change",
+    "confirm_second_email",
     "contacts_of",
     "create_account",
     "create_learner",
@@ -176,6 +187,7 @@ __all__ = [
     "find_by_login",
     "has_two_step",
     "known_device",
+    "make_second_email_main",
     "must_enrol",
     "newest_learners",
     "normalise_recovery_code",
@@ -190,6 +202,7 @@ __all__ = [
     "remove_address",
     "remove_contact",
     "remove_passkey",
+    "remove_second_email",
     "replace_authenticator",
     "replacement",
     "request_password_reset",
@@ -197,6 +210,7 @@ __all__ = [
     "reset_by_staff",
     "save_address",
     "second_step_due",
+    "send_notice",
     "set_password",
     "set_weekly_views_email",
     "step_up_needed",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.accounts.login import find_by_login
-from src.accounts.notices import send_notice
+from src.accounts.notices import notice_addresses, send_notice
 from src.accounts.registration import MayEmail, OnVerified
 from src.clock import utcnow
 from src.db import write_transaction
@@ -31,18 +31,24 @@ async def account_for_link(tokens: Tokens, purpose: str, token: str) -> Account:
 
 
 async def request_password_reset(tokens: Tokens, identifier: str, may_email: MayEmail) -> None:
-    """Email a reset link when the account exists; the page answers the same either way."""
+    """Email a reset link when the account exists; the page answers the same either way. The link goes
+    to the address typed when it is one of the account's (main or second), else to the main one."""
     async with write_transaction():
         account = await find_by_login(identifier)
-        if account is None or not account.password_hash or not await may_email(account.email):
+        typed = identifier.strip().lower()
+        to = typed if account is not None and typed in notice_addresses(account) else None
+        if account is None or not account.password_hash:
+            return
+        to = to or account.email
+        if not await may_email(to):
             return
         fingerprint = password_fingerprint(account.password_hash, account.last_login_at)
         token = tokens.sign("reset-password", {"a": account.id, "f": fingerprint})
         await enqueue(
-            account.email,
+            to,
             "reset_password",
             {"first_name": account.first_name, "token": token, "minutes": 60},
-            f"reset:{account.id}:{minute_key()}",
+            f"reset:{account.id}:{to}:{minute_key()}",
         )
 
 

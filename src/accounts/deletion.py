@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 
+from src.accounts.claims import release
+from src.accounts.notices import send_notice
 from src.accounts.passkeys import remove_all_passkeys
 from src.clock import utcnow
 from src.db import write_transaction
-from src.mail import enqueue
 from src.tables.accounts import Account, Address, Authenticator, ContactDetail, RecoveryCode
 
 
@@ -18,6 +19,7 @@ async def delete_account(account: Account) -> None:
         await ContactDetail.delete().where(ContactDetail.account == account.id)
         await Address.delete().where(Address.account == account.id)
         await remove_all_passkeys(account.id)  # none may sign in to it again
+        await release(account.id)  # both addresses are free for anyone again
         await RecoveryCode.delete().where(RecoveryCode.account == account.id)
         await Authenticator.delete().where(Authenticator.account == account.id)
         placeholder = f"deleted-{account.id}-{secrets.token_hex(4)}"
@@ -26,6 +28,9 @@ async def delete_account(account: Account) -> None:
                 Account.username: placeholder,
                 Account.username_key: placeholder,
                 Account.email: f"{placeholder}@deleted.invalid",
+                Account.second_email: None,
+                Account.pending_second_email: None,
+                Account.pending_email: None,
                 Account.password_hash: None,
                 Account.first_name: "Deleted",
                 Account.middle_name: "",
@@ -39,9 +44,6 @@ async def delete_account(account: Account) -> None:
                 Account.deleted_at: utcnow(),
             }
         ).where(Account.id == account.id)
-        await enqueue(
-            account.email,
-            "account_deleted",
-            {"first_name": account.first_name},
-            f"account-deleted:{account.id}",
+        await send_notice(
+            account, "account_deleted", {"first_name": account.first_name}, f"account-deleted:{account.id}"
         )

@@ -169,6 +169,28 @@ async def check_new_learner(form: Form) -> NewLearner | None:
     return NewLearner(first_name=first, last_name=last, email=email) if form.ok else None
 
 
+async def check_second_email(form: Form, account: Account) -> str | None:
+    """A second email address: a well-formed one that is not already this account's, and the current
+    password (counted like a log-in, checked last so that a typo costs no attempt), as for a change
+    of the main address: a stolen session alone cannot add an inbox that could reset the password."""
+    email = form.email("second_email")
+    if account.second_email is not None:
+        form.error("second_email", "You already have a second email address. Remove it first to add another")
+    elif email and email == account.email:
+        form.error("second_email", "This is already your main email address")
+    if form.ok:
+        password = form.get("password_for_second")
+        if not password:
+            form.error("password_for_second", "Enter your current password to add an email address")
+        else:
+            check = await check_current_password(account, password)
+            if check.problem:
+                form.error(
+                    "password_for_second", LOCKED if check.locked else "Your current password is not right"
+                )
+    return email if form.ok else None
+
+
 def check_email_form(form: Form) -> str | None:
     """A form that asks for one email address (send the verification link again)."""
     email = form.email("email")

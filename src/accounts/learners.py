@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from src.accounts.claims import claim_many
 from src.clock import utcnow
 from src.db import insert_many, select_in, write_transaction
 from src.mail import enqueue_many
@@ -97,6 +98,7 @@ async def create_learners(tokens: Tokens, people: list[NewLearner]) -> list[dict
         made = await select_in(
             Account, ["id", "email", "username", "first_name"], "email", [p.email.lower() for p in people]
         )
+        await claim_many([(learner["id"], learner["email"]) for learner in made])
         await enqueue_many(
             [
                 (

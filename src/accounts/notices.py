@@ -11,8 +11,10 @@ from src.tables.accounts import Account
 
 
 def notice_addresses(account: Account) -> list[str]:
-    """The addresses a security notice about `account` goes to (today its email address)."""
-    return [account.email]
+    """The addresses a security notice about `account` goes to: its email address, and its second
+    address when it has one (so that someone who took over one inbox cannot hide a change)."""
+    second = account.second_email
+    return [account.email, second] if second and second != account.email else [account.email]
 
 
 async def send_notice(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+from src.accounts.claims import move_claim
 from src.accounts.forms import USERNAME_TAKEN, check_details
 from src.accounts.login import LOCKED, check_current_password
 from src.accounts.notices import send_notice
@@ -49,6 +50,9 @@ async def update_details(
         return None
     email = form.get("email").lower()
     pending = email if email and email != account.email else None
+    if pending and pending == account.second_email:
+        form.error("email", "This is already your second email address: make it your main one below")
+        return None
     if pending:
         # Checked last, and only when all else is right, so a typo elsewhere costs no attempt.
         if not form.get("current_password"):
@@ -128,6 +132,16 @@ async def stop_email_change(tokens: Tokens, token: str) -> None:
 async def confirm_email_change(tokens: Tokens, token: str, *, on_verified: OnVerified) -> Account:
     """The new address confirms the change: it becomes the account's, verified, then `on_verified`."""
     data = tokens.load("change-email", token, max_age=VERIFY_EMAIL_MAX_AGE)
+    try:
+        return await _confirm_email_change(data, on_verified)
+    except Exception as exc:
+        # Another account took the address after the check (its EmailAddress row, or the column).
+        if unique_violation(exc) != "email":
+            raise
+        raise TokenError("invalid") from exc
+
+
+async def _confirm_email_change(data: dict[str, Any], on_verified: OnVerified) -> Account:
     async with write_transaction():
         account = await Account.by_id(data.get("a"))
         if account is None:
@@ -136,6 +150,7 @@ async def confirm_email_change(tokens: Tokens, token: str, *, on_verified: OnVer
             raise TokenError("used")  # confirmed already, or stopped from the old address
         if await email_taken(data["e"]):
             raise TokenError("invalid")
+        await move_claim(account.id, data["old"], data["e"])
         await Account.update(
             {Account.email: data["e"], Account.email_verified_at: utcnow(), Account.pending_email: None}
         ).where(Account.id == account.id)

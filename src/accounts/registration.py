@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from src.accounts.claims import claim
 from src.clock import utcnow
 from src.db import unique_violation, write_transaction
 from src.mail import enqueue, minute_key
@@ -54,8 +55,9 @@ async def account_with_email(email: str) -> Account | None:
 
 
 async def create_account(new: NewAccount, password_hash: str | None = None) -> Account:
-    """Insert an account (inside the caller's transaction when there is one). Pass `password_hash`
-    when it was computed beforehand, to keep the slow hash out of a write transaction."""
+    """Insert an account and its claim on its address (inside the caller's transaction, or one of its
+    own). Pass `password_hash` when it was computed beforehand, to keep the slow hash out of a write
+    transaction."""
     if password_hash is None and new.password:
         password_hash = await hash_password(new.password)
     account = Account(
@@ -74,7 +76,9 @@ async def create_account(new: NewAccount, password_hash: str | None = None) -> A
         job_title=new.job_title,
         date_of_birth=new.date_of_birth,
     )
-    await account.save()
+    async with write_transaction():
+        await account.save()
+        await claim(account.id, account.email)
     return account
 
 
@@ -108,9 +112,10 @@ async def _register(tokens: Tokens, new: NewAccount, password_hash: str, may_ema
     async with write_transaction():
         existing = await account_with_email(new.email)
         if existing is not None:
-            if await may_email(existing.email):
+            # To the address typed, which is the account's main or second one.
+            if await may_email(new.email.lower()):
                 await enqueue(
-                    existing.email,
+                    new.email.lower(),
                     "already_registered",
                     {"first_name": existing.first_name},
                     f"already-registered:{existing.id}:{minute_key()}",

@@ -88,7 +88,7 @@ async def share(
 ) -> Connection:
     """A learner shares documents with a third party by email, until a date; the third party accepts."""
     email = email.lower()
-    if email == learner.email:
+    if email in (learner.email, learner.second_email):
         raise Refused("Enter the email address of the person you want to share with, not your own", "email")
     problem = check_end_date(expires_on, today)
     if problem:
@@ -116,7 +116,8 @@ async def _share(
             learner.id, learner.email, third_party.id if third_party else None, email, today
         ):
             raise Refused(ALREADY_SHARING, "email")
-        key = pair_key(learner.email, email)
+        # By the account's main address when the typed one is its second: one key per pair of people.
+        key = pair_key(learner.email, third_party.email if third_party else email)
         await _claim_pair(key, today)
         connection = Connection(
             learner=learner.id,
@@ -153,7 +154,7 @@ async def _share(
 
 async def add_connection(third_party: Account, learner_email: str, message: str, today: date) -> Connection:
     """A third party asks a learner to connect. The answer never says whether the learner exists."""
-    if learner_email.lower() == third_party.email.lower():
+    if learner_email.lower() in (third_party.email, third_party.second_email):
         raise Refused("Enter the learner's email address, not your own", "email")
     try:
         return await _add_connection(third_party, learner_email.lower(), message, today)
@@ -170,7 +171,7 @@ async def _add_connection(third_party: Account, learner_email: str, message: str
             learner.id if learner else None, learner_email, third_party.id, third_party.email, today
         ):
             raise Refused(ALREADY_ASKED, "email")
-        key = pair_key(learner_email, third_party.email)
+        key = pair_key(learner.email if learner else learner_email, third_party.email)
         await _claim_pair(key, today)
         connection = Connection(
             learner=learner.id if learner else None,
@@ -319,18 +320,20 @@ async def change_documents(learner: Account, connection: Connection, document_id
 
 
 async def attach_pending(account: Account) -> None:
-    """When someone verifies an address, connections waiting for that address become theirs.
+    """When someone verifies an address (main or second), connections waiting for either of the
+    account's addresses become theirs.
 
     A learner is then told of each request that waits for them (the third party asked before the
     address had a verified account, so no email went out); the invitation already told a third party."""
+    addresses = [address for address in (account.email, account.second_email) if address]
     if account.role == Role.learner.value:
         waiting = await Connection.objects().where(
             Connection.learner.is_null()
-            & (Connection.learner_email == account.email)
+            & Connection.learner_email.is_in(addresses)
             & (Connection.state == WAITING_LEARNER)
         )
         await Connection.update({Connection.learner: account.id}).where(
-            Connection.learner.is_null() & (Connection.learner_email == account.email)
+            Connection.learner.is_null() & Connection.learner_email.is_in(addresses)
         )
         for connection in waiting:
             third_party = await live_account(connection.third_party)
@@ -346,5 +349,5 @@ async def attach_pending(account: Account) -> None:
                 )
     elif account.role == Role.third_party.value:
         await Connection.update({Connection.third_party: account.id}).where(
-            Connection.third_party.is_null() & (Connection.third_party_email == account.email)
+            Connection.third_party.is_null() & Connection.third_party_email.is_in(addresses)
         )

@@ -252,8 +252,13 @@ async def compare_with_database(results: list[RowResult]) -> dict[str, dict[str,
 
 
 async def accounts_by_email(emails: list[str]) -> dict[str, dict[str, Any]]:
+    """The accounts that hold these addresses, by the address as written: a learner's second address
+    finds their account too (an address belongs to one account only)."""
     columns = ["id", "email", "role", "deleted_at", "enrolment_number", "uln"]
-    return {row["email"]: row for row in await select_in(Account, columns, "email", emails)}
+    found = {row["email"]: row for row in await select_in(Account, columns, "email", emails)}
+    for row in await select_in(Account, [*columns, "second_email"], "second_email", emails):
+        found[row.pop("second_email")] = row
+    return found
 
 
 async def earlier_imports(file_sha256: str) -> list[dict[str, Any]]:

@@ -79,25 +79,40 @@ class RenderedEmail:
     html: str
 
 
-def render_email(
-    engine: TemplateEngineProtocol[Any, Any], row: OutboxEmail, settings: Settings
-) -> RenderedEmail:
-    """Render emails/<template>.{subject.txt,txt,html} with the row's context and site facts."""
+def _context(row: OutboxEmail, settings: Settings) -> dict[str, Any]:
     # Piccolo hands a JSON column back as text unless asked to load it.
     saved = json.loads(row.context) if isinstance(row.context, str) else row.context
-    context = {
+    return {
         **(_by_name(saved) if isinstance(saved, dict) else {}),
         "org_name": settings.org_name,
         "support_email": settings.support_email,
         "base_url": settings.base_url,
         "url_for": _absolute_url_for,
     }
+
+
+def render_email(
+    engine: TemplateEngineProtocol[Any, Any], row: OutboxEmail, settings: Settings
+) -> RenderedEmail:
+    """Render emails/<template>.{subject.txt,txt,html} with the row's context and site facts."""
+    context = _context(row, settings)
     name = f"emails/{row.template}"
     environment = _email_environment(engine)
     subject = environment.get_template(f"{name}.subject.txt").render(**context).strip()
     text = environment.get_template(f"{name}.txt").render(**context)
     html = environment.get_template(f"{name}.html").render(**context)
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def render_subject(engine: TemplateEngineProtocol[Any, Any], row: OutboxEmail, settings: Settings) -> str:
+    """An outbox row's subject line alone, as render_email gives it (a person's download of their data
+    lists the emails sent to them by date and subject)."""
+    subject = (
+        _email_environment(engine)
+        .get_template(f"emails/{row.template}.subject.txt")
+        .render(**_context(row, settings))
+    )
+    return " ".join(subject.split())
 
 
 def _encoded(value: str) -> str | Header:

@@ -10,6 +10,7 @@ from src.routes.account import AccountController
 from src.routes.addresses import AddressController
 from src.routes.api_problems import EXCEPTION_HANDLERS, schema_router
 from src.routes.connections import ConnectionController
+from src.routes.data_download import DataDownloadController
 from src.routes.documents import DocumentController
 from src.routes.expiring import ExpiringController
 from src.routes.extensions import ExtensionController
@@ -23,6 +24,7 @@ from src.routes.print_orders import PrintOrderController
 from src.routes.profile import ProfileController
 from src.routes.reloads import reload_handlers
 from src.routes.reports import ReportController
+from src.routes.second_email import SecondEmailController
 from src.routes.second_step import SecondStepController
 from src.routes.session import SessionController
 from src.routes.shared_documents import SharedDocumentController
@@ -53,6 +55,8 @@ def all_route_handlers(settings: Settings) -> list[Any]:
         ProfileController,
         PasskeyController,
         PasskeySignInController,
+        SecondEmailController,
+        DataDownloadController,
         TwoStepController,
         AddressController,
         StaffController,

@@ -45,11 +45,11 @@ class HomeController(Controller):
             counts=counts,
             role=account.role,
             today=day,
+            suggest_two_step=accounts.suggest_two_step(account),
             expiring=expiring,
             expiring_days=STAFF_EXPIRING_DAYS
             if account.role == Role.staff.value
             else connections.EXPIRING_DAYS,
-            suggest_two_step=accounts.suggest_two_step(account),
         )
 
     @get(

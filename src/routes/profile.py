@@ -24,7 +24,15 @@ from src.tokens import TokenError
 LOCKED = accounts.LOCKED
 
 
-async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
+def second_step_up(request: Request[Any, Any, Any]) -> str | None:
+    """The second-address section's step-up prompt: adding one asks for the password anyway (a code
+    too, with two-step sign-in on, when the last step is not recent); making it the main address or
+    removing it asks for a recent step."""
+    return step_up(request, asks_password=request.user.second_email is None)
+
+
+async def manage_page(request: Request[Any, Any, Any], status: int = 200, **overrides: Any) -> Template:
+    """The whole profile page (its sections' forms empty unless `overrides` say otherwise)."""
     account = request.user
     context: dict[str, Any] = {
         "account": account,
@@ -35,6 +43,9 @@ async def _manage_page(request: Request[Any, Any, Any], status: int = 200, **ove
         "contact_errors": {},
         "addresses": await accounts.addresses_of(account),
         "saved": None,
+        "second_values": {},
+        "second_errors": {},
+        "second_step_up": second_step_up(request),
         "step_up": None,
     }
     context.update(overrides)
@@ -53,7 +64,7 @@ class ProfileController(Controller):
     @get("/", name="profile")
     async def show_profile(self, request: Request[Any, Any, Any]) -> Template:
         """Page: every part of the profile, each section a partial that htmx updates alone."""
-        return await _manage_page(request)
+        return await manage_page(request)
 
     @post("/details", name="update_details", opt={"reload": "profile"})
     async def update_details(self, request: Request[Any, Any, Any]) -> Template | Redirect | ClientRedirect:
@@ -76,7 +87,7 @@ class ProfileController(Controller):
                     saved=None,
                     step_up=prompt,
                 )
-            return await _manage_page(request, 422, values=kept, errors=form.errors, step_up=prompt)
+            return await manage_page(request, 422, values=kept, errors=form.errors, step_up=prompt)
         poke_worker(request.app)
         message = "Your details have been saved."
         if pending:
@@ -132,7 +143,7 @@ class ProfileController(Controller):
                 contact_errors=form.errors,
             )
         if not form.ok:
-            return await _manage_page(request, 422, contact_values=form.kept(), contact_errors=form.errors)
+            return await manage_page(request, 422, contact_values=form.kept(), contact_errors=form.errors)
         flash(request, "Contact detail added.", category="success")
         return Redirect(path=url(request, "profile") + "#contacts", status_code=303)
 

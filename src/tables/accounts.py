@@ -49,6 +49,12 @@ class Account(Table):
     # the new address) and to stop it (sent to the old one) are valid only while this holds their
     # address, so each works once and stopping kills the other.
     pending_email = Varchar(length=254, null=True, default=None)
+    # A second address (confirmed, like the main one, by a link sent to it): the person signs in
+    # and resets the password with either, and security notices go to both. While it waits for its
+    # link it is `pending_second_email`, which the link must still hold to work. Unique through its
+    # EmailAddress row (an address is one account's, main or second), indexed here for log-ins.
+    second_email = Varchar(length=254, null=True, default=None, index=True)
+    pending_second_email = Varchar(length=254, null=True, default=None)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     # Bumped when every session of the account must end (password change, reset, deletion).
@@ -79,15 +85,17 @@ class Account(Table):
 
     @classmethod
     async def by_email(cls, email: str) -> Account | None:
-        """The account with this address, whatever its case (addresses are stored lower case)."""
-        return await cls.objects().where(cls.email == email.lower()).first()
+        """The account with this address as its main or second one, whatever its case (addresses
+        are stored lower case)."""
+        key = email.lower()
+        return await cls.objects().where((cls.email == key) | (cls.second_email == key)).first()
 
     @classmethod
     async def by_login(cls, identifier: str) -> Account | None:
-        """The live account a log-in names, by email address (it has an @) or user name."""
+        """The live account a log-in names, by email address (it has an @: main or second) or user name."""
         key = identifier.strip().lower()
-        column = cls.email if "@" in key else cls.username_key
-        return await cls.objects().where((column == key) & cls.deleted_at.is_null()).first()
+        names = (cls.email == key) | (cls.second_email == key) if "@" in key else cls.username_key == key
+        return await cls.objects().where(names & cls.deleted_at.is_null()).first()
 
     @classmethod
     async def newest(cls, role: Role, limit: int) -> list[Account]:
@@ -101,7 +109,21 @@ class Account(Table):
 
     @classmethod
     async def email_in_use(cls, email: str) -> bool:
-        return bool(await cls.exists().where(cls.email == email.lower()))
+        key = email.lower()
+        return bool(await cls.exists().where((cls.email == key) | (cls.second_email == key)))
+
+
+class EmailAddress(Table):
+    """Every address an account holds, its main one and its second one: the one unique index that
+    makes an address belong to one account only, whichever column of Account holds it. Written in
+    the same transaction as the Account column it guards (accounts/claims.py)."""
+
+    id: Serial  # added by Piccolo; declared for type checkers
+    email = Varchar(length=254, unique=True)
+    account = ForeignKey(references=Account, index=True)
+    # Since when the account holds it: a download of the person's data lists the emails sent to the
+    # address from then on, never those sent to someone who held it before.
+    claimed_at = Timestamptz(default=TimestamptzNow())
 
 
 class Authenticator(Table):

@@ -4,7 +4,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from src.tables.accounts import Account, Address, Authenticator, ContactDetail, RecoveryCode
+from src.tables.accounts import Account, Address, Authenticator, ContactDetail, EmailAddress, RecoveryCode
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.documents import Document, ImportBatch, VerifyTally
 from src.tables.outbox import OutboxEmail
@@ -17,6 +17,7 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"),
     table_classes=[
         Account,
+        EmailAddress,
         ContactDetail,
         Address,
         Authenticator,
