@@ -24,6 +24,7 @@ SECRET_PATHS = (
     "/email-change/stop/",
     "/reset-password/",
     "/profile/email/",
+    "/profile/second-email/confirm/",
 )
 _SECRET = re.compile("^(" + "|".join(re.escape(prefix) for prefix in SECRET_PATHS) + ")[^?]*")
 HIDDEN = "…"
