@@ -78,9 +78,10 @@ def free_port() -> int:
 
 
 class Check:
-    def __init__(self, timeline: Timeline, cast: Cast) -> None:
+    cast: Cast
+
+    def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
-        self.cast = cast
         self.proxy = DatabaseProxy(*stack.upstream_address(), free_port())
         self.smtp_ports = [free_port() for _ in range(MAIL_WORKERS)]
         self.sink = Sink(self.smtp_ports)
@@ -100,10 +101,12 @@ class Check:
 
     # The deployment
     async def start(self) -> None:
+        """The processes, and the people seeded while they start (the tables exist by now)."""
         self.sink.start()
         await self.proxy.restore()
         for process in [*self.webs, *self.workers, self.nginx]:
             process.start()
+        self.cast = await seed(today_in(load_settings().tz))
         started = await asyncio.gather(*(stack.wait_ready(web, self.host) for web in self.webs))
         self.notes.append(
             f"web processes ready {', '.join(f'{s:.1f}' for s in started)} s after they started"
@@ -134,6 +137,7 @@ class Check:
         started = self.record.now()
         ready_in = await self.restart_web(self.webs[0], signal.SIGKILL, t.web_down)
         self.phases.add("web SIGKILL", started, self.record.now())
+        self.notes.append(f"web SIGKILL phase: {started:.1f}-{self.record.now():.1f} s")
         self.notes.append(
             f"web0 killed, started again {t.web_down:.0f} s later, ready {ready_in:.1f} s after"
         )
@@ -144,12 +148,14 @@ class Check:
                 f"rolling restart: {web.name} stopped (SIGTERM) and ready again in {ready_in:.1f} s"
             )
         self.phases.add("rolling restart", started, self.record.now())
+        self.notes.append(f"rolling restart phase: {started:.1f}-{self.record.now():.1f} s")
         await self.until(t.cut_not_before)
         cut = self.record.now()
         await self.proxy.cut()
         await asyncio.sleep(t.cut_for)
         await self.proxy.restore()
         self.phases.cut = (cut, self.record.now())
+        self.notes.append(f"database cut: {cut:.1f}-{self.record.now():.1f} s")
         await self.until(max(t.load_at_least, self.record.now() + t.after_cut))
 
     async def kill_worker_mid_batch(self) -> None:
@@ -284,8 +290,7 @@ async def main(timeline: Timeline, short: bool) -> int:
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Piccolo's table of migrations
             await prepare_database()
-        cast = await seed(today_in(load_settings().tz))
-        check = Check(timeline, cast)
+        check = Check(timeline)
         try:
             await check.start()
         except RuntimeError as exc:
