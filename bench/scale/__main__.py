@@ -172,17 +172,17 @@ class Check:
                         f"scale:burst:{i}",
                     )
             deadline = time.monotonic() + 20
-            while not any(self.sink.held.values()):
+            while not any(self.sink.holding().values()):
                 if time.monotonic() > deadline:
                     self.failures.append("no mail worker took the burst within 20 s")
                     return
                 await asyncio.sleep(0.02)
-            port = next(p for p, ids in self.sink.held.items() if ids)
+            port = next(p for p, ids in self.sink.holding().items() if ids)
             # Let the worker's other senders reach the sink too: it is then mid-batch, rows sent and
             # marked, rows in flight, rows claimed and not yet started.
             await asyncio.sleep(0.5)
             worker = self.workers[self.smtp_ports.index(port)]
-            in_flight = set(self.sink.held[port])
+            in_flight = self.sink.holding()[port]
             claims = await OutboxEmail.select(OutboxEmail.idempotency_key, OutboxEmail.claimed_by).where(
                 OutboxEmail.state == "sending"
             )
@@ -276,8 +276,9 @@ class Check:
             await mail_kill
         finally:
             stop.set()
-            await asyncio.gather(*load, return_exceptions=True)
+            ended = await asyncio.gather(*load, return_exceptions=True)
             mail_kill.cancel()
+        self.failures += [f"a simulated person stopped: {e!r}" for e in ended if isinstance(e, BaseException)]
 
 
 async def main(timeline: Timeline, short: bool) -> int:

@@ -49,6 +49,11 @@ class Sink:
     def release(self) -> None:
         self._hold.set()
 
+    def holding(self) -> dict[int, set[str]]:
+        """The Message-IDs held at each port just now."""
+        with self._lock:
+            return {port: set(ids) for port, ids in self.held.items()}
+
     def received(self) -> int:
         with self._lock:
             return sum(self.ids.values())
