@@ -22,7 +22,6 @@ from aiosmtpd.controller import Controller
 class Sink:
     def __init__(self, ports: list[int]) -> None:
         self.ids: Counter[str] = Counter()
-        self.by_port: Counter[int] = Counter()
         self.ports = ports
         self._lock = threading.Lock()
         self._hold = threading.Event()  # set: messages pass; clear: they wait
@@ -54,14 +53,6 @@ class Sink:
         with self._lock:
             return {port: set(ids) for port, ids in self.held.items()}
 
-    def received(self) -> int:
-        with self._lock:
-            return sum(self.ids.values())
-
-    def duplicates(self) -> int:
-        with self._lock:
-            return sum(count - 1 for count in self.ids.values() if count > 1)
-
     async def deliver(self, port: int, message_id: str) -> str:
         with self._lock:
             self.held[port].add(message_id)
@@ -78,7 +69,6 @@ class Sink:
                 return "421 4.3.0 sender gone before the message was accepted"
             self.ids[message_id] += 1
             self.arrived_at.setdefault(message_id, time.monotonic())
-            self.by_port[port] += 1
             self.last_at = time.monotonic()
         return "250 OK"
 
