@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
 
 from src import db, templating
 from src.assets import STATIC
@@ -32,6 +33,7 @@ from src.jobs import PeriodicJob
 from src.mail import MailWorker
 from src.routes import EXCEPTION_HANDLERS, all_route_handlers, schema_router
 from src.security import CSRFMiddleware, SecurityMiddleware, cookie_name
+from src.server import Readiness, close_when_stopping
 from src.sessions import RotatingSessionConfig, SessionFileStore
 from src.settings import Settings
 from src.tokens import Tokens
@@ -40,9 +42,9 @@ MAX_BODY = 64 * 1024  # forms are small; anything bigger is refused with 413 bef
 log = logging.getLogger("portal")
 
 
-def _stores(settings: Settings) -> dict[str, Store]:
-    if settings.redis_url:
-        root = RedisStore.with_client(url=settings.redis_url, namespace="portal")
+def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
+    if redis is not None:
+        root = RedisStore(redis, namespace="portal", handle_client_shutdown=True)
         return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
     base = settings.var_dir / "store"
     return {
@@ -69,7 +71,8 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened_pool = await db.open_pool(settings.db_pool_min, settings.db_pool_max, db_timeouts(settings))
-        await anyio.to_thread.run_sync(warm_static)  # static files compressed once, before any request
+        # Static files compressed once per release, kept under var/ for every later start.
+        await anyio.to_thread.run_sync(warm_static, settings.var_dir / "compressed-static")
         worker = jobs = None
         if settings.run_mail_worker:
             worker = MailWorker(template_config.engine_instance, settings, poll=settings.mail_poll_seconds)
@@ -83,7 +86,7 @@ def create_app(settings: Settings) -> Litestar:
             if jobs is not None:
                 await jobs.stop()
             if worker is not None:
-                await worker.stop()
+                await worker.stop(settings.shutdown_grace_seconds)
             if opened_pool:
                 await db.close_pool()
 
@@ -101,6 +104,8 @@ def create_app(settings: Settings) -> Litestar:
         cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
         include_in_schema=False,
     )
+    # One client for the stores and the readiness check (/readyz pings the server the stores use).
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     app = Litestar(
         route_handlers=[*all_route_handlers(settings), static_router],
         lifespan=[lifespan],
@@ -120,7 +125,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         template_config=template_config,
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=template_config))],
-        stores=_stores(settings),
+        stores=_stores(settings, redis),
         # Error pages, and problem details under /api/ (the router raises some before any route).
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,
@@ -133,10 +138,13 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
             openapi_router=schema_router("/api/v1"),
         ),
+        # Once SIGTERM came (src/server/), every response ends its connection.
+        before_send=[close_when_stopping],
         debug=False,
     )
     templating.link_globals(app, template_config.engine_instance.engine)
     app.state.settings = settings
     app.state.tokens = Tokens(settings.secret_keys)
     app.state.mail_worker = None
+    app.state.readiness = Readiness(redis)
     return app

@@ -54,7 +54,7 @@ async def run_worker() -> None:
     print(f"Mail worker running ({settings.mail_delivery} delivery). Ctrl+C stops it.", flush=True)
     await stop.wait()
     await reminders.stop()
-    await worker.stop()
+    await worker.stop(settings.shutdown_grace_seconds)
     await db.close_pool()
 
 
@@ -109,9 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from exc
 
     if args.command == "serve":
-        import uvicorn
-
-        from src.access_log import log_config
+        from src.server.process import serve as serve_app
 
         print(
             f"Serving {settings.org_name} on http://{args.host}:{args.port} ({settings.mode} mode)",
@@ -119,15 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         if settings.development:
             print(f"Development mailbox: http://{args.host}:{args.port}/dev/mailbox", flush=True)
-        uvicorn.run(
-            "src.asgi:app",
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            proxy_headers=True,
-            forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-            log_config=log_config(),  # access lines without tokens, codes or query strings
-        )
+        serve_app(settings, args.host, args.port, args.workers)
     elif args.command == "migrate":
         asyncio.run(migrate())
     elif args.command == "worker":

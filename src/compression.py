@@ -8,7 +8,9 @@ attacker who can choose the input could read the token from the compressed size.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import mimetypes
+import os
 import zlib
 from functools import cache
 from pathlib import Path
@@ -163,25 +165,65 @@ def _static_files() -> dict[str, Path]:
     }
 
 
-@cache
-def precompressed(url_path: str) -> dict[str, bytes] | None:
-    """A static file's bytes compressed with brotli (quality 11) and gzip (level 9), made once at
-    first use and kept for the life of the process (the files change only with a deploy, and their
-    URLs carry a content hash)."""
-    path = _static_files().get(url_path)
-    if path is None:
-        return None
-    raw = path.read_bytes()
+# Brotli 11 and gzip 9 take seconds for the static files; the copies are kept under VAR_DIR, named
+# by the file's content hash and this recipe, so a restart (or another process on the host) reads
+# them back instead of compressing again. A new recipe or a changed file gets new names.
+RECIPE = "br11-gz9"
+_LOADED: dict[str, dict[str, bytes]] = {}
+
+
+def _compress_file(raw: bytes) -> dict[str, bytes]:
     return {
         "br": brotli.compress(raw, quality=11),
         "gzip": gzip.compress(raw, compresslevel=9, mtime=0),
     }
 
 
-def warm_static() -> None:
-    """Compress every static file now (at start-up), so that no request pays for it."""
-    for url_path in _static_files():
-        precompressed(url_path)
+def precompressed(url_path: str) -> dict[str, bytes] | None:
+    """A static file's bytes compressed with brotli (quality 11) and gzip (level 9): those loaded
+    by `warm_static` at start-up, or made at first use and kept for the life of the process (the
+    files change only with a deploy, and their URLs carry a content hash)."""
+    bodies = _LOADED.get(url_path)
+    if bodies is None:
+        path = _static_files().get(url_path)
+        if path is None:
+            return None
+        bodies = _LOADED.setdefault(url_path, _compress_file(path.read_bytes()))
+    return bodies
+
+
+def warm_static(cache_dir: Path) -> int:
+    """Load every static file's compressed copies before any request: from `cache_dir` when an
+    earlier start made them, else made now and written there for the next start. Copies of files
+    that are no longer there are removed. Returns how many files had to be compressed."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    made = 0
+    kept = set()
+    for url_path, path in _static_files().items():
+        raw = path.read_bytes()
+        stem = f"{hashlib.sha256(raw).hexdigest()}-{RECIPE}"
+        names = {encoding: f"{stem}.{encoding}" for encoding in ("br", "gzip")}
+        kept |= set(names.values())
+        try:
+            bodies = {encoding: (cache_dir / name).read_bytes() for encoding, name in names.items()}
+        except FileNotFoundError:
+            bodies = _compress_file(raw)
+            made += 1
+            for encoding, name in names.items():
+                _write_whole(cache_dir / name, bodies[encoding])
+        _LOADED[url_path] = bodies
+    for entry in cache_dir.iterdir():
+        if entry.name not in kept and not entry.name.startswith("."):
+            entry.unlink(missing_ok=True)
+    return made
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write under a temporary name, then rename: a process starting at the same moment reads a
+    whole copy or none."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_bytes(data)
+    os.replace(draft, path)
 
 
 def _accepted(scope: Scope) -> str | None:

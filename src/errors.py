@@ -129,55 +129,63 @@ _GONE = (
 )
 
 
-def _unavailable(exc: BaseException) -> bool:
+def _unavailable(exc: BaseException) -> str | None:
+    """Which shared service this error says is busy or away ("database", "Redis"), or None."""
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return "Redis"
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc)
-        return "locked" in text or "unable to open" in text or "busy" in text
+        return "database" if "locked" in text or "unable to open" in text or "busy" in text else None
     if isinstance(exc, asyncpg.InterfaceError):
-        return any(words in str(exc) for words in _GONE)
+        return "database" if any(words in str(exc) for words in _GONE) else None
     if isinstance(exc, asyncpg.InternalClientError):
         # "cannot switch to state 11; another operation (2) is in progress": the server's notice that
         # it terminated the backend (a restart, an administrator) reached an idle pooled connection
         # just before its end did, and the next statement found asyncpg still discarding it.
-        return "cannot switch to state" in str(exc)
-    return isinstance(
+        return "database" if "cannot switch to state" in str(exc) else None
+    if isinstance(
         exc,
         asyncpg.PostgresConnectionError  # includes ConnectionDoesNotExistError
         | asyncpg.exceptions.OperatorInterventionError  # admin shutdown, crash shutdown, cannot connect now
         | asyncpg.TooManyConnectionsError
         | asyncpg.QueryCanceledError  # statement_timeout (src/db/pool.py), or cancelled by an administrator
-        | redis.exceptions.ConnectionError
-        | redis.exceptions.TimeoutError
         | OSError  # refused, reset, unreachable; asyncpg raises a bare OSError when every address refuses
         | TimeoutError,
-    )
+    ):
+        return "database"
+    return None
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """The database (or the session store) is busy or unreachable, not a bug: worth a "try again
-    shortly" page. Drivers and task groups wrap errors, so the causes and groups are searched too."""
+def unavailable_service(exc: BaseException) -> str | None:
+    """The shared service ("database" or "Redis", which holds the sessions and throttles) that is
+    busy or unreachable, when that is what went wrong: not a bug, worth a "try again shortly" page.
+    Drivers and task groups wrap errors, so the causes and groups are searched too, outermost first
+    (redis wraps the OSError of a refused connection in its own ConnectionError)."""
     pending: list[BaseException | None] = [exc]
     seen: set[int] = set()
     while pending:
-        current = pending.pop()
+        current = pending.pop(0)
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if _unavailable(current):
-            return True
+        service = _unavailable(current)
+        if service is not None:
+            return service
         pending += [current.__cause__, current.__context__]
         if isinstance(current, BaseExceptionGroup):
             pending += list(current.exceptions)
-    return False
+    return None
 
 
 def log_failure(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str]:
-    """Log an unexpected error under a new reference: a warning when the database is away (503), the
-    traceback otherwise (500). The status and the reference the person is shown."""
+    """Log an unexpected error under a new reference: a warning naming the service that is away (the
+    database or Redis: 503), the traceback otherwise (500). The status and the reference the person is shown."""
     reference = new_reference()
-    if database_unavailable(exc):
+    service = unavailable_service(exc)
+    if service is not None:
         log.warning(
-            "database unavailable on %s %s (reference %s): %r",
+            "%s unavailable on %s %s (reference %s): %r",
+            service,
             request.method,
             request.url.path,
             reference,

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -33,8 +34,13 @@ MIN_LENGTH = 15
 MAX_LENGTH = 128
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id with RFC 9106's low-memory profile
-# Verifying against this costs as much as a real check, so unknown accounts answer as slowly.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this costs as much as a real check, so unknown accounts answer as slowly.
+    Made at the first log-in, in a hashing thread, not at import: a process starts sooner."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 # One core stays free for everything else; at least one hash at a time.
@@ -159,7 +165,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -55,6 +55,10 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # On SIGTERM: how long requests in flight (and the mail being sent) may take to finish.
+    shutdown_grace_seconds: float = 20.0
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks; "*" any).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def development(self) -> bool:
@@ -204,4 +208,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         allowed_hosts=tuple(h.strip() for h in env.get("ALLOWED_HOSTS", "").split(",") if h.strip()),
         session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", "30", int),
         session_absolute_hours=_number(env, "SESSION_ABSOLUTE_HOURS", "12", int),
+        shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", "20", float),
+        forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip() or Settings.forwarded_allow_ips,
     )

@@ -11,6 +11,7 @@ from src.db.pool import (
     engine_from_url,
     engine_kind,
     open_pool,
+    reachable,
 )
 from src.db.reads import Statement, fetch, fetch_one, statements_run
 from src.db.rows import Row
@@ -43,6 +44,7 @@ __all__ = [
     "insert_many",
     "lock_row",
     "open_pool",
+    "reachable",
     "select_in",
     "statements_run",
     "unique_violation",

@@ -29,6 +29,7 @@ import aiosqlite
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.querystring import QueryString
 
 from src.db.postgres_pool import timed_pool
 from src.db.rows import row_factory
@@ -312,3 +313,25 @@ async def close_pool(grace_seconds: float = 10.0) -> None:
                 await pool.close()
         except TimeoutError:
             pool.terminate()
+
+
+async def reachable() -> None:
+    """Raise unless the database answers a trivial statement (/readyz; the caller bounds the wait).
+
+    PostgreSQL: `SELECT 1` on a pooled connection (a new one when the old ones were cut). SQLite: the
+    file opened anew and its schema read, since the connections a process holds keep reading a file
+    that was deleted or moved, or whose disk went away, while the next process would not find it."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        await asyncio.to_thread(_open_sqlite_file, db.path)
+    else:
+        await db.run_querystring(QueryString("SELECT 1"))
+
+
+def _open_sqlite_file(path: str) -> None:
+    uri = Path(path).resolve().as_uri() + "?mode=rw"  # never creates a file
+    connection = sqlite3.connect(uri, uri=True, timeout=READ_BUSY_TIMEOUT_SECONDS)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        connection.close()

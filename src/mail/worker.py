@@ -28,6 +28,7 @@ import aiosmtplib
 from src.clock import utcnow
 from src.db import engine_kind
 from src.mail.render import build_message, render_email
+from src.mail.slots import WorkerSlot
 from src.mail.smtp import SmtpConnections
 from src.tables.outbox import OutboxEmail
 
@@ -187,16 +188,18 @@ async def send_due(
     settings: Settings,
     connections: SmtpConnections | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    slot: WorkerSlot | None = None,
 ) -> int:
     """Send one batch of due emails; returns how many were sent. Safe to run in several processes.
 
     `connections` are reused across calls by the worker; without them the call opens its own.
     When `stopping()` turns true, or less than a third of the lease is surely left (the renewals
     stalled), no further message is started and the unstarted rows are handed back at once rather
-    than after their lease."""
+    than after their lease. A worker's `slot` names its claims, so that its successor in the slot
+    can take them back (src/mail/slots.py)."""
     written_from = time.monotonic()  # before `now`: the local deadline is never later than the row's
     now = utcnow()
-    token = secrets.token_hex(16)
+    token = slot.token() if slot is not None else secrets.token_hex(16)
     rows = await _claim(now, token)
     if not rows:
         return 0
@@ -227,6 +230,23 @@ async def send_due(
             await smtp.close()
 
 
+async def _take_back(slot: WorkerSlot) -> None:
+    """Hand back, at once, the rows an earlier holder of this slot left claimed (it was killed)."""
+    try:
+        rows = (
+            await OutboxEmail.update(
+                {OutboxEmail.state: "pending", OutboxEmail.lease_until: None, OutboxEmail.claimed_by: ""}
+            )
+            .where((OutboxEmail.state == "sending") & OutboxEmail.claimed_by.like(f"{slot.name}/%"))
+            .returning(OutboxEmail.id)
+        )
+    except Exception:
+        log.exception("taking back the claims of worker slot %s failed; they wait for their lease", slot.name)
+        return
+    if rows:
+        log.warning("took back %d email(s) an earlier worker in slot %s left claimed", len(rows), slot.name)
+
+
 class MailWorker:
     """Polls the outbox; `poke()` makes it look at once (after a request queued mail)."""
 
@@ -248,16 +268,20 @@ class MailWorker:
     async def run_forever(self) -> None:
         # A flag as well as the cancel: a library awaited inside a pass (wait_for on Python 3.11) can
         # swallow the cancel, and stop() would then wait forever.
+        slot = WorkerSlot.take(self.settings.var_dir)
         connections = SmtpConnections(self.settings)
         try:
-            await self._loop_until_stopped(connections)
+            if slot.held:
+                await _take_back(slot)
+            await self._loop_until_stopped(connections, slot)
         finally:
             await connections.close()
+            slot.give_up()
 
-    async def _loop_until_stopped(self, connections: SmtpConnections) -> None:
+    async def _loop_until_stopped(self, connections: SmtpConnections, slot: WorkerSlot) -> None:
         while not self._stopping:
             try:
-                if await send_due(self.engine, self.settings, connections, lambda: self._stopping):
+                if await send_due(self.engine, self.settings, connections, lambda: self._stopping, slot):
                     continue  # more mail may be due: claim the next batch without waiting
             except Exception:
                 log.exception("mail worker pass failed; retrying at the next poll")

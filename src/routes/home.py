@@ -1,16 +1,18 @@
-"""The start page, the dashboard after log-in, and a health check for load balancers."""
+"""The start page, the dashboard after log-in, and the health and readiness checks for load balancers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Controller, MediaType, Request, get
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from src import connections
 from src.guards import requires_login
 from src.htmx import render
 from src.routes.common import today, url
+from src.server import Readiness
 from src.tables.accounts import Role
 
 
@@ -47,3 +49,22 @@ class HomeController(Controller):
     async def check_health(self) -> str:
         """Plain text: the process answers (the database is checked by its first query)."""
         return "ok"
+
+    @get(
+        "/readyz",
+        media_type=MediaType.TEXT,
+        name="readiness",
+        opt={"skip_session": True, "exclude_from_csrf": True},
+    )
+    async def check_readiness(self, request: Request[Any, Any, Any]) -> Response[str]:
+        """Plain text: "ready", or 503 with what is missing (the database, Redis, or the process is
+        stopping) and Retry-After, so the load balancer sends requests to other processes."""
+        readiness: Readiness = request.app.state.readiness
+        problem = await readiness.problem()
+        if problem is None:
+            return Response("ready", status_code=HTTP_200_OK, headers={"Cache-Control": "no-store"})
+        return Response(
+            problem,
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Cache-Control": "no-store", "Retry-After": "5"},
+        )
