@@ -106,7 +106,9 @@ class Check:
         await self.proxy.restore()
         for process in [*self.webs, *self.workers, self.nginx]:
             process.start()
+        seeding = time.monotonic()
         self.cast = await seed(today_in(load_settings().tz))
+        self.notes.append(f"people seeded in {time.monotonic() - seeding:.1f} s while the processes started")
         started = await asyncio.gather(*(stack.wait_ready(web, self.host) for web in self.webs))
         self.notes.append(
             f"web processes ready {', '.join(f'{s:.1f}' for s in started)} s after they started"
@@ -201,7 +203,8 @@ class Check:
         await asyncio.sleep(self.timeline.mail_down)
         self.sink.gone.discard(port)
         worker.start()
-        self.worker_back_at = time.monotonic()
+        # From when it runs: how long Python takes to start on a busy machine is not the point.
+        self.worker_back_at = await worker.said("Mail worker running", 60)
 
     async def probes(self) -> None:
         """Failed log-ins counted across processes as in one: the account's lock-out (in the
@@ -349,11 +352,11 @@ async def report(check: Check, load_seconds: float, drained: float, harness_cpu:
             check.sink.arrived_at.get(mid, float("inf")) - check.worker_back_at for mid in check.held_back
         ]
         print(
-            f"  the killed worker's {len(late)} messages in flight arrived {max(late):.1f} s after it restarted"
+            f"  the {len(late)} emails the killed worker had claimed arrived {max(late):.1f} s after its successor ran"
         )
         if max(late) > CLAIM_TAKEN_BACK:
             failures.append(
-                f"the killed worker's claim waited {max(late):.0f} s after its restart (at most {CLAIM_TAKEN_BACK:.0f})"
+                f"the killed worker's claim waited {max(late):.0f} s after its successor ran (at most {CLAIM_TAKEN_BACK:.0f})"
             )
     print(
         f"harness CPU (driver, proxy, sink): {harness_cpu:.1f} s; load average {_load()}; "

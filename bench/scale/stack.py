@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from bench.scale.env import DB_NAME, REDIS_URL, ROOT, SERVER_URL
+from src.compression import warm_static
 
 READY_PATH = "/readyz"
 
@@ -79,6 +80,17 @@ class Process:
             self.popen.kill()
             self.popen.wait()
 
+    async def said(self, line: str, seconds: float) -> float:
+        """Wait until the latest start's log has `line`; the time it was seen (monotonic)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            with contextlib.suppress(OSError):
+                if line in self.log.read_text(errors="replace").rpartition("--- start at")[2]:
+                    return time.monotonic()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not say {line!r} within {seconds:.0f} s:\n{self.tail()}")
+            await asyncio.sleep(0.1)
+
     def tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -91,8 +103,11 @@ class Web(Process):
 
 
 def portal_env(tmp: Path, name: str, base_url: str, proxy_port: int, secret: str) -> dict[str, str]:
+    """The environment of every portal process on this "host": one VAR_DIR, as the units share
+    /var/lib/portal (the compressed static files, the mail workers' slots)."""
     var_dir = tmp / name
     var_dir.mkdir(exist_ok=True)
+    install_static(var_dir / "compressed-static")
     env = {
         key: value
         for key, value in os.environ.items()
@@ -115,6 +130,15 @@ def portal_env(tmp: Path, name: str, base_url: str, proxy_port: int, secret: str
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+def install_static(target: Path) -> None:
+    """The static files compressed as an installation does it once per release (src/compression.py):
+    made in this process into a cache under var/ that later runs reuse, then copied to the VAR_DIR,
+    so three processes do not compress the same files at once on their first start."""
+    cache = ROOT / "var" / "scale-check" / "compressed-static"
+    warm_static(cache)
+    shutil.copytree(cache, target, dirs_exist_ok=True)
 
 
 def web_process(tmp: Path, index: int, port: int, env: dict[str, str]) -> Web:
