@@ -23,8 +23,8 @@ from src.tables.accounts import Account, Role
 PASSWORD = "scale-harbour-lantern-" + secrets.token_hex(4)
 THIRD_PARTIES = 4
 LEARNERS = 6
-OFFERS_PER_THIRD_PARTY = 15  # learners' offers waiting for each third party to accept
-ACTIVE_PER_LEARNER = 8  # connections each learner can cancel
+OFFERS_PER_THIRD_PARTY = 15  # learners' offers waiting for each third party to accept (full form)
+ACTIVE_PER_LEARNER = 8  # connections each learner can cancel (full form)
 
 
 @dataclass
@@ -63,7 +63,8 @@ async def _account(role: Role, username: str, **extra: str) -> Account:
     )
 
 
-async def seed(today: date) -> Cast:
+async def seed(today: date, scale: float = 1.0) -> Cast:
+    """`scale` < 1 seeds fewer offers and connections, for a shorter run."""
     cheap_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
     signing_in: list[int] = []
     third_parties, learners, codes = [], [], []
@@ -72,7 +73,7 @@ async def seed(today: date) -> Cast:
         tp = await _account(Role.third_party, f"tp{t}", company_name=f"Employer {t} Ltd")
         signing_in.append(tp.id)
         person = Person(tp.username, "third_party", tp.id)
-        for k in range(OFFERS_PER_THIRD_PARTY):
+        for k in range(round(OFFERS_PER_THIRD_PARTY * scale)):
             offerer = await _account(Role.learner, f"offer{t}x{k}")
             document = await issue(offerer, "First Aid at Work", f"SC-O-{t}-{k}", today - timedelta(days=40))
             codes.append(document.verify_code)
@@ -88,7 +89,7 @@ async def seed(today: date) -> Cast:
             document = await issue(learner, title, f"SC-L-{n}-{d}", today - timedelta(days=100 + d))
             person.document_ids.append(document.id)
             codes.append(document.verify_code)
-        for k in range(ACTIVE_PER_LEARNER):
+        for k in range(round(ACTIVE_PER_LEARNER * scale)):
             employer = await _account(Role.third_party, f"employer{n}x{k}")
             shared = await connections.share(learner, employer.email, person.document_ids[:2], until, today)
             await connections.accept_as_third_party(employer, shared, today)
