@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 import redis
 
-from bench.scale import stack, users, verdict
+from bench.scale import env, nginx, stack, users, verdict
 from bench.scale.dbproxy import DatabaseProxy
-from bench.scale.env import DB_NAME, DB_URL, REDIS_URL, TMP
 from bench.scale.seed import Cast, seed
 from bench.scale.sink import Sink
 from bench.seed import _recreate_postgres, prepare_database
@@ -90,10 +89,12 @@ class Check:
         self.nginx_port = free_port()
         self.base = f"http://127.0.0.1:{self.nginx_port}"
         self.host = f"127.0.0.1:{self.nginx_port}"
-        env = stack.portal_env(TMP, "var", self.base, self.proxy.port, secrets.token_urlsafe(48))
-        self.webs = [stack.web_process(TMP, i, free_port(), env) for i in range(WEB_PROCESSES)]
-        self.workers = [stack.worker_process(TMP, i, port, env) for i, port in enumerate(self.smtp_ports)]
-        self.nginx = stack.nginx_process(TMP, [w.port for w in self.webs], self.nginx_port)
+        common = stack.portal_env(env.TMP, "var", self.base, self.proxy.port, secrets.token_urlsafe(48))
+        self.webs = [stack.web_process(env.TMP, i, free_port(), common) for i in range(WEB_PROCESSES)]
+        self.workers = [
+            stack.worker_process(env.TMP, i, port, common) for i, port in enumerate(self.smtp_ports)
+        ]
+        self.nginx = nginx.nginx_process(env.TMP, [w.port for w in self.webs], self.nginx_port)
         self.record = users.Record()
         self.phases = verdict.Phases()
         self.notes: list[str] = []
@@ -292,9 +293,9 @@ class Check:
 async def main(timeline: Timeline, short: bool) -> int:
     began = time.monotonic()
     print(
-        f"Scale check{' (short)' if short else ''}: database {DB_NAME}, Redis {REDIS_URL}, load average {_load()}"
+        f"Scale check{' (short)' if short else ''}: database {env.DB_NAME}, Redis {env.REDIS_URL}, load average {_load()}"
     )
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(env.REDIS_URL).flushdb()
     check: Check | None = None
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Piccolo's table of migrations
@@ -317,12 +318,12 @@ async def main(timeline: Timeline, short: bool) -> int:
         if check is not None:
             check.stop()
         await db.close_pool()
-        await _recreate_postgres(DB_URL, drop_only=True)
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        await _recreate_postgres(env.DB_URL, drop_only=True)
+        redis.Redis.from_url(env.REDIS_URL).flushdb()
         if os.environ.get("SCALE_KEEP"):
-            print(f"kept {TMP} (SCALE_KEEP is set)")
+            print(f"kept {env.TMP} (SCALE_KEEP is set)")
         else:
-            shutil.rmtree(TMP, ignore_errors=True)
+            shutil.rmtree(env.TMP, ignore_errors=True)
 
 
 async def report(check: Check, load_seconds: float, drained: float, harness_cpu: float, began: float) -> int:
@@ -371,7 +372,7 @@ async def report(check: Check, load_seconds: float, drained: float, harness_cpu:
     )
     if os.environ.get("SCALE_KEEP"):
         samples = [dataclasses.asdict(s) | {"phase": check.phases.of(s)} for s in check.record.samples]
-        (TMP / "samples.json").write_text(json.dumps(samples))
+        (env.TMP / "samples.json").write_text(json.dumps(samples))
     if failures:
         print("FAIL:\n" + "\n".join(f"  - {f}" for f in failures))
         for process in [*check.webs, *check.workers, check.nginx]:

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 
+from bench.scale import env  # noqa: F401 - first: the database named before src is imported
 from src import accounts, connections
 from src.documents import issue
 from src.tables.accounts import Account, Role

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bench.scale import env  # noqa: F401 - first: the database named before src is imported
 from bench.scale.users import Action, Record, Sample
 from src.tables.connections import AccessEvent, Connection, SharedDocument
 from src.tables.outbox import OutboxEmail
