@@ -81,6 +81,36 @@ class CpuSplit:
         parts = ", ".join(f"{who} {ms:.2f}" for who, ms in self.per_request_ms.items() if ms >= 0.005)
         return f"{parts} ms of CPU a request ({self.total_ms:.2f} in all)"
 
+    @property
+    def deployment_ms(self) -> float:
+        """What a request costs the portal, its database and Redis: all but the load generator."""
+        return self.total_ms - self.per_request_ms.get("wrk", 0.0)
+
+
+def mean(splits: list[CpuSplit]) -> CpuSplit:
+    """The average cost a request over several runs of the same page."""
+    names = {who for split in splits for who in split.per_request_ms}
+    return CpuSplit({who: sum(s.per_request_ms.get(who, 0.0) for s in splits) / len(splits) for who in names})
+
+
+CAPACITY_HEADER = [
+    "| page | portal CPU ms | database CPU ms | Redis CPU ms | requests/s per core |",
+    "|---|---:|---:|---:|---:|",
+]
+
+
+def capacity_row(page: str, split: CpuSplit, database: str) -> str:
+    """One line of the README's capacity table (markdown): CPU milliseconds a request for the portal
+    and the database (`database`: "PostgreSQL", or "SQLite", which runs inside the portal's process
+    and so is counted in its column), and the requests a core serves at that cost, the load
+    generator's share left out."""
+    ms = split.per_request_ms
+    db_ms = f"{ms.get(database, 0.0):.2f}" if database in ms else "(in portal)"
+    per_core = 1000 / split.deployment_ms if split.deployment_ms else float("inf")
+    return (
+        f"| {page} | {ms.get('portal', 0.0):.2f} | {db_ms} | {ms.get('Redis', 0.0):.2f} | {per_core:,.0f} |"
+    )
+
 
 def measured(
     server_pid: int, run: Callable[[], T], requests_per_second: Callable[[T], float]

@@ -61,6 +61,7 @@ os.environ.update(
 os.environ.pop("REDIS_URL", None)
 sys.path.insert(0, str(ROOT))
 
+from bench import cpu  # noqa: E402
 from src.documents import new_verify_code, snapshot  # noqa: E402
 
 
@@ -291,13 +292,18 @@ end
 """
 
 
-def alternating(base: str, sample: list[str]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(rate, p99) of /healthz and of the page flat out, ROUNDS runs of each taken in turn."""
-    hello, scans = [], []
+def alternating(
+    base: str, sample: list[str], server_pid: int
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], cpu.CpuSplit]:
+    """(rate, p99) of /healthz and of the page flat out, ROUNDS runs of each taken in turn, and what
+    a scan cost in CPU over the page's runs (for the README's capacity table)."""
+    hello, scans, costs = [], [], []
     for _ in range(ROUNDS):
         hello.append(wrk(f"{base}/healthz"))
-        scans.append(wrk(base, scan_script(sample)))
-    return hello, scans
+        scan, cost = cpu.measured(server_pid, lambda: wrk(base, scan_script(sample)), lambda r: r[0])
+        scans.append(scan)
+        costs.append(cost)
+    return hello, scans, cpu.mean(costs)
 
 
 def paced(base: str, sample: list[str], target_rate: float) -> tuple[float, float, float]:
@@ -355,7 +361,7 @@ def main() -> int:
         wait_until_up(f"{base}/healthz", server)
         wrk(f"{base}/healthz")  # warm-up
         wrk(base, scan_script(sample))  # warm-up: the page cache and the code index
-        hello, scans = alternating(base, sample)
+        hello, scans, scan_cost = alternating(base, sample, server.pid)
         hello_rate = statistics.median(rate for rate, _ in hello)
         hello_p99 = statistics.median(p99 for _, p99 in hello)
         verify_rate = statistics.median(rate for rate, _ in scans)
@@ -380,7 +386,9 @@ def main() -> int:
         f"ratio {ratio:.2f} (target >= {MIN_RATIO}; rounds {rounds})\n"
         f"  /v/CODE  at {target_rate:,.0f}/s    {paced_rate:8,.0f} req/s  p99 {paced_p99:7.1f} ms  "
         f"due to answered p99 <= {paced_bound:.1f} ms "
-        f"(target <= {MAX_P99_MS:.0f} ms{' on SQLite; printed only here' if PG_URL else ''})"
+        f"(target <= {MAX_P99_MS:.0f} ms{' on SQLite; printed only here' if PG_URL else ''})\n"
+        f"  CPU a scan: {scan_cost.describe()}; the row of the README's capacity table:\n"
+        f"  {cpu.capacity_row('/v/CODE (verify page)', scan_cost, engine)}"
     )
     missed = []
     if ratio < MIN_RATIO:

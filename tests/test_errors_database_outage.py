@@ -17,7 +17,7 @@ import src.routes.home
 from src import db
 from src.app import create_app
 from tests.support.client import browsing, log_in, make_settings, run
-from tests.support.environment import BASE_URL, IS_POSTGRES
+from tests.support.environment import BASE_URL, IS_POSTGRES, free_port
 from tests.support.environment import DATABASE_URL as _DB_URL
 from tests.support.factories import make_account
 from tests.support.pages import html
@@ -75,7 +75,8 @@ def test_an_unreachable_database_answers_503_and_recovers(client, monkeypatch, c
             response = client.get("/dashboard", headers={"HX-Request": "true"})
             assert response.status_code == 503
             assert response.headers["retry-after"].isdigit()
-        assert any(reference in record.getMessage() for record in caplog.records)
+        [record] = [r for r in caplog.records if reference in r.getMessage()]
+        assert record.getMessage().startswith("database unavailable on GET /dashboard")
         assert not any(r.levelno >= logging.ERROR for r in caplog.records if r.name == "portal.errors")
     # The database is back: the very next request works, with no restart.
     assert client.get("/dashboard").status_code == 200
@@ -202,3 +203,16 @@ def test_a_programming_mistake_is_still_a_500_with_its_reference_in_the_log(
         reference = html(response).css_first(".error-reference").text(strip=True)
         assert len(reference) == 8
         assert any(reference in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("settings", [{"redis_url": f"redis://127.0.0.1:{free_port()}/0"}], indirect=True)
+def test_a_redis_outage_answers_503_and_the_log_names_redis(client, caplog):
+    """Sessions and throttles live in Redis: with nobody listening there, a page that reads the
+    session answers "try again shortly", and the log says Redis, not the database, is away."""
+    client.cookies.set("portal_session", "a-session-id-from-before-the-outage")
+    with caplog.at_level(logging.WARNING, logger="portal.errors"):
+        reference = assert_try_again_page(client.get("/dashboard"))
+    [record] = [r for r in caplog.records if reference in r.getMessage()]
+    assert record.getMessage().startswith("Redis unavailable on GET /dashboard")
+    assert "database" not in record.getMessage()
+    assert record.levelno == logging.WARNING

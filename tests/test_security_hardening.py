@@ -20,6 +20,7 @@ from tests.support.pages import csrf_token, html, is_logged_in
 PUBLIC = {
     ("GET", "/"): "the start page",
     ("GET", "/healthz"): "the load balancer's health check",
+    ("GET", "/readyz"): "the load balancer's readiness check",
     ("GET", "/login"): "logging in",
     ("POST", "/login"): "logging in",
     ("POST", "/logout"): "ending a session that may already have ended is harmless",

@@ -269,3 +269,16 @@ def test_on_sigterm_not_ready_no_new_connections_and_the_request_in_flight_answe
     log = server.log_text()
     assert "Stopping: not ready, no new connections" in log
     assert "still open after" not in log  # nothing was cut short
+
+
+def test_readyz_in_process_says_ready_when_the_database_answers(client):
+    response = client.get("/readyz")
+    assert (response.status_code, response.text) == (200, "ready")
+    assert response.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in response.headers  # no session for a load balancer's checks
+
+
+@pytest.mark.parametrize("settings", [{"redis_url": REDIS_URL}], indirect=True)
+def test_readyz_in_process_says_ready_when_the_database_and_redis_answer(client):
+    response = client.get("/readyz")
+    assert (response.status_code, response.text) == (200, "ready")

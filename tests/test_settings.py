@@ -42,6 +42,8 @@ def test_development_defaults(tmp_path):
     assert settings.support_email == Settings.support_email
     assert len(settings.secret_keys) == 1 and len(settings.secret_keys[0]) >= 32
     assert not settings.https
+    assert settings.shutdown_grace_seconds == 20
+    assert settings.forwarded_allow_ips == "127.0.0.1"
 
 
 def test_values_from_the_environment(tmp_path):
@@ -59,10 +61,14 @@ def test_values_from_the_environment(tmp_path):
             TIME_ZONE="America/New_York",
             BASE_URL="https://portal.example.test/",
             VAR_DIR=str(tmp_path),
+            SHUTDOWN_GRACE_SECONDS="7.5",
+            FORWARDED_ALLOW_IPS="10.0.0.5,10.0.0.6",
         )
     )
 
     assert settings.mode == "production" and not settings.development
+    assert settings.shutdown_grace_seconds == 7.5
+    assert settings.forwarded_allow_ips == "10.0.0.5,10.0.0.6"
     assert settings.database_url == "postgresql://portal@db/portal"
     assert settings.redis_url == "redis://cache:6379/0"
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == (
@@ -140,6 +146,7 @@ def test_empty_development_secret_file_is_refused(tmp_path):
         ("MAIL_DELIVERY", "pigeon", "MAIL_DELIVERY"),
         ("SMTP_PORT", "twenty-five", "SMTP_PORT"),
         ("MAIL_POLL_SECONDS", "0", "MAIL_POLL_SECONDS"),
+        ("SHUTDOWN_GRACE_SECONDS", "soon", "SHUTDOWN_GRACE_SECONDS"),
     ],
 )
 def test_bad_values_are_refused_with_their_name(tmp_path, name, value, named):

@@ -91,3 +91,34 @@ def test_only_files_under_static_are_answered(client: Any, path: str) -> None:
     response, body = raw_get(client, path, "br")
     assert response.status_code in (400, 404)
     assert b"create_app" not in body and b"[project]" not in body
+
+
+def test_a_second_start_reads_the_compressed_files_back_instead_of_compressing(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "compressed-static"
+    files = sum(1 for path in STATIC.rglob("*") if path.is_file())
+    assert compression.warm_static(cache) == files  # the first start on this host compresses each
+    written = {entry.name: entry.stat().st_mtime_ns for entry in cache.iterdir()}
+    assert len(written) == 2 * files  # brotli and gzip for each
+    before = compression.precompressed(CSS)
+
+    calls: list[int] = []
+    monkeypatch.setattr(compression.brotli, "compress", lambda *a, **k: calls.append(1) or b"")
+    monkeypatch.setattr(compression.gzip, "compress", lambda *a, **k: calls.append(1) or b"")
+    assert compression.warm_static(cache) == 0
+    assert calls == []
+    assert {entry.name: entry.stat().st_mtime_ns for entry in cache.iterdir()} == written  # not rewritten
+    assert compression.precompressed(CSS) == before
+
+
+def test_copies_no_longer_needed_are_removed(tmp_path: Any) -> None:
+    """Copies of files an earlier release had, or made by an earlier recipe, go at the next start."""
+    cache = tmp_path / "compressed-static"
+    compression.warm_static(cache)
+    stale = cache / f"{'0' * 64}-{compression.RECIPE}.br"  # a file of an earlier release
+    stale.write_bytes(b"old")
+    older_recipe = next(cache.glob("*.br")).with_name("f" * 64 + "-br9-gz6.br")
+    older_recipe.write_bytes(b"old")
+    assert compression.warm_static(cache) == 0
+    assert not stale.exists() and not older_recipe.exists()
