@@ -34,7 +34,7 @@ class Phases:
             if restored <= sample.started < restored + RECOVERY_LIMIT:
                 return "after the cut (5 s)"
         for name, start, end in self.windows:
-            if start <= sample.started < end:
+            if sample.started < end and sample.ended > start:  # in flight when it began counts too
                 return name
         return "steady"
 
