@@ -126,21 +126,25 @@ class Check:
     async def until(self, at: float) -> None:
         await asyncio.sleep(max(0.0, at - self.record.now()))
 
-    async def restart_web(self, web: stack.Web, sig: signal.Signals, down: float) -> float:
+    async def restart_web(self, web: stack.Web, sig: signal.Signals, down: float) -> tuple[float, float]:
+        """Stop a web process with `sig`, start it `down` seconds later; (seconds it took to stop,
+        seconds from its start until /readyz said yes)."""
+        stopping = time.monotonic()
         web.signal(sig)
-        grace = 35.0
+        grace = 35.0  # more than SHUTDOWN_GRACE_SECONDS (20), as the unit's TimeoutStopSec
         if await web.exited(grace) is None:
             raise RuntimeError(f"{web.name} still running {grace:.0f} s after {sig.name}")
+        stopped_in = time.monotonic() - stopping
         await asyncio.sleep(down)
         web.start()
-        return await stack.wait_ready(web, self.host)
+        return stopped_in, await stack.wait_ready(web, self.host)
 
     async def scenario(self, probes: Awaitable[None]) -> None:
         t = self.timeline
         await probes
         await self.until(t.web_kill)
         started = self.record.now()
-        ready_in = await self.restart_web(self.webs[0], signal.SIGKILL, t.web_down)
+        _, ready_in = await self.restart_web(self.webs[0], signal.SIGKILL, t.web_down)
         self.phases.add("web SIGKILL", started, self.record.now())
         self.notes.append(f"web SIGKILL phase: {started:.1f}-{self.record.now():.1f} s")
         self.notes.append(
@@ -148,9 +152,10 @@ class Check:
         )
         started = self.record.now()
         for web in self.webs:
-            ready_in = await self.restart_web(web, signal.SIGTERM, 0)
+            stopped_in, ready_in = await self.restart_web(web, signal.SIGTERM, 0)
             self.notes.append(
-                f"rolling restart: {web.name} stopped (SIGTERM) and ready again in {ready_in:.1f} s"
+                f"rolling restart: {web.name} stopped {stopped_in:.1f} s after SIGTERM, "
+                f"ready again {ready_in:.1f} s after it started"
             )
         self.phases.add("rolling restart", started, self.record.now())
         self.notes.append(f"rolling restart phase: {started:.1f}-{self.record.now():.1f} s")
@@ -283,10 +288,13 @@ class Check:
         try:
             await self.scenario(self.probes())
             await mail_kill
+        except RuntimeError as exc:  # a process that did not stop or start: said, and the run ends
+            self.failures.append(f"the scenario stopped: {exc}")
         finally:
             stop.set()
             ended = await asyncio.gather(*load, return_exceptions=True)
             mail_kill.cancel()
+            await asyncio.gather(mail_kill, return_exceptions=True)  # its sink hold released
         self.failures += [f"a simulated person stopped: {e!r}" for e in ended if isinstance(e, BaseException)]
 
 
