@@ -1,23 +1,28 @@
-"""A mail worker killed mid-batch (SIGKILL, a crash) leaves its rows claimed for the lease (60 s).
-Restarted on the same host it takes the same slot (src/mail/slots.py) and sends them at once; rows
+"""A mail worker stopped mid-batch (SIGTERM) finishes what it is sending and hands the rest back at
+once. One killed mid-batch (SIGKILL, a crash) leaves its rows claimed for the lease (60 s):
+restarted on the same host it takes the same slot (src/mail/slots.py) and sends them at once; rows
 claimed by a worker that is still alive, in another slot, are left to it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from src.app import create_app
-from src.mail import MailWorker
+from src.mail import MailWorker, worker
 from src.mail.slots import WorkerSlot
 from src.tables.outbox import OutboxEmail
 from tests.support.client import make_settings, run
-from tests.support.environment import VAR_DIR
+from tests.support.environment import VAR_DIR, free_port
 from tests.support.outbox import queue, row_for, set_row, wait_until
-from tests.support.smtp import assert_no_more_mail
+from tests.support.smtp import Mailbox, assert_no_more_mail
+from tests.test_mail_lease_and_priority import _SlowHandler
+from tests.test_mail_worker import worker_parts
 
 
 def _lease_left(seconds: int = 60) -> datetime:
@@ -42,8 +47,8 @@ def start_worker(smtp_server: Any) -> Iterator[Any]:
         return worker
 
     yield start
-    for worker in workers:
-        run(worker.stop())
+    for each in workers:
+        run(each.stop())
 
 
 def test_a_restarted_worker_sends_at_once_what_its_killed_predecessor_left_claimed(start_worker, mailbox):
@@ -92,3 +97,40 @@ def test_two_live_workers_on_a_host_hold_different_slots() -> None:
         assert again.name == first.name
     finally:
         again.give_up()
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[tuple[int, Mailbox]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(_SlowHandler(mailbox), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()
+
+
+def test_a_worker_stopped_mid_batch_hands_back_what_it_has_not_sent(slow_smtp, monkeypatch):
+    """SIGTERM in `portal worker` (and a web process's lifespan) calls `stop()`: the message being
+    sent is finished and marked, the rest go back to the outbox at once, due, for any worker."""
+    port, mailbox = slow_smtp
+    monkeypatch.setattr(worker, "SENDERS", 1)
+    recipients = [f"batch{i}@example.com" for i in range(10)]
+    for recipient in recipients:
+        queue(recipient)
+    engine, settings = worker_parts(port)
+
+    async def stop_after_the_first() -> None:
+        mail_worker = MailWorker(engine, settings, poll=0.05)
+        mail_worker.start()
+        await asyncio.to_thread(mailbox.wait_for, timeout=30)
+        await mail_worker.stop()
+
+    run(stop_after_the_first())
+
+    rows = [row_for(recipient) for recipient in recipients]
+    sent = [row for row in rows if row.state == "sent"]
+    assert 1 <= len(sent) < len(rows)
+    assert {
+        (row.state, row.claimed_by, row.lease_until, row.attempts) for row in rows if row not in sent
+    } == {("pending", "", None, 0)}
+    assert len(mailbox.drain()) == len(sent) - 1  # what arrived is what was marked sent, once each

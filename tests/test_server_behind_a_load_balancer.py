@@ -1,87 +1,42 @@
 """A real `portal serve` process behind a load balancer: /readyz says whether to send it requests
-(503 while the database or Redis cannot be reached, or while it is stopping), and on SIGTERM a
-request already in flight is still answered. The database and Redis are cut with a TCP proxy
+(503 while the database or Redis cannot be reached, or while it is stopping), on SIGTERM a request
+already in flight is still answered, and X-Forwarded-For names the client only when a configured
+proxy sent it. The database and Redis are cut with a TCP proxy
 (tests/support/tcp_proxy.py), never by stopping the shared servers."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import signal
 import socket
-import sqlite3
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.support.environment import DATABASE_URL, IS_POSTGRES, REDIS_URL, free_port
+from tests.support.environment import DATABASE_URL, IS_POSTGRES, REDIS_URL
+from tests.support.portal_process import SETTLE_SECONDS, Server, portal_servers
 from tests.support.tcp_proxy import TcpProxy
-
-ROOT = Path(__file__).resolve().parent.parent
-START_SECONDS = 60  # a start takes 1-2 s; the shared machine may be very busy
-SETTLE_SECONDS = 15  # a change of the database's or Redis' state shows in /readyz within ~3 s
-
-# Settings a developer's shell may carry that must not reach the server (it gets its own).
-DROPPED = {
-    "REDIS_URL",
-    "SECRET_KEYS",
-    "PORT",
-    "HOST",
-    "WEB_CONCURRENCY",
-    "ALLOWED_HOSTS",
-    "TEST_DATABASE_URL",
-}
 
 
 @pytest.fixture(scope="module")
 def var_dir() -> Iterator[Path]:
-    """One VAR_DIR for the module's servers: the second start reuses the compressed static files."""
+    """One VAR_DIR for the module's servers: later starts reuse the compressed static files."""
     path = Path(tempfile.mkdtemp(prefix="portal-serve-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
 
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-    database_url: str
-
-    def get(self, path: str) -> tuple[int, str, dict[str, str]]:
-        with closing(http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)) as conn:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read().decode(), {k.lower(): v for k, v in response.getheaders()}
-
-    def wait_for(self, path: str, status: int) -> tuple[int, str, dict[str, str]]:
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            answer = self.get(path)
-            if answer[0] == status or time.monotonic() > deadline:
-                return answer
-            time.sleep(0.2)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _sqlite_copy(folder: Path) -> str:
-    """The suite's SQLite database (migrated) copied for one server, which may then lose it."""
-    copy = folder / "served.sqlite3"
-    with closing(sqlite3.connect(DATABASE_URL.removeprefix("sqlite:///"))) as source:
-        with closing(sqlite3.connect(copy)) as target:
-            source.backup(target)
-    return f"sqlite:///{copy}"
+@pytest.fixture
+def serve(var_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    with portal_servers(var_dir, tmp_path) as start:
+        yield start
 
 
 def _through(url: str, proxy: TcpProxy) -> str:
@@ -94,59 +49,6 @@ def _through(url: str, proxy: TcpProxy) -> str:
 def _proxy_for(url: str) -> TcpProxy:
     parts = urlsplit(url)
     return TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-
-
-@pytest.fixture
-def serve(var_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    started: list[Server] = []
-
-    def start(database_url: str = "", redis_url: str = "") -> Server:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in DROPPED}
-        env.update(
-            PORTAL_MODE="development",
-            VAR_DIR=str(var_dir),
-            DATABASE_URL=database_url or (DATABASE_URL if IS_POSTGRES else _sqlite_copy(tmp_path)),
-            BASE_URL=f"http://127.0.0.1:{port}",
-            ALLOWED_HOSTS=f"127.0.0.1:{port}",
-            MAIL_DELIVERY="mailbox",
-            RUN_MAIL_WORKER="false",
-            DATABASE_POOL_MIN="1",
-            DATABASE_POOL_MAX="2",
-            SHUTDOWN_GRACE_SECONDS="20",
-            PYTHONUNBUFFERED="1",
-        )
-        if redis_url:
-            env["REDIS_URL"] = redis_url
-        log = tmp_path / f"serve-{port}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "portal"), "serve", "--port", str(port)],
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(port, process, log, env["DATABASE_URL"])
-        started.append(server)
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"portal serve exited with {process.returncode}:\n{server.log_text()}")
-            try:
-                if server.get("/healthz")[0] == 200:
-                    return server
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"portal serve did not answer within {START_SECONDS} s:\n{server.log_text()}")
-            time.sleep(0.1)
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-        server.process.wait(timeout=10)
 
 
 def test_readyz_is_503_while_the_database_is_unreachable_and_200_again_after(serve, tmp_path):
@@ -282,3 +184,23 @@ def test_readyz_in_process_says_ready_when_the_database_answers(client):
 def test_readyz_in_process_says_ready_when_the_database_and_redis_answer(client):
     response = client.get("/readyz")
     assert (response.status_code, response.text) == (200, "ready")
+
+
+def test_x_forwarded_for_names_the_client_only_when_a_configured_proxy_sent_it(serve):
+    behind_us = serve()  # FORWARDED_ALLOW_IPS is 127.0.0.1 by default: this test is the proxy
+    behind_another = serve(forwarded_allow_ips="192.0.2.1")
+    # A client's own header, with nginx's address for it appended ($proxy_add_x_forwarded_for):
+    # the address the proxy saw is the one believed, not what the client wrote in front of it.
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    assert behind_us.get("/readyz", forwarded)[0] == 200  # the start-up polled /healthz only
+    assert behind_another.get("/readyz", forwarded)[0] == 200
+
+    [believed] = _access_lines(behind_us, "GET /readyz")
+    assert believed.startswith("INFO:     203.0.113.9:"), believed
+    [ignored] = _access_lines(behind_another, "GET /readyz")
+    assert ignored.startswith("INFO:     127.0.0.1:"), ignored
+
+
+def _access_lines(server: Server, request: str) -> list[str]:
+    log = server.wait_for_log(request)
+    return [line for line in log.splitlines() if f'"{request} HTTP/1.1"' in line]
