@@ -150,6 +150,10 @@ class Check:
         self.notes.append(
             f"web0 killed, started again {t.web_down:.0f} s later, ready {ready_in:.1f} s after"
         )
+        # As the README's rolling restart: one process at a time, each ready, then nginx's
+        # fail_timeout, after which nginx sends it requests again.
+        settle = nginx.fail_timeout()
+        await asyncio.sleep(settle)
         started = self.record.now()
         for web in self.webs:
             stopped_in, ready_in = await self.restart_web(web, signal.SIGTERM, 0)
@@ -157,6 +161,7 @@ class Check:
                 f"rolling restart: {web.name} stopped {stopped_in:.1f} s after SIGTERM, "
                 f"ready again {ready_in:.1f} s after it started"
             )
+            await asyncio.sleep(settle)
         self.phases.add("rolling restart", started, self.record.now())
         self.notes.append(f"rolling restart phase: {started:.1f}-{self.record.now():.1f} s")
         await self.until(t.cut_not_before)

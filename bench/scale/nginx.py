@@ -23,6 +23,15 @@ def nginx_binary() -> str:
     return found
 
 
+def fail_timeout() -> float:
+    """Seconds nginx leaves a failed process out (the first upstream server's `fail_timeout`, nginx's
+    default 10 s when the file gives none): the README's rolling restart waits that long after a
+    process is ready before it stops the next one, and so does the check."""
+    text = (DEPLOY_NGINX / "portal.conf").read_text()
+    found = re.search(r"^\s*server\s+[0-9][^;]*\bfail_timeout=(\d+)s?\b", text, flags=re.M)
+    return float(found.group(1)) if found else 10.0
+
+
 def _blocks(text: str) -> list[str]:
     """The top-level directives and blocks of an nginx file, each with the comments before it."""
     blocks, current, depth = [], [], 0
