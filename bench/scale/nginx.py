@@ -99,7 +99,15 @@ def nginx_process(tmp: Path, backends: list[int], port: int) -> Process:
     )
     return Process(
         name="nginx",
-        command=[nginx_binary(), "-p", str(folder), "-c", str(folder / "nginx.conf")],
+        command=[
+            nginx_binary(),
+            "-p",
+            str(folder),
+            "-e",
+            str(folder / "error.log"),
+            "-c",
+            str(folder / "nginx.conf"),
+        ],
         env=dict(os.environ),
         log=tmp / "nginx.log",
     )
