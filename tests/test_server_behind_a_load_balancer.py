@@ -204,3 +204,18 @@ def test_x_forwarded_for_names_the_client_only_when_a_configured_proxy_sent_it(s
 def _access_lines(server: Server, request: str) -> list[str]:
     log = server.wait_for_log(request)
     return [line for line in log.splitlines() if f'"{request} HTTP/1.1"' in line]
+
+
+def test_a_connection_that_never_sends_a_request_does_not_hold_the_stop(serve):
+    """Idle connections are left to their client for the keep-alive time only (nginx closes its own
+    sooner); one that sent nothing, as a browser's pre-opened one, is then closed, not waited for
+    until the grace period ends."""
+    server = serve(shutdown_grace_seconds="120")
+    silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
+        assert silent.recv(1) == b""  # closed by the server
+    finally:
+        silent.close()
+    assert "Cancelling" not in server.log_text()

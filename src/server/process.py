@@ -8,17 +8,20 @@ database pool are stopped and the process exits.
 
 Unlike uvicorn's own shutdown, idle keep-alive connections are not closed at once: nginx may be
 writing a request into one at that moment, and would then answer 502 to a POST it must not send
-again. They are left for nginx to close (its upstream keep-alive is shorter than
-KEEP_ALIVE_SECONDS) or for uvicorn's keep-alive timer, whichever is first; only what is still open
-when the grace period ends is closed or cancelled.
+again. They are left for KEEP_ALIVE_SECONDS, by when nginx (whose upstream keep-alive is shorter)
+has closed its own; then what is idle is closed, and requests still running when the grace period
+ends are cancelled. (A connection the kernel completed just as the listener closed, before
+uvicorn accepted it, is reset all the same: nothing in the process can take it any more.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import socket
+import time
 from types import FrameType
 
 import uvicorn
@@ -43,26 +46,35 @@ class GracefulServer(uvicorn.Server):
             server.close()
         for sock in sockets or []:
             sock.close()
-        grace = self.config.timeout_graceful_shutdown
-        try:
-            async with asyncio.timeout(grace):
-                # uvicorn's state has no event to wait on; it polls the same way.
-                while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:  # noqa: ASYNC110
-                    await asyncio.sleep(POLL_SECONDS)
-        except TimeoutError:
+        grace = float(self.config.timeout_graceful_shutdown or 0)
+        started = time.monotonic()
+        # Keep-alive connections are left to their client for as long as the portal would keep them
+        # idle anyway; nginx has closed its own by then. What is still open and idle after that is
+        # not nginx's (a browser's pre-opened connection, say): closed, and the busy ones end after
+        # their response.
+        await self._until_closed(min(KEEP_ALIVE_SECONDS, grace))
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        await self._until_closed(grace - (time.monotonic() - started))
+        if self.server_state.connections or self.server_state.tasks:
             log.error(
-                "Closing %d connection(s) and cancelling %d request(s) still open after %s s",
-                len(self.server_state.connections),
+                "Cancelling %d request(s) still open after %s s (SHUTDOWN_GRACE_SECONDS)",
                 len(self.server_state.tasks),
                 grace,
             )
-        for connection in list(self.server_state.connections):
-            connection.shutdown()  # idle: closed now; busy: closed after its response
-        for task in self.server_state.tasks:
-            task.cancel(msg="the graceful stop's time is over")
-        await asyncio.sleep(POLL_SECONDS)
+            for task in self.server_state.tasks:
+                task.cancel(msg="the graceful stop's time is over")
+            await asyncio.sleep(POLL_SECONDS)
         if not self.force_exit:
             await self.lifespan.shutdown()
+
+    async def _until_closed(self, seconds: float) -> None:
+        """Wait until no connection is open (or `seconds` pass, or a second Ctrl+C)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(seconds, 0)):
+                # uvicorn's state has no event to wait on; it polls the same way.
+                while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:  # noqa: ASYNC110
+                    await asyncio.sleep(POLL_SECONDS)
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
