@@ -14,7 +14,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import time
 from collections.abc import Awaitable
@@ -27,6 +26,7 @@ from bench.scale.dbproxy import DatabaseProxy
 from bench.scale.seed import Cast, seed
 from bench.scale.sink import Sink
 from bench.seed import _recreate_postgres, prepare_database
+from bench.server import _free_port as free_port
 from src import db, mail
 from src.accounts.login import LOCK_AFTER
 from src.clock import today_in
@@ -36,10 +36,10 @@ from src.settings import load_settings
 from src.tables.accounts import Account
 from src.tables.outbox import OutboxEmail
 
-WEB_PROCESSES = 2 + 1
+WEB_PROCESSES = 3
 MAIL_WORKERS = 2
 BURST = 60  # emails queued at once so that a worker is killed with a batch in hand
-CLAIM_TAKEN_BACK = 15.0  # seconds after a killed worker's restart by which its held mail must arrive
+CLAIM_TAKEN_BACK = 15.0  # seconds after a killed worker's successor runs by which its claim must arrive
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,6 @@ SHORT = Timeline(
     drain_timeout=25,
     seeded=0.5,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Check:
