@@ -9,13 +9,13 @@ TEST_STAMP := $(VENV)/.installed-test
 PIP := $(BIN)/pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite test-postgres test-browser lint format migration bench install chromium clean
+.PHONY: help run test test-sqlite test-postgres test-browser lint format migration bench scale-check scale-check-short install chromium clean
 # The database `make test-postgres` (and `make test` when TEST_POSTGRES_URL is set) drops and re-creates.
 TEST_POSTGRES_URL ?=
 LINTED := src tests bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,14 @@ migration: $(TEST_STAMP) ## a new migration from the tables' changes: make migra
 bench: $(TEST_STAMP) ## benchmarks: the 10,000-connection gate, `portal serve` under wrk, mail throughput (see bench/README)
 	@bash scripts/ensure-wrk.sh
 	$(BIN)/python -m bench
+
+scale-check: $(TEST_STAMP) ## 3 web processes and 2 mail workers behind nginx (deploy/) on PostgreSQL + Redis, killed and cut off under load (bench/README)
+	@bash scripts/ensure-nginx.sh
+	$(BIN)/python -m bench.scale
+
+scale-check-short: $(TEST_STAMP) ## the same in at most 90 s (run by .ci/run)
+	@bash scripts/ensure-nginx.sh
+	$(BIN)/python -m bench.scale --short
 
 clean: ## remove the virtual environment and local data under var/
 	rm -rf $(VENV) var

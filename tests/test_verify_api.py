@@ -57,6 +57,8 @@ def test_the_api_and_the_page_agree_on_every_status(client, day, monkeypatch, st
         assert body["status"] == api.status_code
         assert body["detail"] == page_headline
         assert "facts" not in body
+    if status == "unavailable":  # a load balancer and a client know when to come back
+        assert api.headers["retry-after"] == page.headers["retry-after"] == "30"
     assert api.headers["cache-control"] == "no-store"
     assert api.headers["access-control-allow-origin"] == "*"
     assert "set-cookie" not in api.headers

@@ -39,10 +39,17 @@ async def check(request: Request[Any, Any, Any], typed: str) -> documents.Verdic
     )
 
 
+# When to come back after "could not check" (the database or Redis away): the error page's 503 says
+# the same (src/errors.py). Without it a load balancer or a client cannot tell the outage from a fault.
+RETRY_WHEN_UNAVAILABLE = "30"
+
+
 def headers_for(verdict: documents.Verdict) -> dict[str, str]:
     headers = dict(VERIFY_HEADERS)
     if verdict.retry_after:
         headers["Retry-After"] = str(verdict.retry_after)
+    elif verdict.http_status == 503:
+        headers["Retry-After"] = RETRY_WHEN_UNAVAILABLE
     return headers
 
 

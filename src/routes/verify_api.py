@@ -28,7 +28,7 @@ from src.routes.api_problems import (
     problem,
 )
 from src.routes.common import settings_of
-from src.routes.verify import PUBLIC, check
+from src.routes.verify import PUBLIC, RETRY_WHEN_UNAVAILABLE, check
 
 BATCH_LIMIT = 100
 # The documented codes hold their check character, so a client can try its own check on them.
@@ -181,6 +181,8 @@ class VerifyApiController(Controller):
         verdict = await check(request, code)
         if verdict.document_id is None:  # no document: an error, as problem details
             extra = {"Retry-After": str(verdict.retry_after)} if verdict.retry_after else {}
+            if verdict.http_status == 503:
+                extra = {"Retry-After": RETRY_WHEN_UNAVAILABLE}
             return problem(verdict.http_status, verdict.detail, verdict.code, **extra)
         return Response(
             content=public_answer(request, verdict),
