@@ -18,6 +18,7 @@ import httpx
 from bench.scale.env import DB_NAME, REDIS_URL, ROOT, SERVER_URL
 from bench.scale.process import Process
 from src.compression import warm_static
+from src.settings import new_signing_key
 
 READY_PATH = "/readyz"
 
@@ -54,6 +55,7 @@ def portal_env(tmp: Path, name: str, base_url: str, proxy_port: int, secret: str
     env.update(
         PORTAL_MODE="production",
         SECRET_KEYS=secret,
+        SIGNING_KEYS=new_signing_key(),
         BASE_URL=base_url,
         DATABASE_URL=proxied_database_url(proxy_port),
         REDIS_URL=REDIS_URL,
