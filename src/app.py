@@ -35,7 +35,7 @@ from src.mail import MailWorker
 from src.routes import EXCEPTION_HANDLERS, all_route_handlers, schema_router
 from src.security import CSRFMiddleware, SecurityMiddleware, cookie_name
 from src.server import Readiness, close_when_stopping
-from src.sessions import RotatingSessionConfig, SessionFileStore
+from src.sessions import RotatingSessionConfig, SessionFileStore, SessionRedisStore
 from src.settings import Settings
 from src.tokens import Tokens
 
@@ -46,7 +46,9 @@ log = logging.getLogger("portal")
 def _stores(settings: Settings, redis: Redis | None) -> dict[str, Store]:
     if redis is not None:
         root = RedisStore(redis, namespace="portal", handle_client_shutdown=True)
-        return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+        # The sessions' store reads a session and its "ended" marker in one round trip.
+        sessions = SessionRedisStore(redis, namespace="portal_sessions", handle_client_shutdown=True)
+        return {"sessions": sessions, "throttle": root.with_namespace("throttle")}
     base = settings.var_dir / "store"
     return {
         "sessions": SessionFileStore(base / "sessions", create_directories=True),

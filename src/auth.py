@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 SEEN_REFRESH_SECONDS = 60
 SECOND_STEP_SECONDS = 5 * 60  # from a right password to the second step
 STEPPED_UP_AT = "stepped_up_at"  # session key: when the person last proved who they are
-_SECOND_STEP_KEYS = ("second_step_for", "second_step_epoch", "second_step_since", "second_step_next")
+_SECOND_STEP_KEYS = (
+    "second_step_for",
+    "second_step_epoch",
+    "second_step_since",
+    "second_step_next",
+    "second_step_offers",
+)
 
 
 # Every request with a session reads its account: one statement, written once (src/db/reads.py).
@@ -111,9 +117,13 @@ def start_session(request: Request[Any, Any, Any], account: Account) -> None:
     rotate_session(request)
 
 
-def start_second_step(request: Request[Any, Any, Any], account: Account, next_path: str = "") -> None:
+def start_second_step(
+    request: Request[Any, Any, Any], account: Account, next_path: str = "", offers: list[str] | None = None
+) -> None:
     """The password was right and a second step is due (or, for staff without one, enrolment): the
-    session names the account but logs nobody in; `next_path` is where the log-in was going."""
+    session names the account but logs nobody in; `next_path` is where the log-in was going, and
+    `offers` what the second-step page shows ("code", "passkey"), so that showing it needs no
+    account read (the answer to it reads the account and checks everything again)."""
     flashes = request.session.get("_messages", [])
     request.clear_session()
     request.set_session(
@@ -122,6 +132,7 @@ def start_second_step(request: Request[Any, Any, Any], account: Account, next_pa
             "second_step_epoch": account.session_epoch,
             "second_step_since": clock.seconds(),
             "second_step_next": next_path,
+            "second_step_offers": offers or [],
             "_messages": flashes,
         }
     )
@@ -144,6 +155,12 @@ def second_step_epoch(request: Request[Any, Any, Any]) -> int | None:
     """The session epoch the account had when its password was right (a change since ends the step)."""
     epoch = request.session.get("second_step_epoch") if request.session else None
     return epoch if isinstance(epoch, int) else None
+
+
+def second_step_offers(request: Request[Any, Any, Any]) -> list[str]:
+    """What the second-step page offers, as the password check left it ([] when not recorded)."""
+    offers = request.session.get("second_step_offers") if request.session else None
+    return [str(offer) for offer in offers] if isinstance(offers, list) else []
 
 
 def second_step_next(request: Request[Any, Any, Any]) -> str:

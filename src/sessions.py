@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import StorageObject
-from litestar.stores.file import FileStore
+from litestar.stores.file import FileStore, _safe_file_name
+from litestar.stores.redis import RedisStore
 from litestar.types import Empty
 
 if TYPE_CHECKING:
@@ -59,6 +60,38 @@ class SessionFileStore(FileStore):
     async def exists(self, key: str) -> bool:
         return _file_exists(self._path_from_key(key))
 
+    def _plain_path(self, key: str) -> str:
+        # A plain string: the store's own paths are anyio's, whose every join costs a wrapper.
+        return os.path.join(str(self.path), _safe_file_name(key))
+
+    async def get_session(self, key: str) -> tuple[bytes | None, bool]:
+        """The session's data and whether its "ended" marker exists, as one page load needs them."""
+        data = _read_file(self._plain_path(key))
+        if data is None:
+            return None, False
+        stored = StorageObject.from_bytes(data)
+        if stored.expired:
+            await self.delete(key)
+            return None, False
+        return stored.data, _file_exists(self._plain_path(_ended_key(key)))
+
+
+class SessionRedisStore(RedisStore):
+    """Litestar's Redis store, reading a session and its "ended" marker in one round trip (MGET)."""
+
+    async def get_session(self, key: str) -> tuple[bytes | None, bool]:
+        data, ended = await self._redis.mget(self._make_key(key), self._make_key(_ended_key(key)))
+        return (data.encode() if isinstance(data, str) else data), ended is not None
+
+
+async def _get_session(store: Store, key: str) -> tuple[bytes | None, bool]:
+    """(data, ended) in one read where the store can (the two above), else in two."""
+    read_both = getattr(store, "get_session", None)
+    if read_both is not None:
+        return await read_both(key)  # type: ignore[no-any-return]
+    data = await store.get(key)
+    return data, data is not None and await store.exists(_ended_key(key))
+
 
 def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     connection.scope[_ROTATE] = True  # type: ignore[literal-required]
@@ -78,10 +111,10 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if not session_id or session_id == "null":
             return {}
         store = self.config.get_store_from_app(connection.scope["app"])
-        data = await self.get(session_id, store=store)
+        data, ended = await _get_session(store, session_id)
         if data is None:
             return {}
-        if await store.exists(_ended_key(session_id)):
+        if ended:
             # Whatever this request keeps (a flash) goes under a new id, never under the ended one.
             connection.scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
             return {}

@@ -63,6 +63,11 @@ class RecordingStore(Store):
     async def delete_all(self) -> None:
         await self.inner.delete_all()
 
+    async def get_session(self, key: str) -> tuple[bytes | None, bool]:
+        # The app's stores read a session and its "ended" marker together (src/sessions.py): the
+        # same read, so the tests below hold that read to the log-out.
+        return await self.inner.get_session(key)  # type: ignore[attr-defined,no-any-return]
+
     async def exists(self, key: str) -> bool:
         return await self.inner.exists(key)
 

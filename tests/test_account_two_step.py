@@ -10,6 +10,7 @@ import pytest
 
 import src.accounts.two_step
 import src.routes.second_step
+from src.db import statements_run
 from src.tables.accounts import Account, Authenticator, RecoveryCode
 from tests.support.client import fresh_client, log_in, post_form, run
 from tests.support.factories import STRONG_PASSWORD, make_account, with_fast_password
@@ -119,6 +120,27 @@ def test_after_the_password_only_the_second_step_works_then_the_code_signs_in(cl
     assert done.status_code == 303 and done.headers["location"] == "/dashboard"
     assert client.cookies.get("portal_session") != before  # a new session id
     assert is_logged_in(client)
+
+
+def test_showing_the_second_step_runs_no_statement(client, tess, enrolled):
+    """What the page offers was recorded with the right password: showing it reads no account
+    (its answer does, below), so the page costs a session read and its template."""
+    password_step(client)
+    with statements_run() as seen:
+        page = client.get(SECOND_STEP)
+    assert page.status_code == 200 and html(page).css_first("input#code") is not None
+    assert [sql for sql in seen if "outbox_email" not in sql] == []
+
+
+def test_a_password_changed_after_the_password_step_sends_the_code_back_to_log_in(client, tess, enrolled):
+    password_step(client)
+    assert client.get(SECOND_STEP).status_code == 200
+    run(Account.update({Account.session_epoch: Account.session_epoch + 1}).where(Account.id == tess.id))
+
+    late = send_code(client, code_at(key_of("tess"), step_now()))
+
+    assert late.status_code == 303 and late.headers["location"] == "/login"
+    assert not is_logged_in(client)
 
 
 def test_a_pasted_code_with_spaces_and_one_step_of_drift_either_way_are_accepted(client, tess, enrolled):

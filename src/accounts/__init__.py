@@ -105,6 +105,7 @@ from src.accounts.two_step import (
     has_two_step,
     must_enrol,
     second_step_due,
+    second_step_offers,
     turn_on,
 )
 from src.accounts.two_step_settings import (
@@ -210,6 +211,7 @@ __all__ = [
     "reset_by_staff",
     "save_address",
     "second_step_due",
+    "second_step_offers",
     "send_notice",
     "set_password",
     "set_weekly_views_email",

@@ -57,6 +57,16 @@ def second_step_due(account: Account) -> bool:
     return has_two_step(account) or must_enrol(account) or staff_with_passkey
 
 
+def second_step_offers(account: Account) -> list[str]:
+    """What the second-step page offers this account: "code" (the authenticator, and its recovery
+    codes) and "passkey"; none when the account must enrol first (its page needs the account)."""
+    if must_enrol(account):
+        return []
+    return [
+        name for name, on in (("code", has_two_step(account)), ("passkey", account.passkey_count > 0)) if on
+    ]
+
+
 def _step_now() -> int:
     return int(clock.utcnow().timestamp()) // STEP_SECONDS
 

@@ -108,7 +108,9 @@ class PasskeySignInController(Controller):
                 require_user_verification=False,
             )
         except Refused as refusal:
-            return second_step_page(request, account, status=422, passkey_error=refusal.message)
+            return second_step_page(
+                request, accounts.second_step_offers(account), status=422, passkey_error=refusal.message
+            )
         await throttle.forgive(store, ip_key)
         next_path = second_step_next(request)
         start_session(request, account)

@@ -13,7 +13,14 @@ from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
 
 from src import accounts, qr, throttle
-from src.auth import load_account, pending_second_step, second_step_epoch, second_step_next, start_session
+from src.auth import (
+    load_account,
+    pending_second_step,
+    second_step_epoch,
+    second_step_next,
+    second_step_offers,
+    start_session,
+)
 from src.errors import Refused
 from src.forms import read_form
 from src.htmx import redirect, render
@@ -79,7 +86,7 @@ async def enrol_page(
 
 def second_step_page(
     request: Request[Any, Any, Any],
-    account: Account,
+    offers: list[str],
     *,
     errors: dict[str, str] | None = None,
     recovery: bool = False,
@@ -87,7 +94,8 @@ def second_step_page(
     passkey_error: str = "",
 ) -> Template:
     """The second step's page (htmx: the code form alone): the authenticator's code (or a recovery
-    code) when the account has the app, and a passkey when it has one (staff may have only that)."""
+    code) when the account has the app, and a passkey when it has one (staff may have only that):
+    `offers`, from accounts.second_step_offers."""
     return render(
         request,
         "account/second_step.html",
@@ -95,8 +103,8 @@ def second_step_page(
         status_code=status,
         errors=errors or {},
         recovery=recovery,
-        authenticator=accounts.has_two_step(account),
-        passkeys=account.passkey_count > 0,
+        authenticator="code" in offers,
+        passkeys="passkey" in offers,
         passkey_error=passkey_error,
     )
 
@@ -111,12 +119,16 @@ class SecondStepController(Controller):
         """Page: the code field (or, with ?recovery=true, the recovery code field); for staff without
         two-step sign-in, enrolment. Without a right password first: back to the log-in page."""
         was_due = _was_due(request)
+        offers = second_step_offers(request) if pending_second_step(request) is not None else []
+        if offers:
+            # What the password check recorded: showing the form reads no account (its answer does).
+            return second_step_page(request, offers, recovery=recovery)
         account = await pending_account(request)
         if account is None:
             return _back_to_login(request, was_due)
         if accounts.must_enrol(account):
             return await enrol_page(request, account)
-        return second_step_page(request, account, recovery=recovery)
+        return second_step_page(request, accounts.second_step_offers(account), recovery=recovery)
 
     @post("/", name="check_second_step")
     async def check_second_step(
@@ -159,7 +171,8 @@ class SecondStepController(Controller):
         status: int,
         retry_after: int,
     ) -> Template:
-        response = second_step_page(request, account, errors=errors, recovery=recovery, status=status)
+        offers = accounts.second_step_offers(account)
+        response = second_step_page(request, offers, errors=errors, recovery=recovery, status=status)
         if retry_after:
             response.headers["Retry-After"] = str(retry_after)
         return response

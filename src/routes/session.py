@@ -95,7 +95,7 @@ class SessionController(Controller):
         await throttle.forgive(store, ip_key)
         if accounts.second_step_due(result.account):
             # Not logged in yet: the code (or, for staff without two-step sign-in, enrolment) first.
-            start_second_step(request, result.account, next_path)
+            start_second_step(request, result.account, next_path, accounts.second_step_offers(result.account))
             response = redirect(request, url(request, "second_step"))
         else:
             start_session(request, result.account)
