@@ -4,6 +4,7 @@ person typed is handed back to the page (passwords excepted)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +36,42 @@ MONTHS = {
     )
     for name in names
 }
+# What a personal name may contain (an account's, a document's, an imported row's). A name is
+# printed on certificates and lands in spreadsheets (the errors file, staff exports), so it must
+# read as a name: letters and combining marks of any script, with spaces, hyphens, apostrophes
+# (' and the typographic U+2019) and full stops between them. That refuses markup (< > " & …),
+# digits, and every cell a spreadsheet would run as a formula (= + - @ at the start), without
+# refusing any script's names.
+PUNCTUATION = " -'\u2019."
+# Persian and Indic names need the zero-width (non-)joiner between letters; other format
+# characters (bidirectional overrides among them) could make a name read as something else.
+JOINERS = "\u200c\u200d"
+NAME_RULE = "letters, spaces, hyphens (-), apostrophes (') and full stops"
+
+
+def _is_letter(ch: str) -> bool:
+    return unicodedata.category(ch)[0] == "L"
+
+
+def name_problem(label: str, name: str) -> str:
+    """Why `name` (cleaned, NFC) cannot be a personal name, in words; "" when it can."""
+    if not name:
+        return ""
+    if not _is_letter(name[0]):
+        return f"{label} must start with a letter, not “{name[0]}”"
+    for ch in name:
+        if not (_is_letter(ch) or unicodedata.category(ch)[0] == "M" or ch in PUNCTUATION or ch in JOINERS):
+            shown = ch if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}"
+            return f"{label} may use only {NAME_RULE}, not “{shown}”"
+    return ""
+
+
+def as_name(text: str) -> str:
+    """One written form of a name: composed characters (a "ị" typed as i + dot below on one computer
+    and as one character on another is the same name, and the same document), single spaces."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
 MAX_FIELD = 500
 MAX_CHOICES = 200  # ticked boxes read from one list; more is not a person ticking boxes
 
@@ -66,6 +103,19 @@ class Form:
         value = self.get(name)
         if len(value) > max_length:
             self.error(name, f"Enter no more than {max_length} characters")
+        return value
+
+    def person_name(self, name: str, label: str, missing: str = "", max_length: int = 100) -> str:
+        """A personal name in one written form (`as_name`), holding only what a name may; required
+        when `missing` (the message for an empty field) is given."""
+        value = as_name(self.get(name))
+        if not value:
+            if missing:
+                self.error(name, missing)
+        elif len(value) > max_length:
+            self.error(name, f"Enter no more than {max_length} characters")
+        elif problem := name_problem(label, value):
+            self.error(name, problem)
         return value
 
     def email(self, name: str, required: bool = True) -> str:

@@ -318,3 +318,12 @@ def test_learners_page_is_for_staff_only(client, other_client):
     )
     assert post.status_code == 404
     assert run(Account.count().where(Account.role == "learner").run()) == 0
+
+
+def test_adding_a_learner_whose_name_is_not_a_name_is_refused(staff_client):
+    response = add_learner(staff_client, first_name="=SUM(A1)", last_name="Lee 3")
+    assert response.status_code == 422
+    errors = errors_on(response)
+    assert errors["first_name"].startswith("First name must start with a letter")
+    assert errors["last_name"].startswith("Last name may use only letters")
+    assert run(Account.count().where(Account.role == "learner").run()) == 0

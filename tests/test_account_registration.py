@@ -450,3 +450,14 @@ def test_resend_with_a_bad_address_is_refused_inline(client):
     assert response.status_code == 422
     assert "email" in errors_on(response)
     assert field_value(html(response), "email") == "nope"
+
+
+def test_a_registration_whose_name_is_not_a_name_is_refused_and_kept(client):
+    before = count_rows()
+    response = register(client, first_name="@Nina", last_name="Newcomer<script>")
+    assert response.status_code == 422
+    errors = errors_on(response)
+    assert errors["first_name"] == "First name must start with a letter, not “@”"
+    assert errors["last_name"].startswith("Last name may use only letters")
+    assert field_value(html(response), "last_name") == "Newcomer<script>"
+    assert count_rows() == before

@@ -286,3 +286,36 @@ def test_a_date_of_birth_in_the_future_or_with_a_two_digit_year_says_what_is_wro
         assert message in page.css_first("#dob-error").text(strip=True)
         assert field_value(page, "dob-year") == year
         assert account_row()["date_of_birth"] is None
+
+
+# Names of several scripts that must pass, and what is not a name (the rule every name field shares,
+# src.forms.name_problem: certificates print names, and spreadsheets would run a leading "=").
+NAMES_OF_EVERY_SCRIPT = ["Zoë", "Nguyễn Thị", "O\u2019Brien", "José-María", "محمد", "李", "Дарья", "St. John"]
+NOT_NAMES = {
+    "Tess2": "First name may use only",
+    "=HYPERLINK(1)": "First name must start with a letter",
+    "<b>Tess</b>": "First name must start with a letter",
+    "Te\u202esst": "First name may use only letters, spaces, hyphens (-), apostrophes (') and full stops, not “U+202E”",
+}
+
+
+def test_names_of_every_script_are_saved_in_one_written_form(client):
+    logged_in(client)
+    for name in NAMES_OF_EVERY_SCRIPT:
+        assert save_details(client, first_name=name, last_name=f"  {name}  ").status_code == 303
+        assert (account_row()["first_name"], account_row()["last_name"]) == (name, name)
+    save_details(client, first_name="Nguye\u0302\u0303n")  # decomposed: stored composed (NFC)
+    assert account_row()["first_name"] == "Nguyễn"
+
+
+def test_what_is_not_a_name_is_refused_beside_the_field_and_kept(client):
+    logged_in(client)
+    for typed, message in NOT_NAMES.items():
+        response = save_details(client, first_name=typed, middle_name="4")
+        assert response.status_code == 422, typed
+        page = html(response)
+        errors = {node.attributes["id"]: node.text(strip=True) for node in page.css(".error-message")}
+        assert message in errors["first_name-error"], typed
+        assert "Middle name must start with a letter" in errors["middle_name-error"]
+        assert field_value(page, "first_name") == typed
+        assert account_row()["first_name"] == "Tess"

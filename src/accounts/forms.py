@@ -27,9 +27,9 @@ def _username(form: Form) -> str:
 def check_registration(form: Form, org_name: str = "") -> NewAccount | None:
     """A third party's registration. Whether the user name or address is taken is never said here
     (`register` tells the registrant by email), so the page cannot reveal that an account exists."""
-    first = form.required("first_name", "Enter your first name")
-    middle = form.optional("middle_name", 100)
-    last = form.required("last_name", "Enter your last name")
+    first = form.person_name("first_name", "First name", "Enter your first name")
+    middle = form.person_name("middle_name", "Middle name")
+    last = form.person_name("last_name", "Last name", "Enter your last name")
     username = _username(form)
     email = form.email("email")
     born = parse_date(form, "dob", "your date of birth", past="Date of birth must be in the past")
@@ -60,9 +60,9 @@ def check_registration(form: Form, org_name: str = "") -> NewAccount | None:
 async def check_details(form: Form, account: Account) -> dict[Any, Any] | None:
     """Personal details on the profile page: the column changes to save (the email address is not
     among them: a new one waits for verification), or None."""
-    first_name = form.required("first_name", "Enter your first name")
-    middle_name = form.optional("middle_name", 100)
-    last_name = form.required("last_name", "Enter your last name")
+    first_name = form.person_name("first_name", "First name", "Enter your first name")
+    middle_name = form.person_name("middle_name", "Middle name")
+    last_name = form.person_name("last_name", "Last name", "Enter your last name")
     username = _username(form)
     is_new = username and "username" not in form.errors and username.lower() != account.username_key
     if is_new and await username_taken(username):
@@ -161,8 +161,8 @@ async def check_deletion(form: Form, account: Account) -> bool:
 
 async def check_new_learner(form: Form) -> NewLearner | None:
     """Staff adding a learner: the name and an email address no account uses yet."""
-    first = form.required("first_name", "Enter the learner's first name")
-    last = form.required("last_name", "Enter the learner's last name")
+    first = form.person_name("first_name", "First name", "Enter the learner's first name")
+    last = form.person_name("last_name", "Last name", "Enter the learner's last name")
     email = form.email("email")
     if form.ok and await email_taken(email):
         form.error("email", "An account already uses this email address")
