@@ -177,6 +177,7 @@ def test_the_search_reads_its_candidates_whatever_the_size_of_the_account(
         shown[key] = len(page.rows)
     assert shown == {"small": 1, "large": 25}  # 1 of Tess's 5; 25 of the large account's 30, a next page
 
+    assert len(search_statements) == 2  # one statement a page, each checked below
     candidates = LARGE // SURNAME_EVERY + 1  # every Gallagher's connection, whoever's it is
     for statement, args in search_statements:
         if IS_POSTGRES:
