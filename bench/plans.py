@@ -48,11 +48,48 @@ async def explain(querystring: QueryString) -> list[str]:
     return lines
 
 
+async def explain_generic(querystring: QueryString) -> list[str]:
+    """PostgreSQL: the plan of the statement prepared as the portal's pool prepares it (asyncpg, with
+    $n parameters), forced generic. After five runs on a connection PostgreSQL keeps that plan, made
+    without the values, whenever it looks no dearer than the custom ones: it takes every account for
+    the average one (bench/README.md, "The search and generic plans"). On a connection of its own,
+    so PREPARE and SET never reach a pool."""
+    sql, args = querystring.compile_string(engine_type="postgres")
+    values = str(QueryString(", ".join(["{}"] * len(args)), *args))
+    connection = await engine().get_new_connection()  # type: ignore[attr-defined]
+    try:
+        await connection.execute(f"PREPARE bench_plan AS {sql}")
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        rows = await connection.fetch(
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE bench_plan({values})"
+        )
+    finally:
+        await connection.close()
+    return [row["QUERY PLAN"] for row in rows]
+
+
 def suspicious(line: str) -> bool:
     """A plan line that reads or sorts every connection of the account, or the whole table."""
     if IS_POSTGRES:
         return bool(re.search(r"Seq Scan on connection|Sort\b", line)) and "Top-N" not in line
     return bool(re.search(r"SCAN connection\b(?!_)|TEMP B-TREE", line))  # not the FTS5 connection_search
+
+
+def flagged(plan: list[str]) -> list[str]:
+    """The suspicious lines of a plan; on PostgreSQL also a scan of `connection` whose filter threw
+    1,000 rows or more away (it read the account's connections to keep a few: a generic plan's
+    mistake, bench/README.md "The search and generic plans"), with the scan it belongs to."""
+    lines, node = [], ""
+    for line in plan:
+        text = line.strip()
+        if not line.startswith(" ") or text.startswith("->"):
+            node = text.removeprefix("->").strip()
+        removed = re.search(r"Rows Removed by (?:Join )?Filter: (\d+)", text)
+        if suspicious(text):
+            lines.append(text)
+        elif IS_POSTGRES and removed and int(removed.group(1)) >= 1000 and " on connection " in node:
+            lines.append(f"{node.split('  (')[0]}: {text}")
+    return lines
 
 
 async def query_plans(third_parties: dict[str, Any], today: date) -> dict[str, Any]:
@@ -80,10 +117,12 @@ async def query_plans(third_parties: dict[str, Any], today: date) -> dict[str, A
     for name, work in cases.items():
         for n, querystring in enumerate(await captured_queries(work), start=1):
             sql = str(querystring)
-            plan = await explain(querystring)
-            flagged = [line.strip() for line in plan if suspicious(line)]
-            report[f"{name} #{n}"] = {"sql": sql, "plan": plan, "flagged": flagged}
-            lines_out += [f"== {name} #{n}", sql, *plan, ""]
+            plans = {"": await explain(querystring)}
+            if IS_POSTGRES:
+                plans[" generic"] = await explain_generic(querystring)
+            for kind, plan in plans.items():
+                report[f"{name} #{n}{kind}"] = {"sql": sql, "plan": plan, "flagged": flagged(plan)}
+                lines_out += [f"== {name} #{n}{kind}", sql, *plan, ""]
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     plans_path = OUT_DIR / f"plans-{'postgresql' if IS_POSTGRES else 'sqlite'}.txt"
     plans_path.write_text("\n".join(lines_out))
@@ -94,5 +133,5 @@ async def query_plans(third_parties: dict[str, Any], today: date) -> dict[str, A
     for name, item in report.items():
         first_line = re.sub(r"\s+", " ", item["sql"])[:70]
         mark = "CHECK: " + " | ".join(item["flagged"]) if item["flagged"] else "ok"
-        print(f"  {name:<18} {first_line:<72} {mark}")
+        print(f"  {name:<26} {first_line:<72} {mark}")
     return report
