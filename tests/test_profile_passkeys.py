@@ -132,7 +132,7 @@ def test_a_form_posted_without_the_script_says_a_passkey_needs_javascript(client
 
 
 def test_there_is_a_limit_to_passkeys(client, lena, monkeypatch):
-    monkeypatch.setattr("src.accounts.passkeys.MAX_PASSKEYS", 2)
+    monkeypatch.setattr("src.accounts.passkey_registration.MAX_PASSKEYS", 2)
     device = authenticator()
     add_passkey(client, device, "One")
     add_passkey(client, device, "Two")

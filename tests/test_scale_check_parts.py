@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.scale.dbproxy import DatabaseProxy
 from bench.scale.nginx import DEPLOY_NGINX, ROOT, nginx_process, site_for_check
 from bench.scale.sink import Sink
+from bench.scale.tcp_proxy import TcpProxy
 from tests.support.environment import free_port
 
 pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
@@ -71,7 +71,7 @@ async def _round_trip(port: int) -> bytes:
 def test_the_database_proxy_drops_its_connections_refuses_new_ones_and_comes_back() -> None:
     async def scenario() -> None:
         server = await asyncio.start_server(_echo, "127.0.0.1", 0)
-        proxy = DatabaseProxy("127.0.0.1", server.sockets[0].getsockname()[1], free_port())
+        proxy = TcpProxy("127.0.0.1", server.sockets[0].getsockname()[1], free_port())
         await proxy.restore()
         reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
         writer.write(b"ping")

@@ -1,8 +1,8 @@
 """A real `portal serve` process behind a load balancer: /readyz says whether to send it requests
 (503 while the database or Redis cannot be reached, or while it is stopping), on SIGTERM a request
 already in flight is still answered, and X-Forwarded-For names the client only when a configured
-proxy sent it. The database and Redis are cut with a TCP proxy
-(tests/support/tcp_proxy.py), never by stopping the shared servers."""
+proxy sent it. The database and Redis are cut with a TCP proxy (the scale check's,
+bench/scale/tcp_proxy.py), never by stopping the shared servers."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.support.environment import DATABASE_URL, IS_POSTGRES, REDIS_URL
+from bench.scale.tcp_proxy import TcpProxy
+from tests.support.client import run
+from tests.support.environment import DATABASE_URL, IS_POSTGRES, REDIS_URL, free_port
 from tests.support.portal_process import SETTLE_SECONDS, Server, portal_servers
-from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +40,37 @@ def serve(var_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Server]]:
         yield start
 
 
-def _through(url: str, proxy: TcpProxy) -> str:
-    parts = urlsplit(url)
-    credentials = parts.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@127.0.0.1:{proxy.port}" if credentials else f"127.0.0.1:{proxy.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+Proxied = tuple[str, Callable[[], None], Callable[[], None]]
 
 
-def _proxy_for(url: str) -> TcpProxy:
-    parts = urlsplit(url)
-    return TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+@pytest.fixture
+def through_a_proxy() -> Iterator[Callable[[str], Proxied]]:
+    """Puts a TCP proxy (on the suite's shared loop) in front of a service: the service's URL through
+    it, and the proxy's cut and restore. Every proxy is cut when the test ends."""
+    proxies: list[TcpProxy] = []
+
+    def proxied(url: str) -> Proxied:
+        parts = urlsplit(url)
+        proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432, free_port())
+        run(proxy.restore())
+        proxies.append(proxy)
+        credentials = parts.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{proxy.port}" if credentials else f"127.0.0.1:{proxy.port}"
+        return (
+            urlunsplit(parts._replace(netloc=netloc)),
+            lambda: run(proxy.cut()),
+            lambda: run(proxy.restore()),
+        )
+
+    yield proxied
+    for proxy in proxies:
+        run(proxy.cut())
 
 
-def test_readyz_is_503_while_the_database_is_unreachable_and_200_again_after(serve, tmp_path):
+def test_readyz_is_503_while_the_database_is_unreachable_and_200_again_after(serve, through_a_proxy):
     if IS_POSTGRES:
-        proxy = _proxy_for(DATABASE_URL)
-        server = serve(database_url=_through(DATABASE_URL, proxy))
-        cut, restore = proxy.cut, proxy.restore
+        database_url, cut, restore = through_a_proxy(DATABASE_URL)
+        server = serve(database_url=database_url)
     else:
         # SQLite: the file goes away (a disk unmounted, a file moved); the process's open
         # connections would go on reading the old file, so readiness opens it anew.
@@ -88,21 +103,18 @@ def test_readyz_is_503_while_the_database_is_unreachable_and_200_again_after(ser
     assert "Redis" not in log
 
 
-def test_readyz_is_503_while_redis_is_unreachable_and_200_again_after(serve):
-    proxy = _proxy_for(REDIS_URL)
+def test_readyz_is_503_while_redis_is_unreachable_and_200_again_after(serve, through_a_proxy):
+    redis_url, cut, restore = through_a_proxy(REDIS_URL)
+    server = serve(redis_url=redis_url)
+    assert server.get("/readyz")[:2] == (200, "ready")
+    cut()
     try:
-        server = serve(redis_url=_through(REDIS_URL, proxy))
-        assert server.get("/readyz")[:2] == (200, "ready")
-        proxy.cut()
-        try:
-            status, body, headers = server.wait_for("/readyz", 503)
-            assert (status, body) == (503, "Redis unavailable")
-            assert headers["retry-after"].isdigit()
-        finally:
-            proxy.restore()
-        assert server.wait_for("/readyz", 200)[:2] == (200, "ready")
+        status, body, headers = server.wait_for("/readyz", 503)
+        assert (status, body) == (503, "Redis unavailable")
+        assert headers["retry-after"].isdigit()
     finally:
-        proxy.close()
+        restore()
+    assert server.wait_for("/readyz", 200)[:2] == (200, "ready")
     log = server.wait_for_log("ready again (was: Redis unavailable)")
     assert "not ready: Redis unavailable" in log
     assert "ready again (was: Redis unavailable)" in log

@@ -4,5 +4,5 @@ deploy/, driven by signed-in people while processes are killed, restarted and cu
 database. It fails when a person would have noticed. See bench/README.md, "Scale check".
 
 Every module here that imports `src` imports `bench.scale.env` first: it names the throw-away
-database before Piccolo binds its engine. The others (nginx, process, dbproxy, sink) stand alone.
+database before Piccolo binds its engine. The others (nginx, process, tcp_proxy, sink) stand alone.
 """

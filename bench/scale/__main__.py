@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import redis
 
 from bench.scale import env, nginx, stack, users, verdict
-from bench.scale.dbproxy import DatabaseProxy
 from bench.scale.seed import Cast, seed
 from bench.scale.sink import Sink
+from bench.scale.tcp_proxy import TcpProxy
 from bench.seed import _recreate_postgres, prepare_database
 from bench.server import _free_port as free_port
 from src import db, mail
@@ -77,7 +77,7 @@ class Check:
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
-        self.proxy = DatabaseProxy(*stack.upstream_address(), free_port())
+        self.proxy = TcpProxy(*stack.upstream_address(), free_port())
         self.smtp_ports = [free_port() for _ in range(MAIL_WORKERS)]
         self.sink = Sink(self.smtp_ports)
         self.nginx_port = free_port()

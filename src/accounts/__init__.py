@@ -38,8 +38,9 @@ from src.accounts.forms import (
 from src.accounts.learners import NewLearner, create_learner, create_learners, newest_learners
 from src.accounts.login import LOCK_AFTER, LoginResult, check_current_password, check_login, find_by_login
 from src.accounts.notices import notice_addresses, send_notice
+from src.accounts.passkey_authentication import begin_passkey_sign_in, check_passkey
+from src.accounts.passkey_registration import MAX_PASSKEYS, add_passkey, begin_adding_passkey
 from src.accounts.passkeys import (
-    MAX_PASSKEYS,
     PASSKEY_ADD,
     PASSKEY_CEREMONY,
     PASSKEY_NEEDS_SCRIPT,
@@ -47,10 +48,6 @@ from src.accounts.passkeys import (
     PASSKEY_SIGN_IN,
     PASSKEY_STEP_UP,
     RelyingParty,
-    add_passkey,
-    begin_adding_passkey,
-    begin_passkey_sign_in,
-    check_passkey,
     passkeys_of,
     relying_party,
     remove_passkey,

@@ -1,5 +1,6 @@
-"""Passkeys (WebAuthn, with Duo Labs' `webauthn`): adding one from Profile, signing in with one
-(without a password: discoverable credentials), listing and removing them.
+"""Passkeys (WebAuthn, with Duo Labs' `webauthn`): what both ceremonies share, and listing and
+removing them. Adding one from Profile is passkey_registration.py; signing in with one (without a
+password: discoverable credentials), as a second step or a step-up, is passkey_authentication.py.
 
 A ceremony has two steps. First the server makes options with a fresh random challenge and keeps the
 challenge in the person's server-side session (`begin_*`); then the browser's answer is checked
@@ -14,41 +15,22 @@ BASE_URL's host and the origin must be BASE_URL's exactly; a sign counter that d
 from __future__ import annotations
 
 import json
-import logging
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from litestar.stores.base import Store
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from src import clock, throttle
-from src.accounts.notices import send_notice
 from src.audit import AuditAction, record
-from src.db import compare_and_set, lock_row, unique_violation, write_transaction
+from src.db import lock_row, write_transaction
 from src.errors import Refused
 from src.tables.accounts import Account, Role
 from src.tables.passkeys import Passkey
 
-log = logging.getLogger("portal.passkeys")
-
 CHALLENGE_SECONDS = 120  # how long the browser may take, and how long the server keeps the challenge
-MAX_PASSKEYS = 10
 MAX_CREDENTIAL_CHARS = 32_000  # a browser's answer with an attestation certificate chain fits easily
 PASSKEY_CEREMONY = "passkey_ceremony"  # the session key holding the one open ceremony
 
@@ -62,11 +44,6 @@ PASSKEY_ADD, PASSKEY_SIGN_IN, PASSKEY_SECOND_STEP, PASSKEY_STEP_UP = (
 
 PASSKEY_STALE = "That passkey request has expired or was already used. Try again."
 NOT_CHECKED = "We could not check that passkey. Try again, or use another way to sign in."
-UNKNOWN = "That passkey is not registered with your account here. It may have been removed."
-COUNTER_BACK = (
-    "That passkey's use counter went backwards, which happens when a passkey has been copied, "
-    "so we refused it. Sign in another way and remove it from your profile."
-)
 LAST_STAFF_PASSKEY = (
     "Staff accounts must keep two-step sign-in: set up the authenticator app before removing your "
     "last passkey."
@@ -74,10 +51,6 @@ LAST_STAFF_PASSKEY = (
 PASSKEY_NEEDS_SCRIPT = (
     "Adding or using a passkey needs JavaScript, which is off or blocked in this browser. "
     "Turn it on, or use another browser."
-)
-NO_VERIFICATION = (
-    "Your device did not check that it is you (with a PIN, fingerprint or face), so the passkey "
-    "alone cannot sign you in. Log in with your password instead."
 )
 
 
@@ -141,7 +114,7 @@ async def remove_all_passkeys(account_id: int) -> None:
 # --- the ceremony's challenge ----------------------------------------------------------------------
 
 
-def _begin(
+def begin_ceremony(
     session: dict[str, Any], purpose: str, challenge: bytes, account_id: int | None, **extra: Any
 ) -> None:
     session[PASSKEY_CEREMONY] = {
@@ -172,7 +145,7 @@ async def take_passkey_challenge(
     return ceremony
 
 
-def _credential(text: str) -> dict[str, Any]:
+def read_credential(text: str) -> dict[str, Any]:
     """The browser's answer as JSON, bounded in size and depth; refused when it is anything else."""
     if not text or len(text) > MAX_CREDENTIAL_CHARS:
         raise Refused(NOT_CHECKED, "passkey")
@@ -185,7 +158,7 @@ def _credential(text: str) -> dict[str, Any]:
     return value
 
 
-def _canonical_id(value: Any) -> str:
+def canonical_id(value: Any) -> str:
     """A credential id as we store it (base64url without padding), whatever padding it came with."""
     if not isinstance(value, str) or not value or len(value) > 1400:
         raise Refused(NOT_CHECKED, "passkey")
@@ -196,159 +169,4 @@ def _canonical_id(value: Any) -> str:
 
 
 # Everything the library (or the bytes under it) raises for a malformed or forged answer.
-_BAD_ANSWER = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, RecursionError)
-
-
-# --- adding a passkey -----------------------------------------------------------------------------
-
-
-async def begin_adding_passkey(rp: RelyingParty, account: Account, session: dict[str, Any]) -> str:
-    """Options for navigator.credentials.create() (JSON); the challenge is kept in the session."""
-    existing = await passkeys_of(account)
-    if len(existing) >= MAX_PASSKEYS:
-        raise Refused(f"You can keep up to {MAX_PASSKEYS} passkeys. Remove one first.", "name")
-    # One user handle per account: an authenticator then keeps one passkey per account here.
-    handle = existing[0].user_handle if existing else bytes_to_base64url(secrets.token_bytes(32))
-    full_name = " ".join(filter(None, (account.first_name, account.last_name)))
-    options = generate_registration_options(
-        rp_id=rp.id,
-        rp_name=rp.name,
-        user_name=account.username,
-        user_id=base64url_to_bytes(handle),
-        user_display_name=full_name or account.username,
-        timeout=CHALLENGE_SECONDS * 1000,
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED,  # discoverable: signs in with no user name
-            user_verification=UserVerificationRequirement.PREFERRED,
-        ),
-        exclude_credentials=[
-            PublicKeyCredentialDescriptor(id=base64url_to_bytes(p.credential_id)) for p in existing
-        ],
-    )
-    _begin(session, PASSKEY_ADD, options.challenge, account.id, handle=handle)
-    return options_to_json(options)
-
-
-async def add_passkey(
-    rp: RelyingParty,
-    account: Account,
-    ceremony: dict[str, Any],
-    credential: str,
-    name: str,
-) -> Passkey:
-    """Check the browser's answer to `begin_adding_passkey` and keep the new passkey; the person is
-    told at every notice address. Refused (field "passkey") when the answer does not hold."""
-    answer = _credential(credential)
-    try:
-        verified = verify_registration_response(
-            credential=answer,
-            expected_challenge=base64url_to_bytes(ceremony["challenge"]),
-            expected_rp_id=rp.id,
-            expected_origin=rp.origin,
-        )
-    except _BAD_ANSWER as exc:
-        log.info("passkey registration refused for account %s: %s", account.id, exc)
-        raise Refused(NOT_CHECKED, "passkey") from None
-    passkey = Passkey(
-        account=account.id,
-        credential_id=bytes_to_base64url(verified.credential_id),
-        user_handle=ceremony["handle"],
-        public_key=verified.credential_public_key,
-        sign_count=verified.sign_count,
-        name=name,
-    )
-    try:
-        async with write_transaction():
-            await lock_row(Account, account.id)  # the count and the insert, one request at a time
-            if await Passkey.count().where(Passkey.account == account.id) >= MAX_PASSKEYS:
-                raise Refused(f"You can keep up to {MAX_PASSKEYS} passkeys. Remove one first.", "name")
-            await passkey.save()
-            await Account.update({Account.passkey_count: Account.passkey_count + 1}).where(
-                Account.id == account.id
-            )
-            await send_notice(
-                account,
-                "passkey_added",
-                {"first_name": account.first_name, "name": name},
-                f"passkey-added:{passkey.id}",
-            )
-            await record(AuditAction.added_passkey, account, detail=name)
-    except Exception as exc:
-        if unique_violation(exc) is None:
-            raise
-        raise Refused("That passkey is already registered here.", "passkey") from None
-    account.passkey_count += 1
-    return passkey
-
-
-# --- signing in with a passkey --------------------------------------------------------------------
-
-
-async def begin_passkey_sign_in(
-    rp: RelyingParty, session: dict[str, Any], purpose: str = PASSKEY_SIGN_IN, account_id: int | None = None
-) -> str:
-    """Options for navigator.credentials.get() (JSON). With `account_id` (a second step), only that
-    account's passkeys are offered; without it the browser offers any passkey it holds for us."""
-    allowed: list[PublicKeyCredentialDescriptor] = []
-    if account_id is not None:
-        ids = await Passkey.select(Passkey.credential_id).where(Passkey.account == account_id)
-        allowed = [PublicKeyCredentialDescriptor(id=base64url_to_bytes(row["credential_id"])) for row in ids]
-    options = generate_authentication_options(
-        rp_id=rp.id,
-        timeout=CHALLENGE_SECONDS * 1000,
-        allow_credentials=allowed,
-        user_verification=UserVerificationRequirement.PREFERRED,
-    )
-    _begin(session, purpose, options.challenge, account_id)
-    return options_to_json(options)
-
-
-async def check_passkey(
-    rp: RelyingParty,
-    ceremony: dict[str, Any],
-    credential: str,
-    *,
-    account_id: int | None = None,
-    require_user_verification: bool,
-) -> Account:
-    """The live account whose passkey signed this challenge (and, with `account_id`, only that
-    account's). Its counter and last use are moved forward by compare-and-set. Refused otherwise."""
-    answer = _credential(credential)
-    credential_id = _canonical_id(answer.get("rawId") or answer.get("id"))
-    passkey = await Passkey.objects().where(Passkey.credential_id == credential_id).first()
-    if passkey is None or (account_id is not None and passkey.account != account_id):
-        raise Refused(UNKNOWN, "passkey")
-    response = answer.get("response")
-    handle = response.get("userHandle") if isinstance(response, dict) else None
-    if handle and _canonical_id(handle) != passkey.user_handle:
-        raise Refused(UNKNOWN, "passkey")
-    owner = await Account.by_id(passkey.account)
-    if owner is None:
-        raise Refused(UNKNOWN, "passkey")
-    try:
-        verified = verify_authentication_response(
-            credential=answer,
-            expected_challenge=base64url_to_bytes(ceremony["challenge"]),
-            expected_rp_id=rp.id,
-            expected_origin=rp.origin,
-            credential_public_key=bytes(passkey.public_key),
-            credential_current_sign_count=passkey.sign_count,
-            require_user_verification=require_user_verification,
-        )
-    except _BAD_ANSWER as exc:
-        log.warning("passkey %s of account %s refused: %s", passkey.id, passkey.account, exc)
-        reason = str(exc)
-        if "sign count" in reason:
-            raise Refused(COUNTER_BACK, "passkey") from None
-        if "User verification is required" in reason:
-            raise Refused(NO_VERIFICATION, "passkey") from None
-        raise Refused(NOT_CHECKED, "passkey") from None
-    moved = await compare_and_set(
-        Passkey,
-        passkey.id,
-        {Passkey.sign_count: passkey.sign_count},
-        {Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: clock.utcnow()},
-    )
-    if not moved:  # another answer of the same passkey got in first: its counter is ahead now
-        raise Refused(COUNTER_BACK, "passkey")
-    return owner
+BAD_ANSWER = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, RecursionError)

@@ -5,13 +5,10 @@ reminder job. Other code uses only the names below; the modules inside are priva
 from src.connections.actions import (
     accept_as_learner,
     accept_as_third_party,
-    add_connection,
-    attach_pending,
     cancel,
     change_documents,
     decline,
     extend,
-    share,
 )
 from src.connections.activity import (
     ActivityPage,
@@ -38,6 +35,7 @@ from src.connections.forms import (
     place_refusal,
 )
 from src.connections.listing import FILTERS, PAGE_SIZE, ConnectionPage, list_page, one_row
+from src.connections.opening import add_connection, attach_pending, share
 from src.connections.queries import connection_for, shared_document, shared_documents
 from src.connections.reminders import send_reminders
 from src.connections.rules import (

@@ -100,7 +100,8 @@ async def _awaited(coro: Any) -> Any:
 
 
 def run(coro: Any) -> Any:
-    """Run a database helper from a synchronous test, on the shared loop (the pool's own)."""
+    """Run a database helper (or a TCP proxy's cut and restore) from a synchronous test, on the shared
+    loop (the pool's own)."""
     if _SHARED:
         return _SHARED[0].call(_awaited, coro)
     return asyncio.run(coro)

@@ -1,7 +1,11 @@
-"""A TCP proxy between the portal and PostgreSQL, so the check can cut the database off without
-touching the server: `cut()` closes the listening socket and drops every connection through it (the
-portal's pooled connections break as they would when a network link or a database failover does),
-`restore()` listens on the same port again. The shared PostgreSQL server itself is never stopped."""
+"""A TCP proxy that can cut a service off without touching it: the scale check puts it between the
+portal and PostgreSQL, and tests/test_server_behind_a_load_balancer.py between a `portal serve` and
+PostgreSQL or Redis, so the shared servers themselves are never stopped. It runs on the asyncio loop
+that calls `restore()` (a synchronous test: the suite's shared loop, through `run(...)`).
+
+`restore()` listens on the proxy's port (the first time, and again after a cut); `cut()` closes the
+listening socket, so new connections are refused, and drops every connection through it with a
+reset, so pooled connections break as they do when a network link or a database failover does."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import asyncio
 import contextlib
 
 
-class DatabaseProxy:
+class TcpProxy:
     def __init__(self, upstream_host: str, upstream_port: int, port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.port = port
@@ -20,13 +24,14 @@ class DatabaseProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)
 
     async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         for writer in list(self._open):
             writer.transport.abort()  # a reset, not a goodbye: as a broken link looks to the pool
         self._open.clear()
+        if server is not None:
+            await server.wait_closed()  # (from Python 3.12 it waits for the connections' handlers too)
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
