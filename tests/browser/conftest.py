@@ -7,7 +7,9 @@ Each test runs twice: with JavaScript on (htmx at work) and off (plain forms, PO
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -16,13 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, sync_playwright
 
-from tests.browser.seed import SeedAccount, as_argument
+from tests.browser.seed import SeedAccount, request_line
 from tests.support.environment import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -42,6 +45,9 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 360, "height": 740}
 # Importing and starting the app takes ~2 s on an idle machine, but close to 30 s on a busy shared one.
 SERVER_START_SECONDS = 90
+# What a seeding request may take, the first one with the seeding process's imports (as a one-off
+# script was given).
+SEED_SECONDS = 60
 # Settings a developer's shell may carry that must not reach the test server (it gets its own below).
 INHERITED_SETTINGS_DROPPED = {
     "REDIS_URL",
@@ -159,21 +165,63 @@ def base_url(server: Server) -> str:
     return server.url
 
 
+class Seeder:
+    """The session's one seeding process (tests/browser/seed.py), in the server's environment: it
+    writes to the server's database. `call` sends it one request and waits for the answer."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.browser.seed"],
+                env=env,
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+
+    def call(self, operation: str, *args: Any) -> Any:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(request_line(operation, *args))
+        stdin.flush()
+        # As long as a one-off script was given: the first request also waits for the imports.
+        ready, _, _ = select.select([stdout], [], [], SEED_SECONDS)
+        line = stdout.readline() if ready else ""
+        if not line:
+            pytest.fail(
+                f"the seeding process did not answer {operation} within {SEED_SECONDS} s:\n{self.log.read_text()}"
+            )
+        answer = json.loads(line)
+        assert "error" not in answer, f"seeding ({operation}) failed:\n{answer['error']}"
+        return answer["ok"]
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # end of input: the loop ends
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def seeder(server: Server) -> Iterator[Seeder]:
+    """Seed data in the server's database (see tests/browser/seed.py for what it can make)."""
+    started = Seeder(server.env, Path(server.env["VAR_DIR"]) / "seed.log")
+    yield started
+    started.close()
+
+
 @pytest.fixture
-def create_accounts(server: Server) -> Callable[..., None]:
+def create_accounts(seeder: Seeder) -> Callable[..., None]:
     """Make accounts (and a learner's documents) in the server's database, for pages with no UI to do so."""
 
     def create(*people: SeedAccount) -> None:
-        # Its own process with the server's environment: it writes to the server's database.
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.browser.seed", as_argument(people)],
-            env=server.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, f"creating accounts failed:\n{done.stdout}\n{done.stderr}"
+        seeder.call("accounts", *people)
 
     return create
 

@@ -5,55 +5,18 @@ inside the viewport and not cut off by any box that hides its overflow; axe-core
 
 from __future__ import annotations
 
-import json
 import secrets
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import ROOT, Server
+from tests.browser.conftest import Seeder
 from tests.browser.seed import SeedAccount
 from tests.browser.test_small_screens import PASSWORD, log_in, sideways
 
 WIDTH = 320
-
-# Run with the server's environment: a document with long units, shown on its verify page and shared
-# with the third party. Prints the ids the pages need.
-DOCUMENT_SCRIPT = """
-import asyncio, json, sys
-from datetime import timedelta
-from src import connections, db
-from src.clock import today_in
-from src.documents import issue
-from src.settings import load_settings
-from src.tables.accounts import Account
-
-UNITS = [
-    {"title": "Understand person-centred approaches to assessment and care planning in residential "
-              "settings", "code": "H/650/2401", "level": "3", "credits": "10", "grade": "Distinction"},
-    {"title": "Safeguarding and protection of individuals", "code": "SHC 34", "level": "3",
-     "credits": "4", "grade": "Merit"},
-    {"title": "Communication", "code": "", "level": "2", "credits": "3", "grade": "Pass"},
-]
-
-async def main(learner_email, third_party_email, number):
-    await db.open_pool()
-    day = today_in(load_settings().tz)
-    learner = await Account.objects().where(Account.email == learner_email).first()
-    third_party = await Account.objects().where(Account.email == third_party_email).first()
-    document = await issue(learner, "Level 3 Diploma in Adult Care", number, day, units=UNITS,
-                           grade="Merit", level="Level 3", show_on_verify=True)
-    connection = await connections.share(learner, third_party.email, [document.id], day + timedelta(days=30), day)
-    await connections.accept_as_third_party(third_party, connection, day)
-    await db.close_pool()
-    print(json.dumps({"document": document.id, "code": document.verify_code, "connection": connection.id}))
-
-asyncio.run(main(*sys.argv[1:]))
-"""
 
 HEADERS_SHOWN = """() => {
     const headers = [...document.querySelectorAll("table.document-units thead th")];
@@ -95,7 +58,7 @@ def narrow(browser: Browser, base_url: str) -> Iterator[Callable[[], Page]]:
 
 
 def test_the_units_table_fits_320px_on_every_page_that_shows_it(
-    narrow: Callable[[], Page], create_accounts: Callable[..., None], server: Server
+    narrow: Callable[[], Page], create_accounts: Callable[..., None], seeder: Seeder
 ) -> None:
     tag = secrets.token_hex(3)
     learner = SeedAccount("learner", f"lena{tag}", f"lena{tag}@example.com", PASSWORD, "Lena", "Lovelace")
@@ -103,16 +66,8 @@ def test_the_units_table_fits_320px_on_every_page_that_shows_it(
         "third_party", f"tara{tag}", f"tara{tag}@example.com", PASSWORD, "Tara", "Turner", "Acme Care"
     )
     create_accounts(learner, third_party)
-    done = subprocess.run(
-        [sys.executable, "-c", DOCUMENT_SCRIPT, learner.email, third_party.email, f"APC-U{tag.upper()}"],
-        env=server.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    made = json.loads(done.stdout.strip().splitlines()[-1])
+    # A document with long units, shown on its verify page and shared with the third party.
+    made = seeder.call("shared_document_with_units", learner.email, third_party.email, f"APC-U{tag.upper()}")
 
     learner_page = narrow()
     log_in(learner_page, learner)

@@ -6,42 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, Auditor, Console, SeedAccount, Server
+from tests.browser.conftest import Auditor, Console, SeedAccount, Seeder
 from tests.browser.test_connections_journey import assert_mail, log_in
-
-# Run with the server's environment: an active connection sharing the learner's first document.
-SHARE_SCRIPT = """
-import asyncio, sys
-from datetime import timedelta
-from src import connections, db
-from src.clock import today_in
-from src.settings import load_settings
-from src.tables.accounts import Account
-from src.tables.documents import Document
-
-async def main(learner_email, third_party_email):
-    await db.open_pool()
-    day = today_in(load_settings().tz)
-    learner = await Account.objects().where(Account.email == learner_email).first()
-    third_party = await Account.objects().where(Account.email == third_party_email).first()
-    document = await Document.objects().where(Document.owner == learner.id).order_by(Document.id).first()
-    connection = await connections.share(learner, third_party.email, [document.id], day + timedelta(days=30), day)
-    await connections.accept_as_third_party(third_party, connection, day)
-    await db.close_pool()
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
-"""
 
 
 def _seed(
-    create_accounts: Callable[..., None], server: Server
+    create_accounts: Callable[..., None], seeder: Seeder
 ) -> tuple[SeedAccount, SeedAccount, SeedAccount, str]:
     tag = uuid.uuid4().hex[:8]
     title = f"Level 3 Diploma in Joinery {tag}"
@@ -67,28 +42,20 @@ def _seed(
         "staff", f"sam_{tag}", f"sam.{tag}@example.com", f"amber-quartz-{tag}", "Sam", "Staff"
     )
     create_accounts(learner, third_party, staff)
-    done = subprocess.run(
-        [sys.executable, "-c", SHARE_SCRIPT, learner.email, third_party.email],
-        env=server.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    seeder.call("share_first_document", learner.email, third_party.email)
     return learner, third_party, staff, title
 
 
 def test_third_party_reports_a_problem_and_reads_the_answer(
     new_person_page: Callable[[], Page],
     create_accounts: Callable[..., None],
-    server: Server,
+    seeder: Seeder,
     audit: Auditor,
     console: Console,
     base_url: str,
     javascript_enabled: bool,
 ) -> None:
-    learner, third_party, staff, title = _seed(create_accounts, server)
+    learner, third_party, staff, title = _seed(create_accounts, seeder)
     viewer = new_person_page()
 
     # The third party opens the document from the connection page.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Auditor, Console, Server
+from tests.browser.conftest import Auditor, Console, Seeder
 from tests.browser.test_connections_journey import assert_mail_soon, log_in
 from tests.browser.test_documents_journey import _seed
 
@@ -33,13 +33,13 @@ def open_newest_link(
 def test_lena_owns_her_record(
     new_person_page: Callable[[], Page],
     create_accounts: Callable[..., None],
-    server: Server,
+    seeder: Seeder,
     audit: Auditor,
     console: Console,
     base_url: str,
     javascript_enabled: bool,
 ) -> None:
-    lena, tara, _staff, title = _seed(create_accounts, server)  # Lena shares the certificate with Tara
+    lena, tara, _staff, title = _seed(create_accounts, seeder)  # Lena shares the certificate with Tara
     second = lena.email.replace("lena.", "lena.home.")
 
     # Tara views Lena's certificate through their connection.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Auditor, Console, Server
+from tests.browser.conftest import Auditor, Console, Seeder
 from tests.browser.test_connections_journey import log_in
 from tests.browser.test_documents_journey import _seed
 
@@ -32,12 +32,12 @@ def phone(new_person_page: Callable[[], Page]) -> Page:
 def test_lena_sees_who_viewed_her_certificate(
     new_person_page: Callable[[], Page],
     create_accounts: Callable[..., None],
-    server: Server,
+    seeder: Seeder,
     audit: Auditor,
     console: Console,
     javascript_enabled: bool,
 ) -> None:
-    learner, third_party, _staff, title = _seed(create_accounts, server)
+    learner, third_party, _staff, title = _seed(create_accounts, seeder)
 
     viewer = phone(new_person_page)
     log_in(viewer, audit, third_party)

@@ -5,39 +5,16 @@ nor the learner's page says it is valid. Nothing scrolls sideways; axe finds not
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, Auditor, Console, Server
+from tests.browser.conftest import Auditor, Console, Seeder
 from tests.browser.test_connections_journey import log_in
 from tests.browser.test_documents_journey import _seed
 
 WIDTH = 320
 VALID_HERE = "This document is valid here, on the portal."
-
-# Run with the server's environment: what a staff revocation leaves on the document.
-REVOKE_SCRIPT = """
-import asyncio, sys
-from src import db
-from src.clock import utcnow
-from src.tables.documents import Document
-
-async def main(document_id):
-    await db.open_pool()
-    await Document.update({
-        Document.status: "revoked",
-        Document.revoked_reason: "Issued in error",
-        Document.revoked_category: "issued_in_error",
-        Document.revoked_at: utcnow(),
-        Document.version: Document.version + 1,
-    }).where(Document.id == document_id)
-    await db.close_pool()
-
-asyncio.run(main(int(sys.argv[1])))
-"""
 
 
 def at_320(page: Page, audit: Auditor) -> None:
@@ -55,12 +32,12 @@ def phone(new_person_page: Callable[[], Page]) -> Page:
 def test_a_third_party_sees_its_own_report_choices_and_a_revoked_document_is_not_valid(
     new_person_page: Callable[[], Page],
     create_accounts: Callable[..., None],
-    server: Server,
+    seeder: Seeder,
     audit: Auditor,
     console: Console,
     javascript_enabled: bool,
 ) -> None:
-    learner, third_party, _staff, title = _seed(create_accounts, server)
+    learner, third_party, _staff, title = _seed(create_accounts, seeder)
     viewer = phone(new_person_page)
     log_in(viewer, audit, third_party)
     viewer.get_by_role("navigation", name="Account").get_by_role("link", name="Connections").click()
@@ -86,15 +63,7 @@ def test_a_third_party_sees_its_own_report_choices_and_a_revoked_document_is_not
     # Staff revoke it: the viewer says so, and nowhere that it is valid.
     document_id = re.search(r"/documents/(\d+)", viewer.url)
     assert document_id is not None
-    done = subprocess.run(
-        [sys.executable, "-c", REVOKE_SCRIPT, document_id.group(1)],
-        env=server.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    seeder.call("revoke_document", int(document_id.group(1)))
     viewer.goto(document_page)  # the page again (without JavaScript the form was a page of its own)
     expect(viewer.locator(".doc-status dd.status-revoked")).to_have_text(
         re.compile(r"^Revoked on .+\. Issued in error$")
