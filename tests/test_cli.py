@@ -1,13 +1,16 @@
 """The `portal` command, run as a newcomer or an operator would: as its own process, on a fresh
-SQLite file under a temporary VAR_DIR (so these tests never touch the suite's shared database)."""
+SQLite file under a temporary VAR_DIR (so these tests never touch the suite's shared database, and
+run once, not once per engine)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,22 +23,29 @@ PORTAL = str(ROOT / ".venv" / "bin" / "portal")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 STRONG = "quiet-orchard-lantern-river"
 
+# Each test makes its own SQLite file, whichever engine the suite runs on.
+pytestmark = pytest.mark.engine_free
+
+
+def installation(folder: Path) -> dict[str, str]:
+    """The environment of an installation in `folder`: development mode, its SQLite file there."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEYS", "SIGNING_KEYS", "BASE_URL", "REDIS_URL", "PORTAL_STAFF_PASSWORD"}
+    }
+    env.update(
+        PORTAL_MODE="development",
+        VAR_DIR=str(folder),
+        DATABASE_URL=f"sqlite:///{folder / 'portal.sqlite3'}",
+    )
+    return env
+
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> dict[str, str]:
     """The environment of a fresh installation: development mode, an empty SQLite file."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEYS", "SIGNING_KEYS", "BASE_URL", "REDIS_URL"}
-    }
-    env.update(
-        PORTAL_MODE="development",
-        VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-    )
-    env.pop("PORTAL_STAFF_PASSWORD", None)
-    return env
+    return installation(tmp_path)
 
 
 def portal(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -49,10 +59,26 @@ def query(env: dict[str, str], sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
-def migrated(env: dict[str, str]) -> dict[str, str]:
-    result = portal(env, "migrate")
+@pytest.fixture(scope="module")
+def migrated_installation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh installation's folder after `portal migrate`, made once for the module."""
+    folder = tmp_path_factory.mktemp("migrated")
+    result = portal(installation(folder), "migrate")
     assert result.returncode == 0, result.stderr
-    return env
+    assert not Path(f"{folder / 'portal.sqlite3'}-wal").exists()  # all in the file: a copy is complete
+    return folder
+
+
+@pytest.fixture
+def migrated(migrated_installation: Path) -> Callable[[dict[str, str]], dict[str, str]]:
+    """`migrated(env)`: env's installation as `portal migrate` leaves a fresh one (its database file
+    and the development keys it made), copied from the one the module migrated."""
+
+    def copy(env: dict[str, str]) -> dict[str, str]:
+        shutil.copytree(migrated_installation, env["VAR_DIR"], dirs_exist_ok=True)
+        return env
+
+    return copy
 
 
 def printed_logins(output: str) -> dict[str, tuple[str, str]]:
@@ -86,7 +112,7 @@ def test_migrate_says_one_clear_line(fresh):
     assert again.stdout == "Database: up to date.\n"
 
 
-def test_demo_log_ins_list_email_addresses(fresh):
+def test_demo_log_ins_list_email_addresses(fresh, migrated):
     migrated(fresh)
     printed = portal(fresh, "load-demo", "--if-empty").stdout
     rows = printed_rows(printed)
@@ -103,7 +129,7 @@ def test_demo_log_ins_list_email_addresses(fresh):
     assert query(fresh, "SELECT two_step_since IS NOT NULL FROM account WHERE username = 'staff'") == [(1,)]
 
 
-def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh):
+def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh, migrated):
     migrated(fresh)
 
     first = portal(fresh, "load-demo", "--if-empty")
@@ -127,7 +153,7 @@ def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh):
     assert printed_logins(second.stdout) == logins  # the saved log-ins, printed again
 
 
-def test_printed_demo_password_logs_in(fresh):
+def test_printed_demo_password_logs_in(fresh, migrated):
     migrated(fresh)
     logins = printed_logins(portal(fresh, "load-demo", "--if-empty").stdout)
     role, password = logins["tara"]
@@ -150,7 +176,7 @@ def test_printed_demo_password_logs_in(fresh):
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, None, False, "wrong"]
 
 
-def test_create_staff_makes_a_verified_staff_account(fresh):
+def test_create_staff_makes_a_verified_staff_account(fresh, migrated):
     migrated(fresh)
     env = {**fresh, "PORTAL_STAFF_PASSWORD": STRONG}
 
@@ -180,7 +206,7 @@ def test_create_staff_makes_a_verified_staff_account(fresh):
         ("sam.staff@example.com", "user name or email"),
     ],
 )
-def test_create_staff_refuses_a_weak_password(fresh, weak, reason):
+def test_create_staff_refuses_a_weak_password(fresh, migrated, weak, reason):
     migrated(fresh)
     env = {**fresh, "PORTAL_STAFF_PASSWORD": weak}
 
