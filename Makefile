@@ -41,7 +41,7 @@ run: $(RUN_STAMP) ## migrate, load demo data on first run, serve http://127.0.0.
 chromium: ## make sure Debian's Chromium is there for the browser tests
 	@bash scripts/ensure-chromium.sh
 
-test: $(TEST_STAMP) chromium ## the whole suite on SQLite with the browser journeys, and on PostgreSQL beside it when TEST_POSTGRES_URL is set
+test: $(TEST_STAMP) chromium ## the whole suite with the browser journeys on SQLite, and on PostgreSQL beside it when TEST_POSTGRES_URL is set (README "Test it")
 	@bash scripts/test-both.sh
 
 test-sqlite: $(TEST_STAMP) ## the suite on SQLite, without the browser journeys

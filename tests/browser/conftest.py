@@ -73,6 +73,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.browser)
+            # The runs with JavaScript off are a marked half: `make test` gives them to its other run.
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("javascript_enabled") is False:
+                item.add_marker(pytest.mark.no_javascript)
             browser.append(item)
     # Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
     # for the rest of the session, and the in-process tests need asyncio.run() there.
