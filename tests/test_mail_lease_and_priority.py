@@ -21,7 +21,8 @@ from src.tables.outbox import OutboxEmail
 from tests.support.client import run
 from tests.support.environment import free_port as _free_port
 from tests.support.smtp import Mailbox
-from tests.test_mail_worker import REALISTIC, queue, row_for, set_row, wait_until, worker_parts
+from tests.test_mail_templates import REALISTIC
+from tests.test_mail_worker import queue, row_for, set_row, wait_until, worker_parts
 
 SLOW_SECONDS = 0.2
 MESSAGES = 20  # one at a time: 4 s of sending, twice the lease below
