@@ -29,7 +29,9 @@ def _typo(printed: str) -> str:
 
 
 def _scan(page: Page) -> str:
-    """What a phone camera would read off the QR code on this page."""
+    """What a phone camera would read off the QR code on this page (once the page that shows it has
+    loaded: without JavaScript, the click that led here may still be navigating)."""
+    page.locator("figure.qr svg").wait_for()
     svg = LexborHTMLParser(page.content()).css_first("figure.qr svg")
     assert svg is not None, "no QR code on the page"
     return str(decode(svg).text)
