@@ -62,19 +62,22 @@ async def _claim(now: datetime, token: str) -> list[OutboxEmail]:
     and rows whose sender's lease ran out (it died mid-send). On PostgreSQL, SKIP LOCKED lets two
     workers claim different rows at once; SQLite runs one writer at a time anyway."""
     # Only constants are put into the text; every value is a parameter.
-    lock = " FOR UPDATE SKIP LOCKED" if engine_kind() == "postgres" else ""
-    select = (
-        f"SELECT id FROM outbox_email WHERE {_DUE} ORDER BY priority DESC, next_attempt_at LIMIT {{}}{lock}"  # noqa: S608
-    )
-    claim = f"UPDATE outbox_email SET state = 'sending', lease_until = {{}}, claimed_by = {{}} WHERE id IN ({select}) RETURNING {_COLUMNS}"  # noqa: S608
-    rows = await OutboxEmail.raw(
-        claim,
-        now + LEASE,
-        token,
-        now,
-        now,
-        BATCH,
-    )
+    if engine_kind() == "postgres":
+        # The rows are picked once, in a MATERIALIZED CTE. As `id IN (SELECT … LIMIT … FOR UPDATE
+        # SKIP LOCKED)`, a plan that rescans the subquery (a nested-loop semi join, chosen when the
+        # statistics say the table is small) skips the rows this statement has just claimed and
+        # picks the next ones at each rescan: one claim took all 61 due rows, not 50.
+        picked = f"SELECT id FROM outbox_email WHERE {_DUE} ORDER BY priority DESC, next_attempt_at LIMIT {{}} FOR UPDATE SKIP LOCKED"  # noqa: S608
+        claim = (
+            f"WITH picked AS MATERIALIZED ({picked}) UPDATE outbox_email SET state = 'sending', "  # noqa: S608
+            "lease_until = {}, claimed_by = {} FROM picked WHERE outbox_email.id = picked.id "
+            f"RETURNING outbox_email.{_COLUMNS}"
+        )
+        rows = await OutboxEmail.raw(claim, now, now, BATCH, now + LEASE, token)
+    else:
+        select = f"SELECT id FROM outbox_email WHERE {_DUE} ORDER BY priority DESC, next_attempt_at LIMIT {{}}"  # noqa: S608
+        claim = f"UPDATE outbox_email SET state = 'sending', lease_until = {{}}, claimed_by = {{}} WHERE id IN ({select}) RETURNING {_COLUMNS}"  # noqa: S608
+        rows = await OutboxEmail.raw(claim, now + LEASE, token, now, now, BATCH)
     return [OutboxEmail(**row) for row in sorted(rows, key=lambda row: (-row["priority"], row["id"]))]
 
 
