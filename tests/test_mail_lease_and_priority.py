@@ -162,7 +162,9 @@ def test_a_reset_link_goes_before_a_batch_of_reminders(smtp_server, mailbox):
     assert row_for("waiting@example.com").state == "sending"
 
 
-def test_a_claim_takes_one_batch_when_the_statistics_say_the_outbox_is_small(smtp_server, mailbox, monkeypatch):
+def test_a_claim_takes_one_batch_when_the_statistics_say_the_outbox_is_small(
+    smtp_server, mailbox, monkeypatch
+):
     """Statistics taken while the outbox held one row, and a table still of one page, make
     PostgreSQL rescan the picking subquery (a nested-loop semi join, nothing materialised); a claim
     must still take one batch, not every due row. (A batch of 3 keeps the rows in one page.)"""

@@ -75,7 +75,9 @@ async def _claim(now: datetime, token: str) -> list[OutboxEmail]:
         )
         rows = await OutboxEmail.raw(claim, now, now, BATCH, now + LEASE, token)
     else:
-        select = f"SELECT id FROM outbox_email WHERE {_DUE} ORDER BY priority DESC, next_attempt_at LIMIT {{}}"  # noqa: S608
+        select = (
+            f"SELECT id FROM outbox_email WHERE {_DUE} ORDER BY priority DESC, next_attempt_at LIMIT {{}}"  # noqa: S608
+        )
         claim = f"UPDATE outbox_email SET state = 'sending', lease_until = {{}}, claimed_by = {{}} WHERE id IN ({select}) RETURNING {_COLUMNS}"  # noqa: S608
         rows = await OutboxEmail.raw(claim, now + LEASE, token, now, now, BATCH)
     return [OutboxEmail(**row) for row in sorted(rows, key=lambda row: (-row["priority"], row["id"]))]
