@@ -1,11 +1,7 @@
-"""A personal name on a document (the rule is every form's: `src.forms.name_problem`), and the level
-as a document states it."""
+"""A learner's name as a document prints it, and the level as a document states it (what a name may
+contain is every form's rule: `src.forms.name_problem`)."""
 
 from __future__ import annotations
-
-from src.forms import NAME_RULE, as_name, name_problem
-
-__all__ = ["NAME_RULE", "as_name", "level_as_stated", "name_problem", "printed_name"]
 
 
 def printed_name(first: str, middle: str, last: str) -> str:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from src.documents.names import as_name, level_as_stated, name_problem, printed_name
+from src.documents.names import level_as_stated, printed_name
+from src.forms import as_name, name_problem
 
 COLUMNS = (
     "certificate_number",
