@@ -7,6 +7,7 @@ on each; the measurements are in bench/README.md). Everything else is Jinja's an
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import date, datetime
 from functools import lru_cache
@@ -46,6 +47,11 @@ CONNECTION_ROUTES = (
 
 
 class TemplateEnvironment(Environment):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # Pages the same for every visitor but for the CSRF token, rendered once (src/htmx.py, AlikePage).
+        self.alike_pages: OrderedDict[tuple[Any, ...], tuple[bytes, bytes]] = OrderedDict()
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         """`row.field` in a template, read straight from the keys of a Row or a plain dict (fast path:
         the connections gates of `make bench`, where a list page reads hundreds of fields). Jinja's

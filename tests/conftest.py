@@ -111,7 +111,12 @@ def default_settings(smtp_server: SMTPServer) -> Settings:
 def session_app(shared_loop: None, default_settings: Settings) -> Iterator[Litestar]:
     """One app for every test that runs with the default settings, its lifespan (the database pool)
     running for the whole session, as in a server process."""
-    with open_client(create_app(default_settings)) as holder:
+    app = create_app(default_settings)
+    # Templates do not change while the suite runs: compiled once and alike pages kept, as in
+    # production (src/htmx.py, AlikePage; `portal serve` in development, as the browser journeys
+    # run it, renders every page anew).
+    app.template_engine.engine.auto_reload = False  # type: ignore[union-attr]
+    with open_client(app) as holder:
         yield holder.app
 
 

@@ -23,7 +23,7 @@ from src.auth import (
 )
 from src.errors import Refused
 from src.forms import read_form
-from src.htmx import redirect, render
+from src.htmx import redirect, render, render_alike
 from src.mail import poke_worker
 from src.routes.common import client_ip, safe_next, settings_of, tokens_of, url
 from src.routes.session import IP_FAILURES_LIMIT, IP_WINDOW
@@ -95,17 +95,19 @@ def second_step_page(
 ) -> Template:
     """The second step's page (htmx: the code form alone): the authenticator's code (or a recovery
     code) when the account has the app, and a passkey when it has one (staff may have only that):
-    `offers`, from accounts.second_step_offers."""
+    `offers`, from accounts.second_step_offers. Without errors: the same for everyone (render_alike)."""
+    values = {"recovery": recovery, "authenticator": "code" in offers, "passkeys": "passkey" in offers}
+    if not errors and not passkey_error and status == 200:
+        page = "account/second_step.html"
+        return render_alike(request, page, "partials/account/_second_step_form.html", errors={}, **values)
     return render(
         request,
         "account/second_step.html",
         "partials/account/_second_step_form.html",
         status_code=status,
         errors=errors or {},
-        recovery=recovery,
-        authenticator="code" in offers,
-        passkeys="passkey" in offers,
         passkey_error=passkey_error,
+        **values,
     )
 
 

@@ -13,7 +13,7 @@ from litestar_htmx import ClientRedirect
 from src import accounts, throttle
 from src.auth import end_session, start_second_step, start_session
 from src.forms import read_form
-from src.htmx import redirect, render
+from src.htmx import redirect, render, render_alike
 from src.passwords import HashingBusy
 from src.routes.common import client_ip, safe_next, settings_of, tokens_of, url
 from src.security import cookie_name
@@ -44,7 +44,7 @@ class SessionController(Controller):
         if logged_out and not any(m.get("message") == LOGGED_OUT for m in kept):
             flash(request, LOGGED_OUT, category="success")
         ended = request.session.pop("ended", False) if request.session else False
-        return render(
+        return render_alike(
             request,
             "account/login.html",
             "partials/account/_login_form.html",
