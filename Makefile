@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PIP := $(BIN)/pip --disable-pip-version-check
+# uv installs into the venv what pip would, in a fifth of the time (pip only installs uv itself).
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-sqlite test-postgres test-browser lint format migration bench scale-check scale-check-short install chromium clean
@@ -19,16 +21,16 @@ help: ## list the targets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	@$(PIP) install --quiet --upgrade pip
+	@$(PIP) install --quiet uv
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing the portal into $(VENV) ..."
-	@$(PIP) install --quiet -e .
+	@$(UV) -e .
 	@touch $(RUN_STAMP)
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing the portal and its test tools into $(VENV) ..."
-	@$(PIP) install --quiet -e '.[test]'
+	@$(UV) -e '.[test]'
 	@touch $(RUN_STAMP) $(TEST_STAMP)
 
 install: $(TEST_STAMP) ## create .venv and install the portal with its test tools
