@@ -24,7 +24,7 @@ from src.tables.outbox import OutboxEmail
 from tests.support.client import make_settings, run
 from tests.support.environment import BASE_URL, free_port
 from tests.support.factories import make_account
-from tests.support.outbox import queue, row_for, set_row, wait_until
+from tests.support.outbox import queue, row_for, set_row, stop_when_idle, wait_until
 from tests.support.pages import csrf_token
 from tests.support.smtp import Handler, Mailbox, assert_no_more_mail, link_in
 
@@ -172,6 +172,7 @@ def test_smtp_outage_through_the_running_app_delays_mail_once(settings, client, 
 
     message = mailbox.wait_for(to="pat@example.com", subject="Reset your password")
     assert link_in(message, "/reset-password/")
+    stop_when_idle(client.app.state.mail_worker)
     assert_no_more_mail(mailbox, "pat@example.com")
     row = wait_until(lambda: (r := row_for("pat@example.com")).state == "sent" and r, what="row sent")
     assert row.attempts == 2
