@@ -31,10 +31,18 @@ from tests.support.smtp import Handler, Mailbox, assert_no_more_mail, link_in
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The app's template engine by the overrides it was made with: it reads no SMTP setting, so one
+# serves every port, and making an app for each test cost ~0.2 s.
+_ENGINES: dict[tuple[tuple[str, Any], ...], Any] = {}
+
+
 def worker_parts(smtp_port: int, **overrides: Any) -> tuple[Any, Any]:
     """The app's own template engine and settings, without the in-app worker running."""
     settings = make_settings(smtp_port, run_mail_worker="false", **overrides)
-    return create_app(settings).template_engine, settings
+    key = tuple(sorted(overrides.items()))
+    if key not in _ENGINES:
+        _ENGINES[key] = create_app(settings).template_engine
+    return _ENGINES[key], settings
 
 
 def past(seconds: int = 1) -> datetime:
