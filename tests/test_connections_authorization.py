@@ -314,10 +314,11 @@ def test_authorization_matrix(
     matrix_client: Any, action: str, role: str, owner: str, state: str, answer: str, mode: str
 ) -> None:
     world = world_for(action, owner, state)
-    token = csrf_token(matrix_client)
-    if role != "anonymous":
+    if role == "anonymous":
+        token = csrf_token(matrix_client)
+    else:
         log_in(matrix_client, world.people.by_role(role).username)
-        # CSRF tokens are bound to the session: the one from before logging in no longer works.
+        # CSRF tokens are bound to the session: the one from the log-in page no longer works.
         token = csrf_token(matrix_client, "/profile")
     variants = (False, True) if mode == "both" else (mode == "htmx",)
     unchanged = True
