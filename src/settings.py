@@ -67,6 +67,9 @@ class Settings:
     linkedin_organization_id: str = ""
     # On SIGTERM: how long requests in flight (and the mail being sent) may take to finish.
     shutdown_grace_seconds: float = 20.0
+    # How long `portal serve` keeps an idle connection open, and leaves idle ones to their client on
+    # SIGTERM. Keep nginx's upstream keepalive_timeout (4 s, deploy/nginx/portal.conf) below it.
+    keep_alive_seconds: int = 5
     # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks; "*" any).
     forwarded_allow_ips: str = "127.0.0.1"
 
@@ -265,5 +268,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_absolute_hours=_number(env, "SESSION_ABSOLUTE_HOURS", "12", int),
         linkedin_organization_id=linkedin_id,
         shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", "20", float),
+        keep_alive_seconds=_number(env, "KEEP_ALIVE_SECONDS", "5", int),
         forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS", "").strip() or Settings.forwarded_allow_ips,
     )

@@ -9,10 +9,7 @@ Each test starts from empty tables (no per-test rollback: the app runs on anothe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,10 +32,10 @@ from src.app import create_app, db_timeouts  # noqa: E402
 from src.clock import today_in  # noqa: E402
 from src.settings import Settings  # noqa: E402
 from src.tables.accounts import Account  # noqa: E402
-from src.tables.piccolo_app import APP_CONFIG  # noqa: E402
 from tests.support import clocks, factories  # noqa: E402
+from tests.support.cleaning import start_clean  # noqa: E402
 from tests.support.client import deliver, fresh_client, log_in, make_settings, open_client, run, share_loop  # noqa: E402
-from tests.support.environment import DATABASE_URL, IS_POSTGRES, VAR_DIR  # noqa: E402
+from tests.support.environment import DATABASE_URL, IS_POSTGRES  # noqa: E402
 from tests.support.smtp import Mailbox, SMTPServer  # noqa: E402
 
 # --- the session: an empty database with every migration applied ------------------------------
@@ -66,23 +63,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         assert result.success, result.message
 
     asyncio.run(setup())
-
-
-# Children before parents, in one round trip.
-_EMPTY_ALL = "; ".join(
-    f'DELETE FROM "{table._meta.tablename}"'  # noqa: S608 - table names from our own code
-    for table in reversed(APP_CONFIG.table_classes)
-)
-
-
-async def _empty_tables() -> None:
-    if IS_POSTGRES:
-        pool = Account._meta.db.pool  # type: ignore[attr-defined]
-        async with pool.acquire() as conn:
-            await conn.execute(_EMPTY_ALL)  # several statements: one implicit transaction
-        return
-    with contextlib.closing(sqlite3.connect(DATABASE_URL.removeprefix("sqlite:///"))) as conn:
-        conn.executescript(f"BEGIN; {_EMPTY_ALL}; COMMIT;")
 
 
 # --- the shared loop, mail, and the session's app ----------------------------------------------------
@@ -126,13 +106,7 @@ def clean_db(request: pytest.FixtureRequest, session_app: Litestar) -> None:
     Through the session app's pool: it is open from the first test to the last."""
     if request.node.get_closest_marker("browser") or request.node.get_closest_marker("engine_free"):
         return
-    run(_empty_tables())
-    # Sessions and throttle counters live in file stores under VAR_DIR; one test's failed log-ins
-    # or sent forms must not count against the next test. The folders stay: the session's app holds
-    # stores that expect them.
-    for folder in (VAR_DIR / "store").glob("*"):
-        for entry in folder.iterdir():
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+    start_clean()
 
 
 @pytest.fixture

@@ -81,6 +81,34 @@ def migrated(migrated_installation: Path) -> Callable[[dict[str, str]], dict[str
     return copy
 
 
+@pytest.fixture(scope="module")
+def demo_installation(
+    migrated_installation: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A migrated installation after its first `portal load-demo --if-empty` (what that printed),
+    made once for the module: the demo hashes five passwords at the real cost."""
+    folder = tmp_path_factory.mktemp("demo")
+    shutil.copytree(migrated_installation, folder, dirs_exist_ok=True)
+    first = portal(installation(folder), "load-demo", "--if-empty")
+    assert not Path(f"{folder / 'portal.sqlite3'}-wal").exists()  # all in the file: a copy is complete
+    return folder, first
+
+
+@pytest.fixture
+def demo_loaded(
+    demo_installation: tuple[Path, subprocess.CompletedProcess[str]],
+) -> Callable[[dict[str, str]], subprocess.CompletedProcess[str]]:
+    """`demo_loaded(env)`: env's installation as the first `portal load-demo --if-empty` leaves a
+    migrated one, copied from the module's; what that command printed."""
+
+    def copy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        folder, first = demo_installation
+        shutil.copytree(folder, env["VAR_DIR"], dirs_exist_ok=True)
+        return first
+
+    return copy
+
+
 def printed_logins(output: str) -> dict[str, tuple[str, str]]:
     """{user name: (role, password)} from the demo log-ins the command printed."""
     return {username: (role, password) for role, username, _, password in printed_rows(output)}
@@ -112,9 +140,8 @@ def test_migrate_says_one_clear_line(fresh):
     assert again.stdout == "Database: up to date.\n"
 
 
-def test_demo_log_ins_list_email_addresses(fresh, migrated):
-    migrated(fresh)
-    printed = portal(fresh, "load-demo", "--if-empty").stdout
+def test_demo_log_ins_list_email_addresses(fresh, demo_loaded):
+    printed = demo_loaded(fresh).stdout
     rows = printed_rows(printed)
     emails = {username: email for _, username, email, _ in rows}
     assert set(emails) == {"staff", "lena", "liam", "tara", "theo"}
@@ -129,10 +156,8 @@ def test_demo_log_ins_list_email_addresses(fresh, migrated):
     assert query(fresh, "SELECT two_step_since IS NOT NULL FROM account WHERE username = 'staff'") == [(1,)]
 
 
-def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh, migrated):
-    migrated(fresh)
-
-    first = portal(fresh, "load-demo", "--if-empty")
+def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh, demo_loaded):
+    first = demo_loaded(fresh)
 
     assert first.returncode == 0, first.stderr
     logins = printed_logins(first.stdout)
@@ -153,9 +178,8 @@ def test_load_demo_creates_five_accounts_once_and_prints_their_log_ins(fresh, mi
     assert printed_logins(second.stdout) == logins  # the saved log-ins, printed again
 
 
-def test_printed_demo_password_logs_in(fresh, migrated):
-    migrated(fresh)
-    logins = printed_logins(portal(fresh, "load-demo", "--if-empty").stdout)
+def test_printed_demo_password_logs_in(fresh, demo_loaded):
+    logins = printed_logins(demo_loaded(fresh).stdout)
     role, password = logins["tara"]
     assert role == "third_party"
 

@@ -10,6 +10,11 @@ person's own connection. The rest follows from a few rules that hold everywhere:
 
 Refusals are checked as a plain form and as htmx in the same test (nothing changes, so nothing needs
 rebuilding); actions that work run once per variant.
+
+Each case is a test of its own, but the cases are ordered by the connection they are about, and the
+database a case built is kept for the next one about the same connection when the case changed
+nothing the snapshot sees (a refusal, a read); otherwise, or when it failed, the next one starts
+from empty tables again. Every case logs in afresh, in a browser of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from src.connections import shared_documents
 from src.routes.common import CONFLICT_TEXT
 from src.tables.connections import AccessEvent, Connection, ExtensionRequest, SharedDocument
 from src.tables.outbox import OutboxEmail
-from tests.support.client import log_in, make_settings, open_client, run
+from tests.support.cleaning import start_clean
+from tests.support.client import fresh_client, log_in, make_settings, open_client, run
 from tests.support.clocks import date_fields, today
 from tests.support.factories import STATES, People, build_connection, make_document, prepare_people
 from tests.support.pages import csrf_token, errors_on, html
@@ -119,24 +125,48 @@ def _cases() -> list[Any]:
                                 id=f"{action}-{role}-{owner}-{state}-{mode}->{answer}",
                             )
                         )
-    return cases
+    return sorted(cases, key=_built_together)
+
+
+PENDING_EXTENSION = ("approve_extension", "decline_extension")  # a request for more time is waiting
+POSTS = {"accept", "decline", "cancel", "request_extension", "approve_extension", "decline_extension"}
+POSTS |= {"extend", "change_documents", "add_connection", "share"}
+
+
+def world_key(action: str, owner: str, state: str) -> tuple[str, str, bool]:
+    """What `_build` makes for a case: cases with the same key can share one build."""
+    return (owner, state, action in PENDING_EXTENSION)
+
+
+def _built_together(case: Any) -> tuple[Any, ...]:
+    """Cases about the same connection side by side, those likely to change something last (their
+    world is rebuilt after them), otherwise in the order written."""
+    action, role, owner, state, answer, _mode = case.values
+    changes = (answer == OK and action in POSTS) or (role == "third_party" and answer in (OK, SHOWN))
+    return (*world_key(action, owner, state), changes)
 
 
 CASES = _cases()
 
 
 @pytest.fixture(scope="module")
-def matrix_app(smtp_server: SMTPServer) -> Litestar:
-    """One app for the whole matrix (each test still gets its own client, lifespan and empty tables):
-    its template environment compiles each page once, not once per case. No mail worker: this
-    matrix is about answers and rows; the emails have their own tests."""
-    return create_app(make_settings(smtp_server.port, run_mail_worker="false"))
+def matrix_app(smtp_server: SMTPServer, session_app: Litestar) -> Iterator[Litestar]:
+    """One app for the whole matrix, its lifespan running for the module (each test gets a browser of
+    its own): its template environment compiles each page once, not once per case. No mail worker:
+    this matrix is about answers and rows; the emails have their own tests."""
+    with open_client(create_app(make_settings(smtp_server.port, run_mail_worker="false"))) as holder:
+        yield holder.app
+    _KEPT.clear()
 
 
 @pytest.fixture
-def matrix_client(matrix_app: Litestar, mailbox: Mailbox) -> Iterator[TestClient[Litestar]]:
-    with open_client(matrix_app) as client:
-        yield client
+def matrix_client(matrix_app: Litestar, mailbox: Mailbox) -> TestClient[Litestar]:
+    return fresh_client(matrix_app)
+
+
+@pytest.fixture(autouse=True)
+def clean_db(session_app: Litestar) -> None:
+    """Instead of the suite's: this module empties the tables itself, when it builds (`world_for`)."""
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -258,19 +288,43 @@ async def _build(action: str, owner: str, state: str) -> World:
     return World(people=people, connection=connection, mine=[d.id for d in mine], day=today())
 
 
+# The last case's world, by world_key, while no case has changed it since it was built.
+_KEPT: dict[tuple[str, str, bool], World] = {}
+
+
+def world_for(action: str, owner: str, state: str) -> World:
+    """The world for a case: the one kept from the case before, if it is about the same connection,
+    or else one built on empty tables. Taken out of _KEPT: put back only by a case that passed and
+    changed nothing (`keep`)."""
+    key = world_key(action, owner, state)
+    kept = _KEPT.pop(key, None)
+    _KEPT.clear()
+    if kept is not None:
+        return kept
+    start_clean()
+    return run(_build(action, owner, state))  # type: ignore[no-any-return]
+
+
+def keep(action: str, owner: str, state: str, world: World) -> None:
+    _KEPT[world_key(action, owner, state)] = world
+
+
 @pytest.mark.parametrize(("action", "role", "owner", "state", "answer", "mode"), CASES)
 def test_authorization_matrix(
     matrix_client: Any, action: str, role: str, owner: str, state: str, answer: str, mode: str
 ) -> None:
-    world = run(_build(action, owner, state))
-    token = csrf_token(matrix_client)
-    if role != "anonymous":
+    world = world_for(action, owner, state)
+    if role == "anonymous":
+        token = csrf_token(matrix_client)
+    else:
         log_in(matrix_client, world.people.by_role(role).username)
-        # CSRF tokens are bound to the session: the one from before logging in no longer works.
+        # CSRF tokens are bound to the session: the one from the log-in page no longer works.
         token = csrf_token(matrix_client, "/profile")
     variants = (False, True) if mode == "both" else (mode == "htmx",)
+    first = None
     for htmx in variants:
         before = run(snapshot())
+        first = before if first is None else first
         response = send(matrix_client, action, world, token, htmx)
         after = run(snapshot())  # before any check follows a redirect
         if answer == OK:
@@ -293,6 +347,10 @@ def test_authorization_matrix(
         if action not in ("view", "documents") or role != "third_party" or answer != SHOWN:
             # Only a third party looking at usable shared documents leaves a trace (the access log).
             assert after == before, "a refused or read-only request changed something"
+    # Every check passed; if the case (its checks' own requests too) changed nothing, the next case
+    # about this connection may start from it.
+    if run(snapshot()) == first:
+        keep(action, owner, state, world)
 
 
 def check_login_redirect(response: Any, htmx: bool) -> None:

@@ -15,7 +15,7 @@ from src.tables.outbox import OutboxEmail
 from tests.support.client import make_settings, post_form, run
 from tests.support.environment import free_port
 from tests.support.factories import STRONG_PASSWORD, make_account
-from tests.support.outbox import queue, row_for, wait_until
+from tests.support.outbox import queue, row_for, stop_when_idle, wait_until
 from tests.support.pages import html
 from tests.support.smtp import assert_no_more_mail, link_in
 
@@ -136,6 +136,7 @@ def test_app_with_mailbox_delivery_keeps_mail_on_the_mailbox_page(settings, clie
     page = client.get(html(listing).css_first("ul.rows a").attributes["href"])
 
     assert "Hello Mona" in html(page).css_first(".mail-body").text()
+    stop_when_idle(client.app.state.mail_worker)
     assert_no_more_mail(mailbox, "mona@example.com")
 
 

@@ -19,7 +19,7 @@ from src.mail.slots import WorkerSlot
 from src.tables.outbox import OutboxEmail
 from tests.support.client import make_settings, run
 from tests.support.environment import VAR_DIR, free_port
-from tests.support.outbox import queue, row_for, set_row, wait_until
+from tests.support.outbox import queue, row_for, set_row, stop_when_idle, wait_until
 from tests.support.smtp import Mailbox, assert_no_more_mail
 from tests.test_mail_lease_and_priority import _SlowHandler
 from tests.test_mail_worker import worker_parts
@@ -57,12 +57,13 @@ def test_a_restarted_worker_sends_at_once_what_its_killed_predecessor_left_claim
     set_row("left@example.com", state="sending", lease_until=_lease_left(), claimed_by=killed.token())
     killed.give_up()  # what the kernel does with its lock when the process is killed
 
-    start_worker()
+    worker = start_worker()
 
     message = mailbox.wait_for(to="left@example.com", timeout=10)  # the lease had 60 s to go
     assert message["Subject"] == "Your password has been changed"
     row = wait_until(lambda: (r := row_for("left@example.com")).state == "sent" and r, what="row sent")
     assert (row.attempts, row.claimed_by, row.lease_until) == (1, "", None)
+    stop_when_idle(worker)
     assert_no_more_mail(mailbox, "left@example.com")
 
 

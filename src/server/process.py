@@ -8,7 +8,7 @@ database pool are stopped and the process exits.
 
 Unlike uvicorn's own shutdown, idle keep-alive connections are not closed at once: nginx may be
 writing a request into one at that moment, and would then answer 502 to a POST it must not send
-again. They are left for KEEP_ALIVE_SECONDS, by when nginx (whose upstream keep-alive is shorter)
+again. They are left for the keep-alive time (KEEP_ALIVE_SECONDS), by when nginx (whose upstream keep-alive is shorter)
 has closed its own; then what is idle is closed, and requests still running when the grace period
 ends are cancelled. (A connection the kernel completed just as the listener closed, before
 uvicorn accepted it, is reset all the same: nothing in the process can take it any more.)
@@ -28,7 +28,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from src.access_log import log_config
-from src.server.readiness import KEEP_ALIVE_SECONDS, begin_stopping
+from src.server.readiness import begin_stopping
 from src.settings import Settings
 
 log = logging.getLogger("uvicorn.error")
@@ -52,7 +52,7 @@ class GracefulServer(uvicorn.Server):
         # idle anyway; nginx has closed its own by then. What is still open and idle after that is
         # not nginx's (a browser's pre-opened connection, say): closed, and the busy ones end after
         # their response.
-        await self._until_closed(min(KEEP_ALIVE_SECONDS, grace))
+        await self._until_closed(min(self.config.timeout_keep_alive, grace))
         for connection in list(self.server_state.connections):
             connection.shutdown()
         await self._until_closed(grace - (time.monotonic() - started))
@@ -88,7 +88,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         log_config=log_config(),  # access lines without tokens, codes or query strings
     )

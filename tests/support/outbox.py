@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from src import mail
+from src.clock import utcnow
 from src.tables.outbox import OutboxEmail
 from tests.support.client import run
 
@@ -39,3 +40,19 @@ def wait_until(check: Callable[[], Any], timeout: float = 10, what: str = "condi
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout}s")
         time.sleep(0.05)
+
+
+async def _unsent() -> int:
+    """Rows a worker would still send now: pending and due, or being sent."""
+    due = (OutboxEmail.state == "pending") & (OutboxEmail.next_attempt_at <= utcnow())
+    return await OutboxEmail.count().where(due | (OutboxEmail.state == "sending"))  # type: ignore[no-any-return]
+
+
+def stop_when_idle(worker: Any) -> None:
+    """Stop a running mail worker (src.mail.MailWorker) once the outbox holds nothing it would send:
+    every message it sent has then arrived and it sends no more, so "no more mail" is checked at
+    once (tests/support/smtp.py's assert_no_more_mail) rather than by waiting for mail that might
+    come. A row it keeps sending again never leaves "due" and fails the wait."""
+    worker.poke()
+    wait_until(lambda: run(_unsent()) == 0, what="nothing left for the worker to send")
+    run(worker.stop())
