@@ -89,6 +89,34 @@ def test_a_batch_of_many_documents_is_one_upsert(day, monkeypatch):
     )
 
 
+def test_a_lone_check_is_written_at_once_and_a_stream_in_gathered_batches(day, monkeypatch):
+    """The writer waits GATHER_SECONDS only when checks came while it wrote (a steady stream): a
+    check alone is counted when its request ends, the ones behind it in one more batch."""
+    docs = run(shelf(day))
+    module = sys.modules["src.documents.verify"]
+    waits: list[float] = []
+    batches: list[int] = []
+    real_sleep = asyncio.sleep
+
+    async def waited(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(0)
+
+    async def counted(table, keys, count, latest, rows):
+        batches.append(sum(row["checks"] for row in rows))
+        await db.add_counts(table, keys, count, latest, rows)
+
+    monkeypatch.setattr(module, "sleep", waited)
+    monkeypatch.setattr(module, "add_counts", counted)
+    now = utcnow()
+    run(record_checks([docs.valid.id], now, LONDON))
+    assert (waits, batches) == ([], [1])
+
+    run(_gathered(*(record_checks([docs.valid.id], now, LONDON) for _ in range(20))))
+    assert waits == [module.GATHER_SECONDS] and batches == [1, 1, 19]
+    assert tallies() == [(docs.valid.id, now.astimezone(LONDON).date(), 21)]
+
+
 def test_the_day_is_the_portal_s_day():
     at = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)  # 00:30 on 1 July in London (summer time)
     learner = run(make_account("learner", "lena", password=None))
