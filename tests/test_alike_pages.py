@@ -18,7 +18,8 @@ from src.tables.accounts import Account
 from tests.support.client import fresh_client, log_in, post_form, run
 from tests.support.factories import STRONG_PASSWORD, make_account, with_fast_password
 from tests.support.pages import html, is_logged_in, notices
-from tests.support.two_step import enrol
+from tests.support.passkeys import authenticator
+from tests.support.two_step import enrol, fresh_code
 from tests.test_account_passkey_second_step import give_passkey
 from tests.test_account_two_step import SECOND_STEP, password_step
 
@@ -105,8 +106,6 @@ def test_a_kept_log_in_page_is_the_page_rendered_anew(client, pages, path, heade
 def test_a_kept_second_step_page_is_the_page_rendered_anew(client, pages, tess, path, headers, passkey):
     run(enrol(tess))
     if passkey:
-        from tests.support.passkeys import authenticator
-
         give_passkey(tess, authenticator())
     password_step(client)
     pages.clear()  # the log-in page's
@@ -126,14 +125,8 @@ def test_one_visitors_second_step_page_serves_the_next_with_their_own_token(app,
     assert token_of(first) != token_of(second)
     assert second.text == first.text.replace(token_of(first), token_of(second))
     # The token works: the code goes through on the second browser.
-    log_in_done = post_form(other, SECOND_STEP, {"code": run(_code("tess"))}, token_from=SECOND_STEP)
+    log_in_done = post_form(other, SECOND_STEP, {"code": run(fresh_code("tess"))}, token_from=SECOND_STEP)
     assert log_in_done.status_code == 303 and is_logged_in(other)
-
-
-async def _code(login: str) -> str:
-    from tests.support.two_step import fresh_code
-
-    return await fresh_code(login)
 
 
 def test_a_flash_message_is_shown_to_its_visitor_only_and_never_kept(client, other_client, pages):

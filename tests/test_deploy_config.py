@@ -14,7 +14,6 @@ import pytest
 
 from src.app import MAX_BODY
 from src.routes.staff_imports import UPLOAD_MAX_BODY
-from src.server import KEEP_ALIVE_SECONDS
 from src.settings import Settings, SettingsError, load_settings, new_signing_key
 
 pytestmark = pytest.mark.engine_free  # no database: run once, on SQLite, and not emptied before
@@ -45,8 +44,10 @@ def test_nginx_refuses_exactly_the_bodies_the_portal_refuses(session_app):
 
 
 def test_nginx_drops_idle_connections_before_the_portal_does():
+    """nginx drops its idle connections to the processes sooner than `portal serve` by default
+    (KEEP_ALIVE_SECONDS), so it never writes a request into one the process is closing."""
     [timeout] = _directives(SITE, "keepalive_timeout")
-    assert int(timeout.removesuffix("s")) < KEEP_ALIVE_SECONDS
+    assert int(timeout.removesuffix("s")) < Settings.keep_alive_seconds
 
 
 def test_nginx_retries_only_what_reached_no_process_or_is_idempotent():

@@ -2,6 +2,6 @@
 (`Readiness`, /readyz), and the graceful stop on SIGTERM (`serve`, in src/server/process.py, which
 only `portal serve` imports)."""
 
-from src.server.readiness import KEEP_ALIVE_SECONDS, Readiness, begin_stopping, close_when_stopping, stopping
+from src.server.readiness import Readiness, begin_stopping, close_when_stopping, stopping
 
-__all__ = ["KEEP_ALIVE_SECONDS", "Readiness", "begin_stopping", "close_when_stopping", "stopping"]
+__all__ = ["Readiness", "begin_stopping", "close_when_stopping", "stopping"]

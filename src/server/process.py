@@ -8,9 +8,9 @@ database pool are stopped and the process exits.
 
 Unlike uvicorn's own shutdown, idle keep-alive connections are not closed at once: nginx may be
 writing a request into one at that moment, and would then answer 502 to a POST it must not send
-again. They are left for the keep-alive time (KEEP_ALIVE_SECONDS), by when nginx (whose upstream keep-alive is shorter)
-has closed its own; then what is idle is closed, and requests still running when the grace period
-ends are cancelled. (A connection the kernel completed just as the listener closed, before
+again. They are left for the keep-alive time (KEEP_ALIVE_SECONDS), by when nginx (whose upstream
+keep-alive is shorter) has closed its own; then what is idle is closed, and requests still running
+when the grace period ends are cancelled. (A connection the kernel completed just as the listener closed, before
 uvicorn accepted it, is reset all the same: nothing in the process can take it any more.)
 """
 

@@ -14,7 +14,6 @@ import time
 from typing import TYPE_CHECKING
 
 from src import db
-from src.settings import Settings
 
 if TYPE_CHECKING:
     from litestar.types import Message, Scope
@@ -22,11 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("portal.readiness")
 
-# How long uvicorn keeps an idle connection open, by default (KEEP_ALIVE_SECONDS, src/settings.py).
-# nginx drops its idle connections to the processes sooner (upstream keepalive_timeout 4s,
-# deploy/nginx/portal.conf), so nginx is always the side that closes one, and never writes a request
-# into a connection that the process is closing.
-KEEP_ALIVE_SECONDS = Settings.keep_alive_seconds
 # Each check waits this long at most; its answer is reused for a second, so a load balancer asking
 # every second, from several places, costs one trivial statement and one PING a second.
 CHECK_TIMEOUT_SECONDS = 2.0
